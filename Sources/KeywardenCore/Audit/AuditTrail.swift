@@ -1,0 +1,232 @@
+import GRDB
+import KeywardenCrypto
+
+/// An event to append. Holds names, ids and fingerprints only — never a value.
+public struct AuditDraft: Sendable {
+    public var action: String
+    public var provider: String?
+    public var scope: String?
+    public var keyID: String?
+    public var fingerprint: String?
+    public var outcome: String
+    public var detail: String?
+
+    public init(action: String, provider: String? = nil, scope: String? = nil, keyID: String? = nil,
+                fingerprint: String? = nil, outcome: String, detail: String? = nil) {
+        self.action = action
+        self.provider = provider
+        self.scope = scope
+        self.keyID = keyID
+        self.fingerprint = fingerprint
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+/// An audit event as listed. JSON field names are part of the CLI contract.
+public struct AuditEvent: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var at: String
+    public var uid: Int64
+    public var pid: Int64
+    public var actor: String
+    public var action: String
+    public var provider: String?
+    public var scope: String?
+    public var keyID: String?
+    public var fingerprint: String?
+    public var outcome: String
+    public var detail: String?
+    /// False for events written while the vault was locked and not yet chained.
+    public var sealed: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, uid, pid, actor, action, provider, scope, keyID = "key_id", fingerprint, outcome, detail, sealed
+    }
+
+    init(_ r: AuditEventRecord) {
+        seq = r.seq
+        at = r.at
+        uid = r.actorUid
+        pid = r.actorPid
+        actor = r.actor
+        action = r.action
+        provider = r.provider
+        scope = r.scope
+        keyID = r.keyId
+        fingerprint = r.fingerprint
+        outcome = r.outcome
+        detail = r.detail
+        sealed = r.hash != nil
+    }
+}
+
+/// Which events to list.
+public struct AuditFilter: Sendable {
+    public var provider: String?
+    public var scope: String?
+    public var keyID: String?
+    public var action: String?
+    public var since: Timestamp?
+    /// Only events where a key failed authentication (`invalid`, `forbidden`).
+    public var failedAuth = false
+    public var limit: Int?
+
+    public init() {}
+}
+
+/// The outcome of `audit verify`.
+public struct AuditVerification: Codable, Sendable {
+    public var ok: Bool
+    /// Events whose chain link was checked.
+    public var checked: Int
+    /// Trailing events written while locked and not yet sealed into the chain.
+    public var unsealed: Int
+    /// The first problem found, naming the event.
+    public var problem: String?
+    public var firstBadSeq: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case ok, checked, unsealed, problem, firstBadSeq = "first_bad_seq"
+    }
+}
+
+/// The append-only, hash-chained audit trail. Each sealed event's hash is a
+/// keyed BLAKE2b over the previous event's hash and this event's fields, so an
+/// edited, deleted or reordered event breaks the chain at that point, and
+/// nobody without the master key can recompute it. The vault header records
+/// the newest sealed event, so deleting the newest events is detected too.
+public enum AuditTrail {
+    static let genesisHash = String(repeating: "0", count: 64)
+    static let failedAuthOutcomes = ["invalid", "forbidden"]
+
+    /// Appends an event that cannot be chained because the vault is locked (a
+    /// failed unlock). The next unlocked write seals it. Best effort: a failure
+    /// to record must not hide the unlock error from the user.
+    static func appendUnsealed(_ draft: AuditDraft, database: VaultDatabase, context: VaultContext) {
+        _ = try? database.writer.write { db in
+            let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit_events") ?? 0) + 1
+            var record = AuditEventRecord(draft, seq: seq, at: context.clock().iso8601, actor: context.actor)
+            try record.insert(db)
+        }
+    }
+
+    /// The canonical bytes hashed for one event.
+    static func canonical(_ r: AuditEventRecord) -> [UInt8] {
+        BoundFields([
+            "keywarden/audit/v1", String(r.seq), r.at, String(r.actorUid), String(r.actorPid), r.actor, r.action,
+            r.provider ?? "\u{0}", r.scope ?? "\u{0}", r.keyId ?? "\u{0}", r.fingerprint ?? "\u{0}", r.outcome, r.detail ?? "\u{0}",
+        ]).bytes
+    }
+}
+
+extension AuditEventRecord {
+    init(_ draft: AuditDraft, seq: Int64, at: String, actor: AuditActor) {
+        self.init(
+            seq: seq, at: at, actorUid: Int64(actor.uid), actorPid: Int64(actor.pid), actor: actor.name,
+            action: draft.action, provider: draft.provider, scope: draft.scope, keyId: draft.keyID,
+            fingerprint: draft.fingerprint, outcome: draft.outcome, detail: draft.detail, hash: nil)
+    }
+}
+
+extension Vault {
+    private func chainHash(previous: String, _ record: AuditEventRecord) throws -> String {
+        guard let prev = [UInt8](hexString: previous) else { throw KeywardenError(.integrity, "the audit chain head is malformed") }
+        return try KeyedHash.hash([prev, AuditTrail.canonical(record)], key: auditKey).hexString
+    }
+
+    /// Appends an event inside the caller's transaction, first sealing any
+    /// events left unsealed by failed unlocks.
+    func appendAudit(_ draft: AuditDraft, _ db: Database) throws {
+        guard var header = try VaultHeaderRecord.fetchOne(db) else {
+            throw KeywardenError(.integrity, "the vault header is missing")
+        }
+        let pending = try AuditEventRecord.filter(Column("seq") > header.auditHeadSeq).order(Column("seq")).fetchAll(db)
+        var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
+        for var record in pending where record.hash == nil {
+            record.hash = try chainHash(previous: head.hash, record)
+            try db.execute(sql: "UPDATE audit_events SET hash = ? WHERE seq = ?", arguments: [record.hash, record.seq])
+            head = (record.seq, record.hash!)
+        }
+        let seq = max(head.seq, pending.last?.seq ?? 0) + 1
+        var record = AuditEventRecord(draft, seq: seq, at: now, actor: context.actor)
+        record.hash = try chainHash(previous: head.hash, record)
+        try record.insert(db)
+        header.auditHeadSeq = seq
+        header.auditHeadHash = record.hash!
+        try header.update(db)
+    }
+
+    /// Appends an event in its own transaction (for reads, which change nothing else).
+    public func recordAudit(_ draft: AuditDraft) throws(KeywardenError) {
+        try write { db in try appendAudit(draft, db) }
+    }
+
+    /// Lists events, oldest first.
+    public func auditEvents(_ filter: AuditFilter) throws(KeywardenError) -> [AuditEvent] {
+        try read { db in
+            var request = AuditEventRecord.all()
+            if let p = filter.provider { request = request.filter(Column("provider") == p) }
+            if let s = filter.scope { request = request.filter(Column("scope") == s) }
+            if let k = filter.keyID { request = request.filter(Column("key_id") == k) }
+            if let a = filter.action {
+                request = a.hasSuffix(".") || !a.contains(".")
+                    ? request.filter(Column("action").like((a.hasSuffix(".") ? a : a + ".") + "%") || Column("action") == a)
+                    : request.filter(Column("action") == a)
+            }
+            if let since = filter.since { request = request.filter(Column("at") >= since.iso8601) }
+            if filter.failedAuth { request = request.filter(AuditTrail.failedAuthOutcomes.contains(Column("outcome"))) }
+            if let limit = filter.limit {
+                let newest = try request.order(Column("seq").desc).limit(limit).fetchAll(db)
+                return newest.reversed().map(AuditEvent.init)
+            }
+            return try request.order(Column("seq")).fetchAll(db).map(AuditEvent.init)
+        }
+    }
+
+    /// Walks the whole chain and reports the first event that was altered,
+    /// deleted or reordered.
+    public func verifyAudit() throws(KeywardenError) -> AuditVerification {
+        try read { db in
+            guard let header = try VaultHeaderRecord.fetchOne(db) else {
+                throw KeywardenError(.integrity, "the vault header is missing")
+            }
+            var previous = AuditTrail.genesisHash
+            var expectedSeq: Int64 = 1
+            var checked = 0
+            var unsealed = 0
+            func failure(_ seq: Int64, _ problem: String) -> AuditVerification {
+                AuditVerification(ok: false, checked: checked, unsealed: unsealed, problem: problem, firstBadSeq: seq)
+            }
+            let cursor = try AuditEventRecord.order(Column("seq")).fetchCursor(db)
+            var lastSealed: Int64 = 0
+            while let record = try cursor.next() {
+                if record.seq != expectedSeq {
+                    return failure(expectedSeq, "event #\(expectedSeq) is missing (deleted); the next event is #\(record.seq)")
+                }
+                expectedSeq += 1
+                guard let hash = record.hash else {
+                    unsealed += 1
+                    continue
+                }
+                if unsealed > 0 {
+                    return failure(record.seq, "event #\(record.seq) is sealed after unsealed events; the trail was reordered")
+                }
+                let expected = try chainHash(previous: previous, record)
+                guard constantTimeEquals(Array(expected.utf8), Array(hash.utf8)) else {
+                    return failure(record.seq, "event #\(record.seq) was altered, or an event before it was removed or reordered (its hash does not match the chain)")
+                }
+                previous = hash
+                lastSealed = record.seq
+                checked += 1
+            }
+            if lastSealed != header.auditHeadSeq || previous != header.auditHeadHash {
+                if lastSealed < header.auditHeadSeq {
+                    return failure(lastSealed + 1, "events #\(lastSealed + 1)…#\(header.auditHeadSeq) were deleted (the vault recorded #\(header.auditHeadSeq) as the newest event)")
+                }
+                return failure(header.auditHeadSeq, "the audit chain does not end where the vault recorded (event #\(header.auditHeadSeq))")
+            }
+            return AuditVerification(ok: true, checked: checked, unsealed: unsealed, problem: nil, firstBadSeq: nil)
+        }
+    }
+}

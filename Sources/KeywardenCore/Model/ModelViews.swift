@@ -1,0 +1,111 @@
+/// What a listing shows of a key: metadata only, never the value. The JSON
+/// field names are part of the CLI contract.
+public struct KeyInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var provider: String
+    public var scope: String
+    public var label: String
+    public var env: String
+    public var state: KeyState
+    public var hint: String
+    public var fingerprint: String
+    public var version: Int64
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var activatedAt: Timestamp?
+    /// The last validation outcome (`valid`, `invalid`, …), if ever checked.
+    public var outcome: String?
+    public var checkedAt: Timestamp?
+    public var detail: String?
+    /// Set when the key is listed for a child scope that inherits it.
+    public var inheritedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, provider, scope, label, env, state, hint, fingerprint, version
+        case createdAt = "created_at", updatedAt = "updated_at", activatedAt = "activated_at"
+        case outcome, checkedAt = "checked_at", detail, inheritedBy = "inherited_by"
+    }
+
+    init(_ r: KeyRecord) {
+        id = r.id
+        provider = r.provider
+        scope = r.scope
+        label = r.label
+        env = r.env
+        state = KeyState(rawValue: r.state) ?? .failed
+        hint = r.hint
+        fingerprint = r.fingerprint
+        version = r.version
+        createdAt = Timestamp(iso8601: r.createdAt) ?? Timestamp(millisecondsSince1970: 0)
+        updatedAt = Timestamp(iso8601: r.updatedAt) ?? Timestamp(millisecondsSince1970: 0)
+        activatedAt = r.activatedAt.flatMap(Timestamp.init(iso8601:))
+        outcome = r.lastOutcome
+        checkedAt = r.lastCheckedAt.flatMap(Timestamp.init(iso8601:))
+        detail = r.lastDetail
+    }
+}
+
+/// A config entry as listed: plain values are shown, secret ones are not.
+public struct ConfigEntryInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var scope: String
+    public var name: String
+    public var secret: Bool
+    /// The value for plain entries; nil for secret ones.
+    public var value: String?
+    public var version: Int64
+    public var updatedAt: Timestamp
+    /// Set when listed for a child scope that inherits it.
+    public var inheritedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, scope, name, secret, value, version
+        case updatedAt = "updated_at", inheritedBy = "inherited_by"
+    }
+}
+
+/// A scope and its parent.
+public struct ScopeInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var parent: String?
+    public var keys: Int
+    public var config: Int
+    public var createdAt: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case name, parent, keys, config, createdAt = "created_at"
+    }
+}
+
+/// A keyslot, without its wrapped key.
+public struct KeyslotInfo: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var kind: String
+    public var label: String
+    /// Argon2id cost for passphrase slots (`ops=3 mem=256MiB`).
+    public var kdf: String?
+    public var createdAt: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, label, kdf, createdAt = "created_at"
+    }
+}
+
+/// A one-screen summary of a vault.
+public struct VaultStatus: Codable, Sendable {
+    public var path: String
+    public var vaultId: String
+    public var schema: [String]
+    public var createdAt: Timestamp
+    public var keyslots: Int
+    public var scopes: Int
+    public var keys: Int
+    public var activeKeys: Int
+    public var config: Int
+    public var auditEvents: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case path, vaultId = "vault_id", schema, createdAt = "created_at", keyslots, scopes, keys
+        case activeKeys = "active_keys", config, auditEvents = "audit_events"
+    }
+}

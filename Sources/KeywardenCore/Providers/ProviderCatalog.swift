@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+/// A provider as listed: its effective definition and where it came from.
+public struct ProviderInfo: Codable, Sendable, Equatable {
+    public var definition: ProviderDefinition
+    /// `builtin`, `builtin (overridden)` or `custom`.
+    public var source: String
+    /// Keys stored for it, in every scope.
+    public var keys: Int
+}
+
+/// Built-in providers merged with the user's own and their overrides.
+extension Vault {
+    /// Every provider, built-ins first, then custom ones by name.
+    public func providers() throws(KeywardenError) -> [ProviderInfo] {
+        try read { db in
+            let rows = try ProviderRecord.fetchAll(db)
+            let counts = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT provider, COUNT(*) AS n FROM keys GROUP BY provider").map { (row: Row) in (row["provider"] as String, row["n"] as Int) })
+            var result: [ProviderInfo] = BuiltinProviders.all.map { builtin in
+                let row = rows.first { $0.name == builtin.name }
+                return ProviderInfo(definition: Self.apply(row, to: builtin), source: Self.isOverridden(row) ? "builtin (overridden)" : "builtin", keys: counts[builtin.name] ?? 0)
+            }
+            for row in rows.sorted(by: { $0.name < $1.name }) where !row.builtin {
+                guard let definition = try? Self.decodeDefinition(row) else { continue }
+                result.append(ProviderInfo(definition: definition, source: "custom", keys: counts[row.name] ?? 0))
+            }
+            return result
+        }
+    }
+
+    /// One provider's effective definition, or a `.notFound` error naming it.
+    public func provider(named name: String) throws(KeywardenError) -> ProviderDefinition {
+        try read { db in try provider(named: name, db) }
+    }
+
+    func provider(named name: String, _ db: Database) throws -> ProviderDefinition {
+        let row = try ProviderRecord.fetchOne(db, key: name)
+        if let builtin = BuiltinProviders.named(name) { return Self.apply(row, to: builtin) }
+        guard let row, !row.builtin else { throw KeywardenError.unknownProvider(name) }
+        return try Self.decodeDefinition(row)
+    }
+
+    /// Defines a new provider.
+    public func addProvider(_ definition: ProviderDefinition) throws(KeywardenError) {
+        try Names.require(Names.isProvider(definition.name), "provider name", definition.name, Names.providerRule)
+        try Names.require(Names.isEnvironmentVariable(definition.env), "variable name", definition.env, Names.envRule)
+        var definition = definition
+        definition.baseURL = try Self.checkedBaseURL(definition.baseURL)
+        if let format = definition.keyFormat {
+            guard (try? Regex(format.pattern)) != nil else {
+                throw KeywardenError(.invalidInput, "invalid --key-pattern: '\(format.pattern)' is not a regular expression")
+            }
+        }
+        if BuiltinProviders.named(definition.name) != nil {
+            throw KeywardenError(.conflict, "'\(definition.name)' is a built-in provider; change its settings with `keywarden provider set \(definition.name) --base-url URL`")
+        }
+        let json = String(decoding: try! JSONEncoder.sorted.encode(definition), as: UTF8.self)
+        try write { db in
+            if try ProviderRecord.exists(db, key: definition.name) {
+                throw KeywardenError(.conflict, "provider '\(definition.name)' already exists; change it with `keywarden provider set`")
+            }
+            try ProviderRecord(name: definition.name, builtin: false, definition: json, baseUrl: nil, env: nil, updatedAt: now).insert(db)
+            try appendAudit(AuditDraft(action: "provider.add", provider: definition.name, outcome: "ok", detail: "base URL \(definition.baseURL)"), db)
+        }
+    }
+
+    /// Changes a provider's base URL or default variable (built-in or custom).
+    /// `resetBaseURL` returns a built-in to its catalogue URL.
+    public func updateProvider(_ name: String, baseURL: String?, env: String?, resetBaseURL: Bool = false) throws(KeywardenError) -> ProviderDefinition {
+        if let env { try Names.require(Names.isEnvironmentVariable(env), "variable name", env, Names.envRule) }
+        let checkedURL: String? = if let baseURL { try Self.checkedBaseURL(baseURL) } else { nil }
+        guard checkedURL != nil || env != nil || resetBaseURL else {
+            throw KeywardenError(.invalidInput, "nothing to change: pass --base-url URL, --reset-base-url or --env NAME")
+        }
+        return try write { db in
+            var current = try provider(named: name, db)
+            var row = try ProviderRecord.fetchOne(db, key: name)
+                ?? ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now)
+            var changes: [String] = []
+            if row.builtin {
+                if resetBaseURL { row.baseUrl = nil; changes.append("base URL reset") }
+                if let checkedURL { row.baseUrl = checkedURL; changes.append("base URL \(checkedURL)") }
+                if let env { row.env = env; changes.append("env \(env)") }
+            } else {
+                if let checkedURL { current.baseURL = checkedURL; changes.append("base URL \(checkedURL)") }
+                if let env { current.env = env; changes.append("env \(env)") }
+                row.definition = String(decoding: try JSONEncoder.sorted.encode(current), as: UTF8.self)
+            }
+            row.updatedAt = now
+            try row.save(db)
+            try appendAudit(AuditDraft(action: "provider.set", provider: name, outcome: "ok", detail: changes.joined(separator: ", ")), db)
+            return try provider(named: name, db)
+        }
+    }
+
+    /// Removes a custom provider that no key uses.
+    public func removeProvider(_ name: String) throws(KeywardenError) {
+        try write { db in
+            guard let row = try ProviderRecord.fetchOne(db, key: name), !row.builtin else {
+                if BuiltinProviders.named(name) != nil {
+                    throw KeywardenError(.conflict, "'\(name)' is built in and cannot be removed")
+                }
+                throw KeywardenError.unknownProvider(name)
+            }
+            let keys = try KeyRecord.filter(Column("provider") == name).fetchCount(db)
+            guard keys == 0 else {
+                throw KeywardenError(.conflict, "provider '\(name)' still has \(keys) key(s); remove them first (`keywarden key list --provider \(name)`)")
+            }
+            _ = try row.delete(db)
+            try appendAudit(AuditDraft(action: "provider.remove", provider: name, outcome: "ok"), db)
+        }
+    }
+
+    /// Makes sure a row exists for a built-in provider so keys can refer to it.
+    func ensureProviderRow(_ name: String, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO providers (name, builtin, updated_at) VALUES (?, 1, ?)", arguments: [name, now])
+    }
+
+    static func apply(_ row: ProviderRecord?, to builtin: ProviderDefinition) -> ProviderDefinition {
+        var definition = builtin
+        if let url = row?.baseUrl { definition.baseURL = url }
+        if let env = row?.env { definition.env = env }
+        return definition
+    }
+
+    static func isOverridden(_ row: ProviderRecord?) -> Bool { row?.baseUrl != nil || row?.env != nil }
+
+    static func decodeDefinition(_ row: ProviderRecord) throws -> ProviderDefinition {
+        guard let json = row.definition, let definition = try? JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8)) else {
+            throw KeywardenError(.integrity, "the stored definition of provider '\(row.name)' is unreadable")
+        }
+        return definition
+    }
+
+    /// Accepts `http(s)://host[:port][/path]`: no credentials, query or fragment
+    /// (a base URL is logged and shown; it must not carry secrets).
+    public static func checkedBaseURL(_ text: String) throws(KeywardenError) -> String {
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let components = URLComponents(string: trimmed),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = components.host, !host.isEmpty
+        else {
+            throw KeywardenError(.invalidInput, "invalid base URL '\(text)': expected http(s)://host[:port][/path]")
+        }
+        guard components.user == nil, components.password == nil else {
+            throw KeywardenError(.invalidInput, "invalid base URL: it must not contain a user name or password")
+        }
+        guard components.query == nil, components.fragment == nil else {
+            throw KeywardenError(.invalidInput, "invalid base URL '\(text)': it must not contain a query (?…) or fragment (#…)")
+        }
+        return trimmed
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import GRDB
+import KeywardenMigrations
+
+/// The SQLite file of a vault, opened with the settings that lose no committed
+/// write (WAL, `synchronous=FULL`, `BEGIN IMMEDIATE` writes, a busy timeout)
+/// and migrated to the current schema. Opening refuses, with a message naming
+/// the file, anything that is not a Keywarden vault this binary understands.
+public final class VaultDatabase: Sendable {
+    /// Where the vault lives.
+    public let location: VaultLocation
+    /// The GRDB connection pool (one writer, concurrent readers).
+    public let writer: DatabasePool
+
+    private init(location: VaultLocation, writer: DatabasePool) {
+        self.location = location
+        self.writer = writer
+    }
+
+    /// Creates a new vault file: folder 0700, file 0600 created before SQLite
+    /// opens it (so `-wal` and `-shm` inherit 0600), schema migrated.
+    public static func create(at location: VaultLocation) throws(KeywardenError) -> VaultDatabase {
+        try SecureFiles.ensurePrivateDirectory(location.directory)
+        if location.exists { throw .vaultExists(at: location.databasePath) }
+        let fd = try SecureFiles.createPrivateFile(location.databasePath)
+        close(fd)
+        do {
+            let writer = try openPool(location.databasePath)
+            try writer.write { db in try db.execute(sql: "SELECT 1") }
+            try migrator.migrate(writer)
+            return VaultDatabase(location: location, writer: writer)
+        } catch {
+            // A half-created vault is worse than none.
+            for suffix in ["", "-wal", "-shm"] { unlink(location.databasePath + suffix) }
+            throw mapOpenError(error, path: location.databasePath)
+        }
+    }
+
+    /// Opens an existing vault, migrating an older schema forward.
+    public static func open(at location: VaultLocation) throws(KeywardenError) -> VaultDatabase {
+        let path = location.databasePath
+        guard let mode = SecureFiles.mode(of: path) else { throw .noVault(at: path) }
+        guard mode & 0o077 == 0 else {
+            throw KeywardenError(.invalidInput, "\(path) is open to other users (mode \(SecureFiles.octal(mode))); run `chmod 600 \(path)` and check who could have copied it")
+        }
+        try checkHeader(path)
+        do {
+            let writer = try openPool(path)
+            try writer.read { db in
+                let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                guard tables.contains("grdb_migrations"), tables.contains("vault") else {
+                    throw KeywardenError.notAVault(path, "it is an SQLite database without Keywarden's tables (another program's file?)")
+                }
+                if try migrator.hasBeenSuperseded(db) {
+                    let known = Set(SchemaMigrations.all.map(\.identifier))
+                    let unknown = try migrator.appliedIdentifiers(db).subtracting(known).sorted()
+                    throw KeywardenError(.integrity, "\(path) was written by a newer Keywarden (schema \(unknown.joined(separator: ", "))); upgrade keywarden to open it. Nothing was changed")
+                }
+                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                guard check == ["ok"] else {
+                    throw KeywardenError.notAVault(path, "SQLite reports damage (\(check.prefix(3).joined(separator: "; "))); restore it from a backup")
+                }
+            }
+            try migrator.migrate(writer)
+            return VaultDatabase(location: location, writer: writer)
+        } catch {
+            throw mapOpenError(error, path: path)
+        }
+    }
+
+    /// The schema version, as the identifiers of applied migrations.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try Self.migrator.completedMigrations(db) }
+    }
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        for migration in SchemaMigrations.all {
+            let sql = migration.sql
+            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }()
+
+    private static func openPool(_ path: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.label = "keywarden-vault"
+        config.busyMode = .timeout(5)
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            // WAL with synchronous=NORMAL may lose the last commits on power
+            // loss; FULL does not.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return try DatabasePool(path: path, configuration: config)
+    }
+
+    /// Refuses empty, truncated-to-nothing and non-SQLite files before SQLite
+    /// sees them (SQLite would happily treat an empty file as a new database).
+    private static func checkHeader(_ path: String) throws(KeywardenError) {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SecureFiles.posixError("cannot open \(path)") }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let n = read(fd, &header, 16)
+        if n == 0 { throw .notAVault(path, "the file is empty") }
+        guard n == 16, header == Array("SQLite format 3\0".utf8) else {
+            throw .notAVault(path, "it is not an SQLite database")
+        }
+    }
+
+    private static func mapOpenError(_ error: any Error, path: String) -> KeywardenError {
+        if let error = error as? KeywardenError { return error }
+        if let error = error as? DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_NOTADB: return .notAVault(path, "it is not an SQLite database")
+            case .SQLITE_CORRUPT: return .notAVault(path, "the file is damaged or truncated; restore it from a backup")
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY: return KeywardenError(.failed, "cannot open \(path): \(error.message ?? "permission denied")")
+            default: return KeywardenError(.failed, "cannot open \(path): \(error.message ?? "\(error.resultCode)")")
+            }
+        }
+        return KeywardenError(.failed, "cannot open \(path): \(error)")
+    }
+}
+
+extension DatabaseError {
+    /// Whether this is a violation of a UNIQUE constraint or index.
+    var isUniqueViolation: Bool { extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY }
+}

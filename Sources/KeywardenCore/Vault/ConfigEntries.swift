@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import KeywardenCrypto
+
+extension Vault {
+    /// Sets a config entry, creating it or sealing a new version. A secret
+    /// entry stays secret: setting it again without `secret` does not expose it.
+    public func setConfig(scope: String, name: String, value: SecureBytes, secret: Bool) throws(KeywardenError) -> (entry: ConfigEntryInfo, created: Bool) {
+        try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
+        try Names.require(Names.isEnvironmentVariable(name), "config name", name, Names.envRule)
+        let hasNUL = value.withUnsafeBytes { $0.contains(0) }
+        guard !hasNUL else { throw KeywardenError(.invalidInput, "the value of \(name) contains a NUL byte, which no environment variable can carry; nothing was stored") }
+        guard value.count <= 1 << 20 else { throw KeywardenError(.invalidInput, "the value of \(name) is larger than 1 MiB; nothing was stored") }
+        return try write { db in
+            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+            try checkVariableIsFree(name, scope: scope, exceptProvider: nil, db)
+            var record: ConfigEntryRecord
+            let created: Bool
+            if var existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) {
+                existing.version += 1
+                existing.secret = existing.secret || secret
+                existing.updatedAt = now
+                record = existing
+                created = false
+            } else {
+                record = ConfigEntryRecord(id: Self.newIdentifier(prefix: "c_"), scope: scope, name: name, secret: secret, version: 1,
+                                           nonce: Data(), ciphertext: Data(), createdAt: now, updatedAt: now)
+                created = true
+            }
+            if !record.secret && !value.isValidUTF8 {
+                throw KeywardenError(.invalidInput, "the value of \(name) is not valid UTF-8 text; store it with --secret. Nothing was stored")
+            }
+            let box = try seal(value, for: RowBinding(config: record))
+            record.nonce = Data(box.nonce)
+            record.ciphertext = Data(box.ciphertext)
+            try record.save(db)
+            try appendAudit(AuditDraft(action: "config.set", scope: scope, fingerprint: record.secret ? fingerprint(of: value) : nil, outcome: "ok",
+                                       detail: "\(name) version \(record.version)\(record.secret ? " (secret)" : "")"), db)
+            return (try info(record, value: record.secret ? nil : value), created)
+        }
+    }
+
+    /// Reads a config entry from the scope or the nearest parent that has it,
+    /// recording the read.
+    public func getConfig(scope: String, name: String) throws(KeywardenError) -> (entry: ConfigEntryInfo, value: SecureBytes) {
+        let record: ConfigEntryRecord = try read { db in
+            for candidate in try scopeChain(scope, db) {
+                if let record = try ConfigEntryRecord.filter(Column("scope") == candidate && Column("name") == name).fetchOne(db) {
+                    return record
+                }
+            }
+            throw KeywardenError.unknownConfig(name, scope: scope)
+        }
+        let value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(config: record))
+        try recordAudit(AuditDraft(action: "config.read", scope: record.scope, outcome: "ok", detail: "\(name)\(record.scope != scope ? " (inherited by \(scope))" : "")"))
+        var entry = try info(record, value: record.secret ? nil : value)
+        if record.scope != scope { entry.inheritedBy = scope }
+        return (entry, value)
+    }
+
+    /// Config entries of a scope (with those inherited from its parents, marked
+    /// `inherited_by`), or of every scope. Plain values are shown, secret ones not.
+    public func listConfig(scope: String?) throws(KeywardenError) -> [ConfigEntryInfo] {
+        let records: [(ConfigEntryRecord, inheritedBy: String?)] = try read { db in
+            guard let scope else {
+                return try ConfigEntryRecord.order(Column("scope"), Column("name")).fetchAll(db).map { ($0, nil) }
+            }
+            var seen = Set<String>()
+            var result: [(ConfigEntryRecord, String?)] = []
+            for candidate in try scopeChain(scope, db) {
+                for record in try ConfigEntryRecord.filter(Column("scope") == candidate).order(Column("name")).fetchAll(db) where !seen.contains(record.name) {
+                    seen.insert(record.name)
+                    result.append((record, candidate == scope ? nil : scope))
+                }
+            }
+            return result
+        }
+        var entries: [ConfigEntryInfo] = []
+        for (record, inheritedBy) in records {
+            let value = record.secret ? nil : try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(config: record))
+            var entry = try info(record, value: value)
+            entry.inheritedBy = inheritedBy
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    /// Removes a config entry from one scope (not from its parents).
+    public func unsetConfig(scope: String, name: String) throws(KeywardenError) {
+        try write { db in
+            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+            guard let record = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) else {
+                throw KeywardenError(.notFound, "no config entry '\(name)' in scope '\(scope)' (entries inherited from a parent are unset there)")
+            }
+            _ = try record.delete(db)
+            try appendAudit(AuditDraft(action: "config.unset", scope: scope, outcome: "ok", detail: name), db)
+        }
+    }
+
+    private func info(_ record: ConfigEntryRecord, value: SecureBytes?) throws(KeywardenError) -> ConfigEntryInfo {
+        ConfigEntryInfo(
+            id: record.id, scope: record.scope, name: record.name, secret: record.secret,
+            value: value.map { v in v.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } },
+            version: record.version, updatedAt: Timestamp(iso8601: record.updatedAt) ?? Timestamp(millisecondsSince1970: 0),
+            inheritedBy: nil)
+    }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KeywardenCrypto
+
+/// A keyfile: exactly 32 random bytes in a file only its owner can read.
+public enum Keyfile {
+    /// Creates a new keyfile (mode 0600, never overwriting) and returns its key.
+    public static func create(at path: String) throws(KeywardenError) -> SymmetricKey {
+        let key = SymmetricKey.random()
+        do {
+            try key.withUnsafeBytes { bytes in try SecureFiles.writeNewPrivateFile(path, bytes: bytes) }
+        } catch let error as KeywardenError {
+            if error.kind == .conflict {
+                throw KeywardenError(.conflict, "keyfile \(path) already exists; choose another path or remove it first. Nothing was changed")
+            }
+            throw error
+        } catch {
+            throw KeywardenError(.failed, "cannot write keyfile \(path)")
+        }
+        return key
+    }
+
+    /// Reads a keyfile, refusing one that others can read or that has the wrong size.
+    public static func read(at path: String) throws(KeywardenError) -> SymmetricKey {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw KeywardenError.wrongCredentials("keyfile \(path) does not exist (\(String(cString: strerror(errno))))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw KeywardenError.wrongCredentials("keyfile \(path) is not a regular file")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw KeywardenError.wrongCredentials("keyfile \(path) is readable by other users (mode \(SecureFiles.octal(info.st_mode & 0o777))); refusing to use it. Run `chmod 600 \(path)`, and treat the key as exposed: add a new keyfile slot and remove the old one")
+        }
+        guard info.st_size == SymmetricKey.byteCount else {
+            throw KeywardenError.wrongCredentials("\(path) is not a Keywarden keyfile (expected \(SymmetricKey.byteCount) bytes, found \(info.st_size))")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KeywardenError.wrongCredentials("cannot read keyfile \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var ok = false
+        let bytes = SecureBytes(count: SymmetricKey.byteCount) { buffer in
+            ok = Glibc.read(fd, buffer.baseAddress!, buffer.count) == buffer.count
+        }
+        guard ok, let key = try? SymmetricKey(bytes) else {
+            throw KeywardenError.wrongCredentials("cannot read keyfile \(path)")
+        }
+        return key
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import GRDB
+import KeywardenCrypto
+
+/// The result of `addKey`: the stored key and any warnings worth showing.
+public struct AddedKey: Sendable {
+    public var key: KeyInfo
+    public var warnings: [String]
+    /// The key that was active before and is now `standby` (with `activate`).
+    public var demoted: String?
+}
+
+/// Which keys to list.
+public struct KeyFilter: Sendable {
+    public var provider: String?
+    public var scope: String?
+    public var state: KeyState?
+    public init(provider: String? = nil, scope: String? = nil, state: KeyState? = nil) {
+        self.provider = provider
+        self.scope = scope
+        self.state = state
+    }
+}
+
+extension Vault {
+    /// Stores a new key for `provider` in `scope`. The first key of a pool
+    /// becomes `active`; later ones `standby` unless `activate` is set, which
+    /// demotes the current active key to `standby` in the same transaction.
+    public func addKey(
+        provider providerName: String, scope: String, label: String?, env: String?,
+        value: SecureBytes, activate: Bool, force: Bool
+    ) throws(KeywardenError) -> AddedKey {
+        try Names.require(Names.isProvider(providerName), "provider name", providerName, Names.providerRule)
+        try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
+        if let label { try Names.require(Names.isLabel(label), "label", label, "use 1 to 128 printable characters") }
+        if let env { try Names.require(Names.isEnvironmentVariable(env), "variable name", env, Names.envRule) }
+        let provider = try self.provider(named: providerName)
+        try Self.checkKeyValue(value)
+        var warnings: [String] = []
+        if let format = provider.keyFormat, !Self.matches(value, format) {
+            let message = "the value does not look like a \(provider.displayName) key (expected \(format.description))"
+            guard force else {
+                throw KeywardenError(.invalidInput, "\(message); check that you pasted the right key, or store it anyway with --force. Nothing was stored")
+            }
+            warnings.append(message + "; stored anyway (--force)")
+        }
+        let fingerprint = self.fingerprint(of: value)
+        let hint = KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])
+        let envName = env ?? provider.env
+        return try write { db in
+            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+            try ensureProviderRow(provider.name, db)
+            let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
+            if let twin = pool.first(where: { $0.fingerprint == fingerprint }) {
+                throw KeywardenError(.conflict, "this value is already stored as key \(twin.id) ('\(twin.label)') in \(provider.name)/\(scope); nothing was stored")
+            }
+            let finalLabel = label ?? Self.defaultLabel(provider: provider.name, taken: Set(pool.map(\.label)))
+            if let clash = pool.first(where: { $0.label == finalLabel }) {
+                throw KeywardenError(.conflict, "label '\(finalLabel)' is already used by key \(clash.id) in \(provider.name)/\(scope); choose another with --label")
+            }
+            try checkVariableIsFree(envName, scope: scope, exceptProvider: provider.name, db)
+            let current = pool.first { $0.state == KeyState.active.rawValue }
+            let state: KeyState = (current == nil || activate) ? .active : .standby
+            var demoted: String?
+            if state == .active, var old = current {
+                old.state = KeyState.standby.rawValue
+                old.updatedAt = now
+                try old.update(db)
+                demoted = old.id
+            }
+            var record = KeyRecord(
+                id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
+                state: state.rawValue, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
+                createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
+                lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil)
+            let box = try seal(value, for: RowBinding(key: record))
+            record.nonce = Data(box.nonce)
+            record.ciphertext = Data(box.ciphertext)
+            try record.insert(db)
+            var detail = "label '\(finalLabel)', state \(state.rawValue)"
+            if let demoted { detail += ", replaced \(demoted) (now standby)" }
+            if force && !warnings.isEmpty { detail += ", format check overridden" }
+            try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), db)
+            return AddedKey(key: KeyInfo(record), warnings: warnings, demoted: demoted)
+        }
+    }
+
+    /// Keys matching `filter`. With a scope, the active keys its parents pass
+    /// down (for providers the scope does not override) are included and
+    /// marked `inherited_by`.
+    public func listKeys(_ filter: KeyFilter) throws(KeywardenError) -> [KeyInfo] {
+        if let scope = filter.scope { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
+        return try read { db in
+            var request = KeyRecord.all()
+            if let p = filter.provider {
+                _ = try provider(named: p, db)
+                request = request.filter(Column("provider") == p)
+            }
+            if let s = filter.state { request = request.filter(Column("state") == s.rawValue) }
+            guard let scope = filter.scope else {
+                return try request.order(Column("provider"), Column("scope"), Column("created_at")).fetchAll(db).map(KeyInfo.init)
+            }
+            let chain = try scopeChain(scope, db)
+            var result = try request.filter(Column("scope") == scope).order(Column("provider"), Column("created_at")).fetchAll(db).map(KeyInfo.init)
+            if filter.state == nil || filter.state == .active {
+                var covered = Set(result.filter { $0.state == .active }.map(\.provider))
+                for ancestor in chain.dropFirst() {
+                    let inherited = try request.filter(Column("scope") == ancestor && Column("state") == KeyState.active.rawValue)
+                        .order(Column("provider")).fetchAll(db)
+                    for record in inherited where !covered.contains(record.provider) {
+                        var info = KeyInfo(record)
+                        info.inheritedBy = scope
+                        result.append(info)
+                        covered.insert(record.provider)
+                    }
+                }
+            }
+            return result
+        }
+    }
+
+    /// One key's metadata.
+    public func key(id: String) throws(KeywardenError) -> KeyInfo {
+        try read { db in
+            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+            return KeyInfo(record)
+        }
+    }
+
+    /// Decrypts a key's value and records the read in the audit trail.
+    public func revealKey(id: String, purpose: String = "key.reveal") throws(KeywardenError) -> (KeyInfo, SecureBytes) {
+        let record: KeyRecord = try read { db in
+            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+            return record
+        }
+        let value: SecureBytes
+        do {
+            value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
+        } catch {
+            try? recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "integrity_error", detail: error.message))
+            throw error
+        }
+        try recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok"))
+        return (KeyInfo(record), value)
+    }
+
+    /// Deletes a key and its sealed value. Returns the removed key's metadata.
+    public func removeKey(id: String) throws(KeywardenError) -> KeyInfo {
+        try write { db in
+            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+            _ = try record.delete(db)
+            try appendAudit(AuditDraft(action: "key.remove", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: "was \(record.state)"), db)
+            return KeyInfo(record)
+        }
+    }
+
+    /// Makes a key the active one of its pool; the previous active key becomes
+    /// `standby`, in the same transaction. Revoked keys cannot come back.
+    public func activateKey(id: String) throws(KeywardenError) -> (key: KeyInfo, demoted: String?) {
+        try write { db in
+            guard var record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+            if record.state == KeyState.active.rawValue { return (KeyInfo(record), nil) }
+            guard record.state != KeyState.revoked.rawValue else {
+                throw KeywardenError(.conflict, "key \(id) is revoked and cannot be activated again; add a new key instead")
+            }
+            var demoted: String?
+            if var current = try KeyRecord.filter(Column("provider") == record.provider && Column("scope") == record.scope && Column("state") == KeyState.active.rawValue).fetchOne(db) {
+                current.state = KeyState.standby.rawValue
+                current.updatedAt = now
+                try current.update(db)
+                demoted = current.id
+            }
+            record.state = KeyState.active.rawValue
+            record.activatedAt = now
+            record.updatedAt = now
+            try record.update(db)
+            try appendAudit(AuditDraft(action: "key.activate", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: demoted.map { "replaced \($0) (now standby)" }), db)
+            return (KeyInfo(record), demoted)
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Keys are printable, single-line tokens: whitespace or control bytes in a
+    /// value are always a paste mistake (a trailing newline is stripped before).
+    static func checkKeyValue(_ value: SecureBytes) throws(KeywardenError) {
+        guard value.count > 0 else { throw KeywardenError(.invalidInput, "the value is empty; nothing was stored") }
+        guard value.count <= 8192 else { throw KeywardenError(.invalidInput, "the value is longer than 8 KiB; that is not an API key. Nothing was stored") }
+        let position: Int? = value.withUnsafeBytes { bytes in bytes.firstIndex { $0 <= 0x20 || $0 == 0x7f } }
+        if let position {
+            throw KeywardenError(.invalidInput, "the value contains a space or control character at byte \(position + 1); API keys never do. Nothing was stored")
+        }
+        guard value.isValidUTF8 else { throw KeywardenError(.invalidInput, "the value is not valid UTF-8; nothing was stored") }
+    }
+
+    static func matches(_ value: SecureBytes, _ format: KeyFormat) -> Bool {
+        guard let regex = try? Regex("^(?:" + format.pattern + ")$") else { return true }
+        // A short-lived String is needed for Regex; it is dropped at once.
+        let text = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        return text.wholeMatch(of: regex) != nil
+    }
+
+    static func defaultLabel(provider: String, taken: Set<String>) -> String {
+        var n = taken.count + 1
+        while taken.contains("\(provider)-\(n)") { n += 1 }
+        return "\(provider)-\(n)"
+    }
+
+    /// A variable name means one thing per scope: one provider's key or one
+    /// config entry, never both (an export would have to pick one silently).
+    func checkVariableIsFree(_ name: String, scope: String, exceptProvider: String?, _ db: Database) throws {
+        let live = [KeyState.active, .standby, .pending, .retiring].map(\.rawValue)
+        if let other = try KeyRecord.filter(Column("scope") == scope && Column("env") == name && live.contains(Column("state"))).fetchAll(db)
+            .first(where: { $0.provider != exceptProvider }) {
+            throw KeywardenError(.conflict, "\(name) is already the variable of \(other.provider) key \(other.id) in scope \(scope); pick another with --env")
+        }
+        if exceptProvider != nil, try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchCount(db) > 0 {
+            throw KeywardenError(.conflict, "\(name) is already a config entry in scope \(scope); unset it first or pick another variable with --env")
+        }
+    }
+}

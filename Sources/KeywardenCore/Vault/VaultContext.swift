@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+/// Who is acting, recorded in every audit event.
+public struct AuditActor: Sendable, Equatable {
+    public var uid: UInt32
+    public var pid: Int32
+    /// The command (`keywarden key add`) or client (`agent peer uid=1000`); never arguments that could hold values.
+    public var name: String
+
+    public init(uid: UInt32, pid: Int32, name: String) {
+        self.uid = uid
+        self.pid = pid
+        self.name = name
+    }
+
+    /// This process.
+    public static func currentProcess(name: String) -> AuditActor {
+        AuditActor(uid: getuid(), pid: getpid(), name: name)
+    }
+}
+
+/// What varies between a real run and a test: the actor, the clock, the logger.
+public struct VaultContext: Sendable {
+    public var actor: AuditActor
+    public var clock: @Sendable () -> Timestamp
+    public var logger: Logger
+
+    public init(actor: AuditActor, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, logger: Logger) {
+        self.actor = actor
+        self.clock = clock
+        self.logger = logger
+    }
+}

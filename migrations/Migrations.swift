@@ -1,0 +1,9 @@
+/// The schema's migrations, in the order they are applied. Each is one file
+/// in this folder, embedded in the binary. A migration that has shipped never
+/// changes: a change to the schema is a new file appended here.
+public enum SchemaMigrations {
+    /// (identifier, SQL) pairs in application order.
+    public static let all: [(identifier: String, sql: String)] = [
+        ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+}
