@@ -38,7 +38,7 @@ extension Vault {
         try Self.checkKeyValue(value)
         var warnings: [String] = []
         if let format = provider.keyFormat, !Self.matches(value, format) {
-            let message = "the value does not look like a \(provider.displayName) key (expected \(format.description))"
+            let message = "the value does not look like a key for \(provider.displayName) (expected \(format.description))"
             guard force else {
                 throw KeywardenError(.invalidInput, "\(message); check that you pasted the right key, or store it anyway with --force. Nothing was stored")
             }

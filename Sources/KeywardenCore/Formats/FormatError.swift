@@ -1,0 +1,63 @@
+/// A value or name that an export format cannot carry faithfully.
+///
+/// Keywarden refuses rather than writing a value the reader would change. The
+/// message names the variable and the format and says why, but never contains
+/// the value: values are secrets and errors end up in terminals and logs.
+public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The environment variable that could not be written.
+    public let variable: String
+    /// The format it was being written in.
+    public let format: ExportFormat
+    /// Why the format's reader cannot carry it, e.g. "the value contains a
+    /// newline, which docker --env-file cannot carry".
+    public let reason: String
+
+    /// Creates a refusal for `variable` in `format`.
+    public init(variable: String, format: ExportFormat, reason: String) {
+        self.variable = variable
+        self.format = format
+        self.reason = reason
+    }
+
+    /// `cannot write NAME in FORMAT format: REASON`.
+    public var description: String {
+        "cannot write \(displayName(variable)) in \(format.rawValue) format: \(reason)"
+    }
+}
+
+/// A line of a `.env` file that ``DotenvParser`` cannot read.
+///
+/// Points at the exact place (1-based line and column, columns counted in
+/// Unicode scalars) and says what was expected there. It never echoes the
+/// text of the line, because that text is usually a secret.
+public struct DotenvSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file name as given to the parser, for the message.
+    public let file: String
+    /// 1-based line of the problem.
+    public let line: Int
+    /// 1-based column of the problem, in Unicode scalars.
+    public let column: Int
+    /// What the parser expected at that place, e.g. "'=' after the variable name".
+    public let expected: String
+
+    /// Creates a syntax error at `file:line:column`.
+    public init(file: String, line: Int, column: Int, expected: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.expected = expected
+    }
+
+    /// `FILE:LINE:COLUMN: expected …`.
+    public var description: String {
+        "\(file):\(line):\(column): expected \(expected)"
+    }
+}
+
+/// Shows a variable name in a message. A name that is not a plain identifier
+/// is quoted with escapes, so a control character in a bad name cannot forge
+/// extra lines in the terminal.
+func displayName(_ name: String) -> String {
+    if EnvironmentName.isPortable(name) { return name }
+    return name.debugDescription
+}

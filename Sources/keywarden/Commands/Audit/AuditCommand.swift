@@ -1,0 +1,93 @@
+import ArgumentParser
+import KeywardenCore
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Show the audit trail, or verify its hash chain.",
+        subcommands: [AuditList.self, AuditVerify.self],
+        defaultSubcommand: AuditList.self
+    )
+}
+
+struct AuditList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List audit events (the default of `keywarden audit`).",
+        discussion: """
+        Examples:
+          keywarden audit
+          keywarden audit --failed-auth --since 7d
+          keywarden audit --key k_7hq2m4x9ab --json
+          keywarden audit --action key --provider anthropic
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Flag(help: "Only events where a key failed authentication (invalid or forbidden).") var failedAuth = false
+    @Option(help: "Only this provider.") var provider: String?
+    @Option(help: "Only this scope.") var scope: String?
+    @Option(name: .customLong("key"), help: "Only this key id.") var keyID: String?
+    @Option(help: "Only this action (key.add) or family (key).") var action: String?
+    @Option(help: ArgumentHelp("Only events newer than a duration (30m, 7d) or a time (2026-11-01T00:00:00Z).", valueName: "when")) var since: String?
+    @Option(help: "Only the newest N events.") var limit: Int?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        var filter = AuditFilter()
+        filter.failedAuth = failedAuth
+        filter.provider = provider
+        filter.scope = scope
+        filter.keyID = keyID
+        filter.action = action
+        filter.limit = limit
+        if let since {
+            if let duration = DurationSpec(parsing: since) {
+                filter.since = Timestamp.now().adding(seconds: -duration.seconds)
+            } else if let time = Timestamp(iso8601: since) {
+                filter.since = time
+            } else {
+                throw KeywardenError(.invalidInput, "invalid --since '\(since)': use a duration like 30m, 24h, 7d or a time like 2026-11-01T00:00:00Z")
+            }
+        }
+        if let limit, limit <= 0 { throw KeywardenError(.invalidInput, "invalid --limit \(limit): use a positive number") }
+        let events = try Session.open(vault, command: "audit").auditEvents(filter)
+        if json { return try Output.json(events) }
+        if events.isEmpty { return Output.line("No matching events.") }
+        Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "PROVIDER", "SCOPE", "KEY", "OUTCOME", "DETAIL"], events.map { e in
+            [String(e.seq) + (e.sealed ? "" : "*"), Output.time(Timestamp(iso8601: e.at)), "\(e.actor) (uid \(e.uid), pid \(e.pid))", e.action,
+             e.provider ?? "-", e.scope ?? "-", e.keyID ?? "-", e.outcome, e.detail ?? ""]
+        })
+        if events.contains(where: { !$0.sealed }) {
+            Output.line("* written while the vault was locked; sealed into the chain at the next unlock")
+        }
+    }
+}
+
+struct AuditVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the audit trail's hash chain; exit 4 at the first altered, deleted or reordered event.",
+        discussion: """
+        Examples:
+          keywarden audit verify
+          keywarden audit verify --json
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let result = try Session.open(vault, command: "audit verify").verifyAudit()
+        if json {
+            try Output.json(result)
+        } else if result.ok {
+            Output.line("Audit trail intact: \(result.checked) events verified\(result.unsealed > 0 ? ", \(result.unsealed) recent event(s) not yet sealed" : "").")
+        } else {
+            Output.line("Audit trail BROKEN: \(result.problem ?? "unknown problem")")
+            Output.line("\(result.checked) events before it verified.")
+        }
+        if !result.ok { throw CommandFailure(code: ExitCode.integrity, message: "") }
+    }
+}

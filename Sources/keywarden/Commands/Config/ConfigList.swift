@@ -1,0 +1,36 @@
+import ArgumentParser
+import KeywardenCore
+
+struct ConfigList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List config entries; secret values are masked.",
+        discussion: """
+        With --scope, entries inherited from parent scopes are listed too.
+
+        Examples:
+          keywarden config list --scope prod
+          keywarden config list --json
+        """,
+        aliases: ["ls"]
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: "Only this scope (and what it inherits).") var scope: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let entries = try Session.open(vault, command: "config list").listConfig(scope: scope)
+        if json { return try Output.json(entries) }
+        if entries.isEmpty { return Output.line("No config entries.") }
+        Output.table(["SCOPE", "NAME", "VALUE", "VERSION", "UPDATED"], entries.map { entry in
+            [entry.inheritedBy != nil ? "\(entry.scope) (inherited)" : entry.scope, entry.name,
+             entry.secret ? "******** (secret)" : Self.printable(entry.value ?? ""), String(entry.version), Output.time(entry.updatedAt)]
+        })
+    }
+
+    /// Control characters would garble the table; show them escaped.
+    static func printable(_ value: String) -> String {
+        value.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined()
+    }
+}

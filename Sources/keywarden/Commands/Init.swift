@@ -1,0 +1,54 @@
+import ArgumentParser
+import KeywardenCore
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a new vault.",
+        discussion: """
+        The vault gets a random master key, wrapped in a keyfile slot (--keyfile: a new file of
+        32 random bytes, mode 0600) and/or a passphrase slot (KEYWARDEN_PASSPHRASE, or a prompt).
+
+        Examples:
+          keywarden init --keyfile ~/.config/keywarden/vault.key
+          KEYWARDEN_PASSPHRASE=… keywarden init --kdf interactive
+          keywarden init                     # prompts for a passphrase
+        """
+    )
+
+    @Option(help: ArgumentHelp("Create a keyfile slot; writes a new keyfile here (never overwrites).", valueName: "path"))
+    var keyfile: String?
+
+    @Option(help: "Argon2id cost for the passphrase slot: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
+    var kdf: KDFLevel = .moderate
+
+    @Option(name: .customLong("scope"), help: ArgumentHelp("Scopes to create (repeatable).", valueName: "name"))
+    var scopes: [String] = ["dev", "staging", "prod"]
+
+    func run() throws {
+        let environment = Session.environment
+        let location = try Session.location()
+        if location.exists { throw KeywardenError(.conflict, "a vault already exists at \(location.databasePath); nothing was changed") }
+        for scope in scopes where !Names.isScope(scope) {
+            throw KeywardenError(.invalidInput, "invalid scope '\(scope)': use lower-case letters, digits, '.', '_' and '-', with '/' between parts")
+        }
+        var slots: [NewKeyslot] = []
+        if let keyfile { slots.append(.keyfile(path: keyfile)) }
+        if let passphrase = environment["KEYWARDEN_PASSPHRASE"] {
+            guard !passphrase.isEmpty else { throw KeywardenError(.invalidInput, "KEYWARDEN_PASSPHRASE is set but empty") }
+            slots.append(.passphrase(.init(copying: Array(passphrase.utf8)), kdf.parameters))
+        } else if keyfile == nil {
+            slots.append(.passphrase(try SecretInput.newPassphrase(envVar: "KEYWARDEN_PASSPHRASE", environment: environment), kdf.parameters))
+        }
+        let vault = try Vault.create(at: location, slots: slots, scopes: scopes, context: Session.context(command: "init"))
+        Output.line("Created vault \(vault.vaultID) at \(location.databasePath)")
+        for slot in try vault.listKeyslots() {
+            Output.line("  keyslot \(slot.id): \(slot.kind)\(slot.kind == "keyfile" ? " (\(keyfile ?? ""))" : " (\(slot.kdf ?? ""))")")
+        }
+        Output.line("  scopes: \(scopes.joined(separator: ", "))")
+        Output.line()
+        Output.line("Next:")
+        if let keyfile { Output.line("  export KEYWARDEN_KEYFILE=\(keyfile)") }
+        Output.line("  keywarden key add anthropic --scope dev     # paste the key; it is never taken from argv")
+        Output.line("  keywarden key list")
+    }
+}

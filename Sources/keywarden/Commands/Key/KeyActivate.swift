@@ -1,0 +1,22 @@
+import ArgumentParser
+import KeywardenCore
+
+struct KeyActivate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activate",
+        abstract: "Make a key the active one of its provider and scope (the current one becomes standby).",
+        discussion: """
+        Examples:
+          keywarden key activate k_7hq2m4x9ab
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "The key id.") var id: String
+
+    func run() throws {
+        let (key, demoted) = try Session.open(vault, command: "key activate").activateKey(id: id)
+        Output.line("Key \(key.id) is the active \(key.provider) key of \(key.scope).")
+        if let demoted { Output.line("Key \(demoted) is now standby.") }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import KeywardenCore
+
+struct KeyAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Store a provider key in a scope (the value comes from stdin or a prompt, never argv).",
+        discussion: """
+        The first key of a provider in a scope becomes active; later ones become standby
+        unless --activate. A value that does not match the provider's key format is refused
+        unless --force.
+
+        Examples:
+          keywarden key add anthropic --scope prod            # prompts, no echo
+          pbpaste | keywarden key add openai --scope dev --label laptop
+          keywarden key add gemini --scope prod --env GOOGLE_API_KEY < key.txt
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "Provider name (see `keywarden provider list`).") var provider: String
+    @Option(help: "The scope to store the key in.") var scope: String
+    @Option(help: "A name for this key, unique in its provider and scope.") var label: String?
+    @Option(help: ArgumentHelp("Environment variable to deliver it as (default: the provider's).", valueName: "NAME")) var env: String?
+    @Flag(help: "Make it the active key now; the current active key becomes standby.") var activate = false
+    @Flag(help: "Store a value that does not match the provider's key format.") var force = false
+
+    func run() throws {
+        let opened = try Session.open(vault, command: "key add")
+        let definition = try opened.provider(named: provider)
+        let value = try SecretInput.readValue(prompt: "\(definition.displayName) key for \(scope): ")
+        let added = try opened.addKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, force: force)
+        for warning in added.warnings { Output.error("keywarden: warning: \(warning)") }
+        let key = added.key
+        Output.line("Added \(key.provider) key \(key.id) '\(key.label)' to \(key.scope) as \(key.env): \(key.hint), \(key.state.rawValue), fingerprint \(Output.short(key.fingerprint))")
+        if let demoted = added.demoted { Output.line("Key \(demoted) is now standby.") }
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct KeyslotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyslot",
+        abstract: "Manage the ways to unlock the vault (passphrase and keyfile slots).",
+        subcommands: [KeyslotAdd.self, KeyslotList.self, KeyslotRemove.self]
+    )
+}

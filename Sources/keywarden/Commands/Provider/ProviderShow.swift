@@ -1,0 +1,38 @@
+import ArgumentParser
+import KeywardenCore
+
+struct ProviderShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one provider's definition.",
+        discussion: """
+        Examples:
+          keywarden provider show anthropic
+          keywarden provider show zhipu --json
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "Provider name.") var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let providers = try Session.open(vault, command: "provider show").providers()
+        guard let info = providers.first(where: { $0.definition.name == name }) else {
+            throw KeywardenError(.notFound, "unknown provider '\(name)'; see `keywarden provider list`")
+        }
+        if json { return try Output.json(ProviderJSON(info)) }
+        let d = info.definition
+        var rows: [(String, String)] = [
+            ("name", d.name), ("display name", d.displayName), ("source", info.source), ("base URL", d.baseURL),
+            ("key sent as", d.auth.summary), ("env", d.env),
+        ]
+        if !d.alternateEnv.isEmpty { rows.append(("also read", d.alternateEnv.joined(separator: ", "))) }
+        for (header, value) in d.headers.sorted(by: { $0.key < $1.key }) { rows.append(("header", "\(header): \(value)")) }
+        if let format = d.keyFormat { rows.append(("key format", format.description)) }
+        if let probe = d.probe { rows.append(("probe", "\(probe.method) \(d.baseURL)\(probe.path)")) }
+        if let console = d.consoleURL { rows.append(("manage keys", console)) }
+        rows.append(("keys stored", String(info.keys)))
+        for (name, value) in rows { Output.line(name.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
+    }
+}

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import KeywardenCore
+
+/// The `keywarden` command line. Each subcommand lives in its own file under
+/// `Commands/`; all logic is in KeywardenCore.
+struct Keywarden: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "keywarden",
+        abstract: "Keep LLM provider API keys and config encrypted, scoped, audited — and deliver them to programs.",
+        discussion: """
+        The vault lives in $KEYWARDEN_HOME/vault.db (default ~/.local/share/keywarden).
+        It unlocks with --keyfile / $KEYWARDEN_KEYFILE, $KEYWARDEN_PASSPHRASE, or a passphrase prompt.
+
+        Exit codes: 0 ok, 1 failure, 2 invalid input or not found, 3 cannot unlock,
+        4 integrity error or unusable vault file, 5 a key check failed, 64 usage error.
+        """,
+        version: version,
+        subcommands: [
+            Init.self, Status.self, Passwd.self, KeyslotCommand.self,
+            KeyCommand.self, ConfigCommand.self, ScopeCommand.self, ProviderCommand.self,
+            AuditCommand.self,
+        ]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        // Secrets must not end up in a core file.
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &noCore)
+        do {
+            var command = try Keywarden.parseAsRoot()
+            try command.run()
+        } catch let error as KeywardenError {
+            Output.error("keywarden: \(error.message)")
+            exit(error.exitCode)
+        } catch let error as CommandFailure {
+            if !error.message.isEmpty { Output.error("keywarden: \(error.message)") }
+            exit(error.code)
+        } catch {
+            Keywarden.exit(withError: error)
+        }
+    }
+}
+
+/// A command ending with a given exit code after printing its own report
+/// (e.g. `audit verify` finding a broken chain).
+struct CommandFailure: Error {
+    var code: Int32
+    var message: String
+}

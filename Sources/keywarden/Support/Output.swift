@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import KeywardenCore
+
+/// Writing to stdout and stderr. Human output is aligned tables; `--json` is
+/// a pretty-printed JSON document with the model's field names.
+enum Output {
+    static func line(_ text: String = "") {
+        print(text)
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Writes raw bytes to stdout (a revealed value), flushing Swift's buffer first.
+    static func raw(_ bytes: UnsafeRawBufferPointer) {
+        fflush(nil)  // all streams: Swift's print buffers stdout
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { if errno == EINTR { continue }; return }
+            offset += n
+        }
+    }
+
+    /// Prints rows under headers, columns padded to their widest cell.
+    static func table(_ headers: [String], _ rows: [[String]]) {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func render(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        print(render(headers))
+        for row in rows { print(render(row)) }
+    }
+
+    /// A short form of a fingerprint for tables (JSON has all 64 digits).
+    static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(12)) }
+
+    static func time(_ t: Timestamp?) -> String {
+        guard let t else { return "-" }
+        return String(t.iso8601.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+}

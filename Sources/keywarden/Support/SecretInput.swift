@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KeywardenCore
+import KeywardenCrypto
+
+/// Reads secrets from standard input or the terminal — never from argv, where
+/// every user on the machine could read them in `ps`.
+enum SecretInput {
+    /// Whether standard input is a terminal.
+    static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    /// Whether standard output is a terminal.
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// Reads a value: all of stdin when it is a pipe or file (one trailing
+    /// newline removed, as `echo` and editors add one), or a no-echo prompt.
+    static func readValue(prompt: String) throws(KeywardenError) -> SecureBytes {
+        if stdinIsTerminal {
+            guard let value = readHidden(prompt: prompt) else {
+                throw KeywardenError(.invalidInput, "no value entered; nothing was stored")
+            }
+            return value
+        }
+        return try readAllStandardInput(stripOneNewline: true)
+    }
+
+    /// Reads all of stdin into guarded memory.
+    static func readAllStandardInput(stripOneNewline: Bool) throws(KeywardenError) -> SecureBytes {
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        defer { wipe(&chunk) }
+        while true {
+            let n = read(STDIN_FILENO, &chunk, chunk.count)
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                wipe(&buffer)
+                throw KeywardenError(.failed, "cannot read standard input: \(String(cString: strerror(errno)))")
+            }
+            buffer.append(contentsOf: chunk[0..<n])
+            if buffer.count > 1 << 20 {
+                wipe(&buffer)
+                throw KeywardenError(.invalidInput, "standard input is larger than 1 MiB; nothing was stored")
+            }
+        }
+        if stripOneNewline, buffer.last == 0x0A {
+            buffer.removeLast()
+            if buffer.last == 0x0D { buffer.removeLast() }
+        }
+        let value = SecureBytes(copying: buffer)
+        wipe(&buffer)
+        return value
+    }
+
+    /// Prompts on the controlling terminal with echo off. Returns nil without a
+    /// terminal or on an empty answer.
+    static func readHidden(prompt: String) -> SecureBytes? {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var original = termios()
+        guard tcgetattr(fd, &original) == 0 else { return nil }
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        silent.c_lflag |= tcflag_t(ICANON)
+        _ = prompt.withCString { write(fd, $0, strlen($0)) }
+        tcsetattr(fd, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(fd, TCSAFLUSH, &original)
+            _ = write(fd, "\n", 1)
+        }
+        var line = [UInt8]()
+        defer { wipe(&line) }
+        var byte: UInt8 = 0
+        while read(fd, &byte, 1) == 1, byte != 0x0A {
+            line.append(byte)
+            if line.count > 65536 { break }
+        }
+        if line.last == 0x0D { line.removeLast() }
+        return line.isEmpty ? nil : SecureBytes(copying: line)
+    }
+
+    /// Asks twice for a new passphrase (from `envVar` when set, for scripts).
+    static func newPassphrase(envVar: String, environment: [String: String]) throws(KeywardenError) -> SecureBytes {
+        if let fromEnv = environment[envVar] {
+            guard !fromEnv.isEmpty else { throw KeywardenError(.invalidInput, "\(envVar) is set but empty") }
+            return SecureBytes(copying: Array(fromEnv.utf8))
+        }
+        guard let first = readHidden(prompt: "New passphrase: ") else {
+            throw KeywardenError(.invalidInput, "no passphrase: set \(envVar) or run in a terminal")
+        }
+        guard let second = readHidden(prompt: "Repeat passphrase: "), first.constantTimeEquals(second) else {
+            throw KeywardenError(.invalidInput, "the passphrases do not match; nothing was changed")
+        }
+        return first
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import KeywardenCore
+import KeywardenCrypto
+import Logging
+
+/// Options shared by every command that opens the vault.
+struct VaultOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Unlock with this keyfile (default: $KEYWARDEN_KEYFILE).", valueName: "path"))
+    var keyfile: String?
+}
+
+/// Opens and unlocks the vault for one command. Unlock order: `--keyfile` or
+/// `KEYWARDEN_KEYFILE`, then `KEYWARDEN_PASSPHRASE`, then a no-echo prompt on
+/// the terminal.
+enum Session {
+    static var environment: [String: String] { ProcessInfoEnvironment.current }
+
+    static func context(command: String) -> VaultContext {
+        var logger = Logger(label: "keywarden")
+        logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), logger: logger)
+    }
+
+    static func location() throws(KeywardenError) -> VaultLocation {
+        try VaultLocation.resolve(environment: environment)
+    }
+
+    static func open(_ options: VaultOptions, command: String) throws(KeywardenError) -> Vault {
+        let database = try VaultDatabase.open(at: location())
+        let credential = try credential(options)
+        return try Vault.unlock(database, with: credential, context: context(command: command))
+    }
+
+    static func credential(_ options: VaultOptions) throws(KeywardenError) -> UnlockCredential {
+        if let path = options.keyfile ?? environment["KEYWARDEN_KEYFILE"], !path.isEmpty {
+            return .keyfile(path: path)
+        }
+        if let passphrase = environment["KEYWARDEN_PASSPHRASE"] {
+            return .passphrase(SecureBytes(copying: Array(passphrase.utf8)))
+        }
+        if let typed = SecretInput.readHidden(prompt: "Vault passphrase: ") {
+            return .passphrase(typed)
+        }
+        throw KeywardenError(.locked, "the vault is locked: pass --keyfile PATH, set KEYWARDEN_KEYFILE or KEYWARDEN_PASSPHRASE, or run in a terminal to type the passphrase")
+    }
+}
+
+/// The process environment as a dictionary.
+enum ProcessInfoEnvironment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+/// Argon2id cost levels for `--kdf`.
+enum KDFLevel: String, ExpressibleByArgument, CaseIterable {
+    case interactive, moderate, sensitive
+
+    var parameters: PasswordHashParameters {
+        switch self {
+        case .interactive: .interactive
+        case .moderate: .moderate
+        case .sensitive: .sensitive
+        }
+    }
+}
