@@ -48,10 +48,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers shared by the test targets: temporary folders, a process runner.
+        .target(name: "KeywardenTestSupport"),
         .testTarget(name: "KeywardenCryptoTests", dependencies: ["KeywardenCrypto"]),
-        .testTarget(name: "KeywardenCoreTests", dependencies: ["KeywardenCore"]),
+        .testTarget(
+            name: "KeywardenCoreTests",
+            dependencies: ["KeywardenCore", "KeywardenTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Runs the built `keywarden` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["keywarden"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "KeywardenTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
