@@ -25,6 +25,7 @@ struct Keywarden: ParsableCommand {
         subcommands: [
             Init.self, Status.self, Passwd.self, KeyslotCommand.self,
             KeyCommand.self, ConfigCommand.self, ScopeCommand.self, ProviderCommand.self,
+            Export.self, Run.self, Inject.self, Import.self,
             AuditCommand.self,
         ]
     )

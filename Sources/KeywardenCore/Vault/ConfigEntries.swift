@@ -11,33 +11,36 @@ extension Vault {
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else { throw KeywardenError(.invalidInput, "the value of \(name) contains a NUL byte, which no environment variable can carry; nothing was stored") }
         guard value.count <= 1 << 20 else { throw KeywardenError(.invalidInput, "the value of \(name) is larger than 1 MiB; nothing was stored") }
-        return try write { db in
-            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-            try checkVariableIsFree(name, scope: scope, exceptProvider: nil, db)
-            var record: ConfigEntryRecord
-            let created: Bool
-            if var existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) {
-                existing.version += 1
-                existing.secret = existing.secret || secret
-                existing.updatedAt = now
-                record = existing
-                created = false
-            } else {
-                record = ConfigEntryRecord(id: Self.newIdentifier(prefix: "c_"), scope: scope, name: name, secret: secret, version: 1,
-                                           nonce: Data(), ciphertext: Data(), createdAt: now, updatedAt: now)
-                created = true
-            }
-            if !record.secret && !value.isValidUTF8 {
-                throw KeywardenError(.invalidInput, "the value of \(name) is not valid UTF-8 text; store it with --secret. Nothing was stored")
-            }
-            let box = try seal(value, for: RowBinding(config: record))
-            record.nonce = Data(box.nonce)
-            record.ciphertext = Data(box.ciphertext)
-            try record.save(db)
-            try appendAudit(AuditDraft(action: "config.set", scope: scope, fingerprint: record.secret ? fingerprint(of: value) : nil, outcome: "ok",
-                                       detail: "\(name) version \(record.version)\(record.secret ? " (secret)" : "")"), db)
-            return (try info(record, value: record.secret ? nil : value), created)
+        return try write { db in try upsertConfig(scope: scope, name: name, value: value, secret: secret, db) }
+    }
+
+    /// Creates or updates a config entry inside the caller's transaction.
+    func upsertConfig(scope: String, name: String, value: SecureBytes, secret: Bool, auditDetail: String? = nil, _ db: Database) throws -> (entry: ConfigEntryInfo, created: Bool) {
+        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+        try checkVariableIsFree(name, scope: scope, exceptProvider: nil, db)
+        var record: ConfigEntryRecord
+        let created: Bool
+        if var existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) {
+            existing.version += 1
+            existing.secret = existing.secret || secret
+            existing.updatedAt = now
+            record = existing
+            created = false
+        } else {
+            record = ConfigEntryRecord(id: Self.newIdentifier(prefix: "c_"), scope: scope, name: name, secret: secret, version: 1,
+                                       nonce: Data(), ciphertext: Data(), createdAt: now, updatedAt: now)
+            created = true
         }
+        if !record.secret && !value.isValidUTF8 {
+            throw KeywardenError(.invalidInput, "the value of \(name) is not valid UTF-8 text; store it with --secret. Nothing was stored")
+        }
+        let box = try seal(value, for: RowBinding(config: record))
+        record.nonce = Data(box.nonce)
+        record.ciphertext = Data(box.ciphertext)
+        try record.save(db)
+        try appendAudit(AuditDraft(action: "config.set", scope: scope, fingerprint: record.secret ? fingerprint(of: value) : nil, outcome: "ok",
+                                   detail: "\(name) version \(record.version)\(record.secret ? " (secret)" : "")\(auditDetail.map { ", \($0)" } ?? "")"), db)
+        return (try info(record, value: record.secret ? nil : value), created)
     }
 
     /// Reads a config entry from the scope or the nearest parent that has it,

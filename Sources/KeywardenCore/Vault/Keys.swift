@@ -44,45 +44,59 @@ extension Vault {
             }
             warnings.append(message + "; stored anyway (--force)")
         }
+        let forced = force && !warnings.isEmpty
+        return try write { db in
+            var added = try insertKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate,
+                                      auditDetail: forced ? "format check overridden" : nil, db)
+            added.warnings = warnings + added.warnings
+            return added
+        }
+    }
+
+    /// Adds a key inside the caller's transaction (shared by `addKey` and
+    /// `import`): checks the scope, duplicates and the variable name, demotes
+    /// the current active key when activating, seals, inserts and audits.
+    func insertKey(
+        provider: ProviderDefinition, scope: String, label: String?, env: String?,
+        value: SecureBytes, activate: Bool, auditDetail: String? = nil, _ db: Database
+    ) throws -> AddedKey {
         let fingerprint = self.fingerprint(of: value)
         let hint = KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])
         let envName = env ?? provider.env
-        return try write { db in
-            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-            try ensureProviderRow(provider.name, db)
-            let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
-            if let twin = pool.first(where: { $0.fingerprint == fingerprint }) {
-                throw KeywardenError(.conflict, "this value is already stored as key \(twin.id) ('\(twin.label)') in \(provider.name)/\(scope); nothing was stored")
-            }
-            let finalLabel = label ?? Self.defaultLabel(provider: provider.name, taken: Set(pool.map(\.label)))
-            if let clash = pool.first(where: { $0.label == finalLabel }) {
-                throw KeywardenError(.conflict, "label '\(finalLabel)' is already used by key \(clash.id) in \(provider.name)/\(scope); choose another with --label")
-            }
-            try checkVariableIsFree(envName, scope: scope, exceptProvider: provider.name, db)
-            let current = pool.first { $0.state == KeyState.active.rawValue }
-            let state: KeyState = (current == nil || activate) ? .active : .standby
-            var demoted: String?
-            if state == .active, var old = current {
-                old.state = KeyState.standby.rawValue
-                old.updatedAt = now
-                try old.update(db)
-                demoted = old.id
-            }
-            var record = KeyRecord(
-                id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
-                state: state.rawValue, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
-                createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
-                lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil)
-            let box = try seal(value, for: RowBinding(key: record))
-            record.nonce = Data(box.nonce)
-            record.ciphertext = Data(box.ciphertext)
-            try record.insert(db)
-            var detail = "label '\(finalLabel)', state \(state.rawValue)"
-            if let demoted { detail += ", replaced \(demoted) (now standby)" }
-            if force && !warnings.isEmpty { detail += ", format check overridden" }
-            try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), db)
-            return AddedKey(key: KeyInfo(record), warnings: warnings, demoted: demoted)
+        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+        try ensureProviderRow(provider.name, db)
+        let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
+        if let twin = pool.first(where: { $0.fingerprint == fingerprint }) {
+            throw KeywardenError(.conflict, "this value is already stored as key \(twin.id) ('\(twin.label)') in \(provider.name)/\(scope); nothing was stored")
         }
+        let finalLabel = label ?? Self.defaultLabel(provider: provider.name, taken: Set(pool.map(\.label)))
+        if let clash = pool.first(where: { $0.label == finalLabel }) {
+            throw KeywardenError(.conflict, "label '\(finalLabel)' is already used by key \(clash.id) in \(provider.name)/\(scope); choose another with --label")
+        }
+        try checkVariableIsFree(envName, scope: scope, exceptProvider: provider.name, db)
+        let current = pool.first { $0.state == KeyState.active.rawValue }
+        let state: KeyState = (current == nil || activate) ? .active : .standby
+        var demoted: String?
+        if state == .active, var old = current {
+            old.state = KeyState.standby.rawValue
+            old.updatedAt = now
+            try old.update(db)
+            demoted = old.id
+        }
+        var record = KeyRecord(
+            id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
+            state: state.rawValue, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
+            createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
+            lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil)
+        let box = try seal(value, for: RowBinding(key: record))
+        record.nonce = Data(box.nonce)
+        record.ciphertext = Data(box.ciphertext)
+        try record.insert(db)
+        var detail = "label '\(finalLabel)', state \(state.rawValue)"
+        if let demoted { detail += ", replaced \(demoted) (now standby)" }
+        if let auditDetail { detail += ", \(auditDetail)" }
+        try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), db)
+        return AddedKey(key: KeyInfo(record), warnings: [], demoted: demoted)
     }
 
     /// Keys matching `filter`. With a scope, the active keys its parents pass

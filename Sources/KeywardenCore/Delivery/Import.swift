@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+import KeywardenCrypto
+
+/// What `import` does (or, with `--dry-run`, would do) with each variable.
+public struct ImportPlan: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// A provider key, stored under the variable's name.
+        case key
+        /// A config entry.
+        case config
+    }
+
+    public struct Item: Codable, Sendable {
+        public var name: String
+        public var line: Int
+        public var kind: Kind
+        public var provider: String?
+        public var secret: Bool
+        /// `add`, `update`, `unchanged`, or `standby` (a key added next to an active one).
+        public var change: String
+        /// How the provider was recognised (`variable name`, `key format`), or a warning.
+        public var note: String?
+        public var hint: String?
+    }
+
+    public var file: String
+    public var scope: String
+    public var items: [Item]
+}
+
+extension Vault {
+    /// Works out what importing `entries` into `scope` would do, without writing.
+    public func planImport(_ entries: [DotenvEntry], scope: String, file: String) throws(KeywardenError) -> ImportPlan {
+        try read { db in try makeImportPlan(entries, scope: scope, file: file, db) }
+    }
+
+    /// Imports `entries` into `scope` in one transaction: all of them, or none.
+    public func applyImport(_ entries: [DotenvEntry], scope: String, file: String) throws(KeywardenError) -> ImportPlan {
+        try write { db in
+            let plan = try makeImportPlan(entries, scope: scope, file: file, db)
+            let providers = try allProviders(db)
+            for (item, entry) in zip(plan.items, entries) where item.change != "unchanged" {
+                let value = SecureBytes(copying: entry.value)
+                switch item.kind {
+                case .key:
+                    let provider = providers.first { $0.name == item.provider }!
+                    _ = try insertKey(provider: provider, scope: scope, label: nil, env: item.name, value: value, activate: false,
+                                      auditDetail: "imported from \(file):\(entry.line)", db)
+                case .config:
+                    _ = try upsertConfig(scope: scope, name: item.name, value: value, secret: item.secret, auditDetail: "imported from \(file):\(entry.line)", db)
+                }
+            }
+            let keys = plan.items.filter { $0.kind == .key && $0.change != "unchanged" }.count
+            let config = plan.items.filter { $0.kind == .config && $0.change != "unchanged" }.count
+            try appendAudit(AuditDraft(action: "import", scope: scope, outcome: "ok",
+                                       detail: "\(file): \(keys) key(s), \(config) config entr\(config == 1 ? "y" : "ies"), \(plan.items.count - keys - config) unchanged"), db)
+            return plan
+        }
+    }
+
+    private func allProviders(_ db: Database) throws -> [ProviderDefinition] {
+        var result = BuiltinProviders.all.map { try? provider(named: $0.name, db) }.compactMap { $0 }
+        for row in try ProviderRecord.filter(Column("builtin") == false).fetchAll(db) {
+            if let definition = try? Self.decodeDefinition(row) { result.append(definition) }
+        }
+        return result
+    }
+
+    private func makeImportPlan(_ entries: [DotenvEntry], scope: String, file: String, _ db: Database) throws -> ImportPlan {
+        try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
+        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+        let providers = try allProviders(db)
+        var items: [ImportPlan.Item] = []
+        for entry in entries {
+            guard Names.isEnvironmentVariable(entry.name) else {
+                throw KeywardenError(.invalidInput, "\(file):\(entry.line): '\(entry.name)' is not a valid variable name; nothing was imported")
+            }
+            if entry.value.contains(0) {
+                throw KeywardenError(.invalidInput, "\(file):\(entry.line): the value of \(entry.name) contains a NUL byte; nothing was imported")
+            }
+            let value = SecureBytes(copying: entry.value)
+            var provider: ProviderDefinition?
+            var note: String?
+            if let byName = ProviderRecognizer.provider(forVariable: entry.name, in: providers) {
+                provider = byName
+                note = "recognised by variable name"
+                if let format = byName.keyFormat, !Self.matches(value, format) {
+                    note = "warning: does not look like a key for \(byName.displayName) (expected \(format.description)); imported as its key because of the variable name"
+                }
+            } else if let byValue = ProviderRecognizer.provider(forValue: value, in: providers) ?? ProviderRecognizer.provider(mentionedBy: entry.name, value: value, in: providers) {
+                provider = byValue
+                note = "recognised by key format"
+            }
+            if let provider, !entry.value.isEmpty {
+                if (try? Self.checkKeyValue(value)) == nil {
+                    throw KeywardenError(.invalidInput, "\(file):\(entry.line): the value of \(entry.name) is not a usable \(provider.displayName) key (it contains spaces or control characters); fix the file or rename the variable. Nothing was imported")
+                }
+                let fingerprint = self.fingerprint(of: value)
+                let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
+                let change: String
+                if pool.contains(where: { $0.fingerprint == fingerprint }) {
+                    change = "unchanged"
+                } else {
+                    change = pool.contains { $0.state == KeyState.active.rawValue } ? "standby" : "add"
+                }
+                items.append(.init(name: entry.name, line: entry.line, kind: .key, provider: provider.name, secret: true, change: change, note: note,
+                                   hint: KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])))
+            } else {
+                let existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == entry.name).fetchOne(db)
+                var change = existing == nil ? "add" : "update"
+                if let existing {
+                    let current = try open(nonce: existing.nonce, ciphertext: existing.ciphertext, for: RowBinding(config: existing))
+                    if current.constantTimeEquals(value) { change = "unchanged" }
+                }
+                let secret = existing?.secret ?? !SecretHeuristics.isClearlyPlain(name: entry.name, value: entry.value)
+                items.append(.init(name: entry.name, line: entry.line, kind: .config, provider: nil, secret: secret, change: change, note: nil, hint: nil))
+            }
+        }
+        return ImportPlan(file: file, scope: scope, items: items)
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import KeywardenCore
+import KeywardenCrypto
+
+extension ExportFormat: ExpressibleByArgument {}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a scope's active keys and config entries as an environment file.",
+        discussion: """
+        Formats: dotenv (python-dotenv, Node dotenv, godotenv, docker compose), shell (`. file` in
+        bash/dash), docker (`docker run --env-file`), systemd (EnvironmentFile=), json. A value a
+        format cannot carry is refused with an error naming the variable, and nothing is written.
+        --output writes atomically, mode 0600.
+
+        Examples:
+          keywarden export --scope prod > .env
+          keywarden export --scope prod --format systemd --output /etc/app/env
+          keywarden export --scope dev --format shell --only OPENAI_API_KEY
+          set -a; . <(keywarden export --scope dev --format shell); set +a
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: "The scope to export (with what it inherits).") var scope: String
+    @Option(help: "dotenv, shell, docker, systemd or json.") var format: ExportFormat = .dotenv
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically, 0600) instead of stdout.", valueName: "file")) var output: String?
+    @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
+
+    func run() throws {
+        let opened = try Session.open(vault, command: "export")
+        let names = try Delivery.parseOnly(only)
+        let variables = try opened.resolveEnvironment(scope: scope, only: names)
+        var bytes = try Delivery.encode(variables, as: format)
+        defer { wipe(&bytes) }
+        if let output {
+            try SecureFiles.writeAtomically(output, bytes: bytes)
+            try opened.recordDelivery(variables, action: "export", scope: scope, destination: "\(output) (\(format.rawValue))")
+            Output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
+        } else {
+            // Audit first: a value is never delivered without its event.
+            try opened.recordDelivery(variables, action: "export", scope: scope, destination: "stdout (\(format.rawValue))")
+            bytes.withUnsafeBytes { Output.raw($0) }
+        }
+    }
+}
+
+/// Shared by the delivery commands.
+enum Delivery {
+    static func parseOnly(_ text: String?) throws(KeywardenError) -> [String]? {
+        guard let text else { return nil }
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw KeywardenError(.invalidInput, "--only needs at least one variable name") }
+        for name in names where !Names.isEnvironmentVariable(name) {
+            throw KeywardenError(.invalidInput, "invalid variable name '\(name)' in --only")
+        }
+        return names
+    }
+
+    /// Encodes decrypted variables; the copies made for the encoder are wiped.
+    static func encode(_ variables: [DeliveredVariable], as format: ExportFormat) throws(KeywardenError) -> [UInt8] {
+        var plain = variables.map { (name: $0.name, value: $0.value?.copyBytes() ?? []) }
+        defer { for i in plain.indices { wipe(&plain[i].value) } }
+        do {
+            return try EnvironmentEncoder.encode(plain, as: format)
+        } catch {
+            throw KeywardenError(.invalidInput, "\(error.description); nothing was written")
+        }
+    }
+}

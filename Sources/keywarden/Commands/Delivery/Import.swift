@@ -1,0 +1,46 @@
+import ArgumentParser
+import KeywardenCore
+import KeywardenCrypto
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import an existing .env file: provider keys become keys, the rest config entries.",
+        discussion: """
+        Reads `export` prefixes, comments, single/double/unquoted and multi-line quoted values, CRLF
+        and a BOM. Keys are recognised by variable name (ANTHROPIC_API_KEY, GEMINI_API_KEY, …) or
+        format (sk-ant-…, sk-proj-…, AIza…, gsk_…, sk-or-v1-…); they keep the file's variable name.
+        Other values become config entries, secret unless clearly not (URLs without credentials,
+        numbers, booleans, model names). No interpolation is done. All or nothing: a malformed line
+        is an error with file:line:column and nothing is imported.
+
+        Examples:
+          keywarden import .env --scope dev --dry-run
+          keywarden import .env.production --scope prod
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "The .env file (or - for stdin).") var file: String
+    @Option(help: "The scope to import into.") var scope: String
+    @Flag(help: "Show what would be imported; change nothing.") var dryRun = false
+    @Flag(help: "Print the plan as JSON.") var json = false
+
+    func run() throws {
+        let bytes = try InputFile.read(file)
+        let entries: [DotenvEntry]
+        do {
+            entries = try DotenvParser.parse(bytes, file: file)
+        } catch {
+            throw KeywardenError(.invalidInput, "\(error.description); nothing was imported")
+        }
+        let opened = try Session.open(vault, command: "import")
+        let plan = dryRun ? try opened.planImport(entries, scope: scope, file: file) : try opened.applyImport(entries, scope: scope, file: file)
+        if json { return try Output.json(plan) }
+        Output.table(["LINE", "NAME", "AS", "CHANGE", "NOTE"], plan.items.map { item in
+            let what = item.kind == .key ? "\(item.provider ?? "?") key \(item.hint ?? "")" : (item.secret ? "config (secret)" : "config (plain)")
+            return [String(item.line), item.name, what, item.change, item.note ?? ""]
+        })
+        let changed = plan.items.filter { $0.change != "unchanged" }.count
+        Output.line(dryRun ? "Dry run: \(changed) change(s) into \(scope); nothing was written." : "Imported \(changed) change(s) into \(scope).")
+    }
+}

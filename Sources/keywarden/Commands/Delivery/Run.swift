@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import Foundation
+import KeywardenCore
+import KeywardenCrypto
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command with a scope's keys and config in its environment (nothing is written to disk).",
+        discussion: """
+        keywarden replaces itself with the command (exec), so its exit status and signals are the
+        command's own. Values travel in the environment only, never in argv. --env-file takes a
+        dotenv file whose values may be references: `OPENAI_API_KEY=kw://prod/OPENAI_API_KEY` or
+        `URL=https://x/{{ kw://prod/TOKEN }}`.
+
+        Exit codes besides the command's: 126 not executable, 127 command not found.
+
+        Examples:
+          keywarden run --scope prod -- python app.py
+          keywarden run --scope dev --only ANTHROPIC_API_KEY -- claude
+          keywarden run --scope prod --clean -- env
+          keywarden run --env-file .env.tpl -- node server.js
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: "The scope whose variables to add.") var scope: String?
+    @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
+    @Flag(help: "Start from an empty environment (only PATH and HOME are kept).") var clean = false
+    @Option(help: ArgumentHelp("A dotenv file whose values may be kw:// references.", valueName: "template")) var envFile: String?
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give the command to run after --, e.g. keywarden run --scope prod -- python app.py") }
+        if scope == nil && envFile == nil { throw ValidationError("give --scope S, --env-file FILE, or both") }
+    }
+
+    func run() throws {
+        let opened = try Session.open(vault, command: "run")
+        var variables: [DeliveredVariable] = []
+        if let scope {
+            variables = try opened.resolveEnvironment(scope: scope, only: Delivery.parseOnly(only))
+            try opened.recordDelivery(variables, action: "run", scope: scope, destination: "command \(Self.programName(command[0]))")
+        }
+        var fromTemplate: [(name: String, value: SecureBytes)] = []
+        if let envFile {
+            fromTemplate = try EnvFileTemplate.resolve(path: envFile, vault: opened, destination: "command \(Self.programName(command[0]))")
+        }
+        if clean {
+            let keep: [(String, String)] = ["PATH", "HOME"].compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
+            clearenv()
+            for (name, value) in keep { setenv(name, value, 1) }
+        }
+        for variable in variables { Self.export(variable.name, variable.value!) }
+        for (name, value) in fromTemplate { Self.export(name, value) }
+        fflush(nil)
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        execvp(command[0], &argv)
+        let code: Int32 = errno == ENOENT ? 127 : 126
+        throw CommandFailure(code: code, message: "cannot run \(command[0]): \(String(cString: strerror(errno)))")
+    }
+
+    /// Only the program's name is recorded: its arguments are the user's and may hold anything.
+    static func programName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    static func export(_ name: String, _ value: SecureBytes) {
+        var bytes = value.copyBytes() + [0]
+        defer { wipe(&bytes) }
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { setenv(name, $0.baseAddress!, 1) }
+        }
+    }
+}
