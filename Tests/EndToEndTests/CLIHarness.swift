@@ -18,7 +18,7 @@ final class CLIHarness: @unchecked Sendable {
 
     init() {
         environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "HOME": directory.path,
             "KEYWARDEN_HOME": directory.file("home"),
             "KEYWARDEN_KEYFILE": directory.file("vault.key"),

@@ -57,11 +57,24 @@ struct Run: ParsableCommand {
         }
         for variable in variables { Self.export(variable.name, variable.value!) }
         for (name, value) in fromTemplate { Self.export(name, value) }
+        Self.restoreDefaultSignals()
         fflush(nil)
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         execvp(command[0], &argv)
         let code: Int32 = errno == ENOENT ? 127 : 126
         throw CommandFailure(code: code, message: "cannot run \(command[0]): \(String(cString: strerror(errno)))")
+    }
+
+    /// A program expects default signal dispositions and an empty signal mask;
+    /// ignored signals and the mask survive exec, so an inherited blocked
+    /// SIGTERM or ignored SIGPIPE would change how the command dies.
+    static func restoreDefaultSignals() {
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
+        for sig in 1..<32 where sig != SIGKILL && sig != SIGSTOP {
+            signal(Int32(sig), SIG_DFL)
+        }
     }
 
     /// Only the program's name is recorded: its arguments are the user's and may hold anything.
