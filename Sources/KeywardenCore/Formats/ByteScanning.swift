@@ -3,7 +3,7 @@
 // them into `String`s, which would leave copies nobody can wipe.
 
 /// The rule for variable names shared by every format.
-enum EnvironmentName {
+enum PortableVariableName {
     /// True for `[A-Za-z_][A-Za-z0-9_]*`: the POSIX shell's name rule, which
     /// systemd enforces too (it drops other names), and the subset that
     /// Node dotenv (`[\w.-]+`), godotenv and compose-go all accept as a key.
@@ -62,32 +62,17 @@ enum UTF8Bytes {
         return nil
     }
 
+    /// True if the bytes of `bytes` at `offset` spell `pattern`.
+    static func matches(_ bytes: [UInt8], _ pattern: [UInt8], at offset: Int) -> Bool {
+        guard offset >= 0, offset + pattern.count <= bytes.count else { return false }
+        return bytes[offset..<offset + pattern.count].elementsEqual(pattern)
+    }
+
     /// The number of Unicode scalars (counted as UTF-8 lead bytes) in
     /// `bytes[range]`; used for 1-based columns in error messages.
     static func scalarCount(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
         var count = 0
         for index in range where bytes[index] & 0xC0 != 0x80 { count += 1 }
         return count
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// True if `pattern` occurs anywhere in the array.
-    func containsSequence(_ pattern: [UInt8]) -> Bool {
-        guard !pattern.isEmpty, pattern.count <= count else { return pattern.isEmpty }
-        var start = 0
-        while start + pattern.count <= count {
-            if self[start] == pattern[0] && self[start..<start + pattern.count].elementsEqual(pattern) {
-                return true
-            }
-            start += 1
-        }
-        return false
-    }
-
-    /// True if the bytes at `offset` spell `pattern`.
-    func hasBytes(_ pattern: [UInt8], at offset: Int) -> Bool {
-        guard offset >= 0, offset + pattern.count <= count else { return false }
-        return self[offset..<offset + pattern.count].elementsEqual(pattern)
     }
 }

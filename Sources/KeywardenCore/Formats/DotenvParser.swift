@@ -68,7 +68,7 @@ private struct Reader {
     init(bytes: [UInt8], file: String) {
         self.bytes = bytes
         self.file = file
-        if bytes.hasBytes([0xEF, 0xBB, 0xBF], at: 0) {
+        if UTF8Bytes.matches(bytes, [0xEF, 0xBB, 0xBF], at: 0) {
             offset = 3
             lineStart = 3
         }
@@ -86,7 +86,7 @@ private struct Reader {
     /// True at LF, at CRLF, or at the end of the file.
     var atLineEnd: Bool {
         guard let byte = current else { return true }
-        return byte == Self.lf || (byte == Self.cr && bytes.hasBytes([Self.cr, Self.lf], at: offset))
+        return byte == Self.lf || (byte == Self.cr && UTF8Bytes.matches(bytes, [Self.cr, Self.lf], at: offset))
     }
 
     func error(at position: Int, line errorLine: Int? = nil, lineStart start: Int? = nil, expected: String)
@@ -159,7 +159,7 @@ private struct Reader {
     /// (`export=1` assigns a variable called `export`).
     mutating func skipExportPrefix() {
         let keyword = Array("export".utf8)
-        guard bytes.hasBytes(keyword, at: offset) else { return }
+        guard UTF8Bytes.matches(bytes, keyword, at: offset) else { return }
         var cursor = offset + keyword.count
         guard cursor < bytes.count, bytes[cursor] == Self.space || bytes[cursor] == Self.tab else { return }
         while cursor < bytes.count, bytes[cursor] == Self.space || bytes[cursor] == Self.tab { cursor += 1 }
@@ -169,11 +169,11 @@ private struct Reader {
 
     mutating func readName() throws(DotenvSyntaxError) -> String {
         let start = offset
-        guard let first = current, EnvironmentName.isNameStart(first) else {
+        guard let first = current, PortableVariableName.isNameStart(first) else {
             throw error(at: offset, expected: "a variable name (a letter or _, then letters, digits or _)")
         }
         offset += 1
-        while let byte = current, EnvironmentName.isNameContinue(byte) { offset += 1 }
+        while let byte = current, PortableVariableName.isNameContinue(byte) { offset += 1 }
         if !atLineEnd, let byte = current, byte != Self.equals, byte != Self.space, byte != Self.tab {
             // A character such as '-' or '.' inside the name: say where.
             throw error(at: offset, expected: "'=' after the variable name (names are letters, digits and _)")
@@ -228,7 +228,7 @@ private struct Reader {
                 offset += 1
                 return value
             }
-            if byte == Self.cr, bytes.hasBytes([Self.cr, Self.lf], at: offset) {
+            if byte == Self.cr, UTF8Bytes.matches(bytes, [Self.cr, Self.lf], at: offset) {
                 offset += 1
                 continue
             }

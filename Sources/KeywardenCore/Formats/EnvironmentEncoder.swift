@@ -40,7 +40,8 @@
 /// the value. Refused: LF (ends the line), CR (dropped before a line end),
 /// invalid UTF-8 (the whole file is rejected), lines over 65,535 bytes
 /// (`bufio.Scanner`'s limit), and values that begin and end with the same
-/// quote character (docker 28 strips that pair; older releases keep it).
+/// quote character (newer docker/cli kvfile releases strip that pair; docker
+/// 28.2 keeps it).
 ///
 /// ## systemd
 /// `NAME="v"` with a backslash before `"`, `\`, `` ` `` and `$`; LF, CR and tab
@@ -72,7 +73,7 @@ public enum EnvironmentEncoder {
             func refuse(_ reason: String) -> FormatError {
                 FormatError(variable: name, format: format, reason: reason)
             }
-            guard EnvironmentName.isPortable(name) else {
+            guard PortableVariableName.isPortable(name) else {
                 throw refuse("the name is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
             }
             guard seen.insert(name).inserted else {
@@ -154,7 +155,7 @@ public enum EnvironmentEncoder {
         if value.count >= 2, let first = value.first, first == value.last,
             first == UInt8(ascii: "'") || first == UInt8(ascii: "\"")
         {
-            return "the value begins and ends with the same quote character, which docker --env-file 28 and later strips"
+            return "the value begins and ends with the same quote character, which newer docker --env-file releases strip and older ones keep"
         }
         return nil
     }

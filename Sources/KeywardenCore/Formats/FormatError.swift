@@ -19,9 +19,16 @@ public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// Shows a variable name in a message. A name that is not a plain
+    /// identifier is quoted with escapes, so a control character in a bad
+    /// name cannot forge extra lines in the terminal.
+    static func display(_ name: String) -> String {
+        PortableVariableName.isPortable(name) ? name : name.debugDescription
+    }
+
     /// `cannot write NAME in FORMAT format: REASON`.
     public var description: String {
-        "cannot write \(displayName(variable)) in \(format.rawValue) format: \(reason)"
+        "cannot write \(Self.display(variable)) in \(format.rawValue) format: \(reason)"
     }
 }
 
@@ -52,12 +59,4 @@ public struct DotenvSyntaxError: Error, Sendable, Equatable, CustomStringConvert
     public var description: String {
         "\(file):\(line):\(column): expected \(expected)"
     }
-}
-
-/// Shows a variable name in a message. A name that is not a plain identifier
-/// is quoted with escapes, so a control character in a bad name cannot forge
-/// extra lines in the terminal.
-func displayName(_ name: String) -> String {
-    if EnvironmentName.isPortable(name) { return name }
-    return name.debugDescription
 }

@@ -125,7 +125,7 @@ private struct TemplateScanner {
     }
 
     static func isSegmentByte(_ byte: UInt8) -> Bool {
-        EnvironmentName.isNameContinue(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+        PortableVariableName.isNameContinue(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
     }
 
     mutating func scan() throws(TemplateError) -> [TemplateReference] {
@@ -144,7 +144,7 @@ private struct TemplateScanner {
             }
             var cursor = offset + 2
             while isBlank(cursor) { cursor += 1 }
-            guard bytes.hasBytes(Self.scheme, at: cursor) else {
+            guard UTF8Bytes.matches(bytes, Self.scheme, at: cursor) else {
                 // Not ours: `{{` of another template language is plain text.
                 offset += 1
                 continue
@@ -176,13 +176,13 @@ private struct TemplateScanner {
             throw error(at: cursor, "/NAME after the scope (references are kw://SCOPE/NAME)")
         }
         let nameBytes = bytes[nameRange]
-        guard let first = nameBytes.first, EnvironmentName.isNameStart(first),
-            nameBytes.allSatisfy(EnvironmentName.isNameContinue)
+        guard let first = nameBytes.first, PortableVariableName.isNameStart(first),
+            nameBytes.allSatisfy(PortableVariableName.isNameContinue)
         else {
             throw error(at: nameRange.lowerBound, "a variable name ([A-Za-z_][A-Za-z0-9_]*) after the last /")
         }
         while isBlank(cursor) { cursor += 1 }
-        guard bytes.hasBytes([Self.close, Self.close], at: cursor) else {
+        guard UTF8Bytes.matches(bytes, [Self.close, Self.close], at: cursor) else {
             throw error(at: cursor, "}} to close the reference")
         }
         let scopeRange = segments[0].lowerBound..<segments[segments.count - 2].upperBound

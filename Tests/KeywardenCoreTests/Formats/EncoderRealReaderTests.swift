@@ -31,10 +31,10 @@ struct EncoderRealReaderTests {
         .enabled(if: RealReaders.hasPythonDotenv, "python-dotenv is not installed"),
         arguments: [true, false])
     func dotenvInPythonDotenv(interpolate: Bool) throws {
-        try withTemporaryDirectory { directory in
+        try withFormatsTemporaryDirectory { directory in
             var files: [(URL, HostileValue)] = []
             try encodeAll(.dotenv, mustAccept: \.dotenv) { value, file in
-                let url = try writeFile(file, named: "value\(files.count).env", in: directory)
+                let url = try writeFormatsFile(file, named: "value\(files.count).env", in: directory)
                 files.append((url, value))
             }
             let read = try PythonDotenv.read(files.map(\.0), interpolate: interpolate, in: directory)
@@ -51,9 +51,9 @@ struct EncoderRealReaderTests {
         arguments: ["bash", "dash"])
     func shellInPosixShells(shell: String) throws {
         try #require(RealReaders.locate(shell) != nil, "\(shell) is not installed")
-        try withTemporaryDirectory { directory in
+        try withFormatsTemporaryDirectory { directory in
             try encodeAll(.shell, mustAccept: { !$0.hasNUL }) { value, file in
-                try writeFile(file, named: "vars.sh", in: directory)
+                try writeFormatsFile(file, named: "vars.sh", in: directory)
                 let script = """
                     set -a; . ./vars.sh
                     printf %s "$KW_BEFORE" > before.out
@@ -76,12 +76,12 @@ struct EncoderRealReaderTests {
         "docker format reads back in the docker CLI's --env-file parser",
         .enabled(if: RealReaders.hasDockerClient, "the docker client is not installed"))
     func dockerInDockerCLI() throws {
-        try withTemporaryDirectory { directory in
+        try withFormatsTemporaryDirectory { directory in
             try DockerCLI.withDaemon(in: directory) { create in
                 var count = 0
                 try encodeAll(.docker, mustAccept: \.docker) { value, file in
                     count += 1
-                    let url = try writeFile(file, named: "env\(count)", in: directory)
+                    let url = try writeFormatsFile(file, named: "env\(count)", in: directory)
                     let env = try create(url, "kw\(count)")
                     let expected = [Sandwich.before, (Sandwich.name, value.bytes), Sandwich.after].map {
                         Array($0.name.utf8) + [UInt8(ascii: "=")] + $0.value
@@ -97,9 +97,9 @@ struct EncoderRealReaderTests {
         "systemd format reads back in systemd's env-file tokenizer",
         .enabled(if: RealReaders.hasSystemdAnalyze, "systemd-analyze is not installed"))
     func systemdInSystemd() throws {
-        try withTemporaryDirectory { directory in
+        try withFormatsTemporaryDirectory { directory in
             try encodeAll(.systemd, mustAccept: { !$0.hasNUL && $0.isValidUTF8 }) { value, file in
-                let url = try writeFile(Array("ID=kwtest\n".utf8) + file, named: "os-release", in: directory)
+                let url = try writeFormatsFile(Array("ID=kwtest\n".utf8) + file, named: "os-release", in: directory)
                 let neighbours = [
                     "ConditionOSRelease=ID=kwtest",
                     SystemdReader.condition(name: Sandwich.before.name, value: Sandwich.before.value),
@@ -130,14 +130,14 @@ struct EncoderRealReaderTests {
             pairs = json.loads(open(sys.argv[1], "rb").read(), object_pairs_hook=lambda p: p)
             print(json.dumps([[k, v.encode("utf-8").hex()] for k, v in pairs]))
             """
-        try withTemporaryDirectory { directory in
+        try withFormatsTemporaryDirectory { directory in
             try encodeAll(.json, mustAccept: { !$0.hasNUL && $0.isValidUTF8 }) { value, file in
                 #expect(file.last == 0x0A)
-                let url = try writeFile(file, named: "vars.json", in: directory)
+                let url = try writeFormatsFile(file, named: "vars.json", in: directory)
                 let output = try RealReaders.run("python3", ["-c", script, url.path], in: directory)
                 #expect(output.status == 0, "json.loads failed on \(value.label): \(output.stderrText)")
                 let pairs = try JSONSerialization.jsonObject(with: Data(output.stdout)) as? [[String]]
-                let expected = Sandwich.variables(value.bytes).map { [$0.name, hex($0.value)] }
+                let expected = Sandwich.variables(value.bytes).map { [$0.name, formatsHex($0.value)] }
                 #expect(pairs == expected, "json read \(value.label) differently")
             }
         }

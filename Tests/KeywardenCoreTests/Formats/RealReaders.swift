@@ -85,12 +85,12 @@ enum RealReaders {
 
     private static func probe(_ program: String, _ arguments: [String]) -> Bool {
         guard locate(program) != nil else { return false }
-        return (try? withTemporaryDirectory { try run(program, arguments, in: $0).status == 0 }) ?? false
+        return (try? withFormatsTemporaryDirectory { try run(program, arguments, in: $0).status == 0 }) ?? false
     }
 }
 
 /// Runs `body` with a new temporary directory that is removed afterwards.
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+func withFormatsTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("keywarden-formats-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -100,13 +100,13 @@ func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
 
 /// Writes `bytes` to `name` in `directory` and returns the file's URL.
 @discardableResult
-func writeFile(_ bytes: [UInt8], named name: String, in directory: URL) throws -> URL {
+func writeFormatsFile(_ bytes: [UInt8], named name: String, in directory: URL) throws -> URL {
     let url = directory.appendingPathComponent(name)
     try Data(bytes).write(to: url)
     return url
 }
 
-func hex(_ bytes: [UInt8]) -> String {
+func formatsHex(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }
 
@@ -123,7 +123,7 @@ enum Sandwich {
 
     /// What a reader must return for the sandwich, as name → hex.
     static func expected(_ value: [UInt8]) -> [String: String] {
-        [before.name: hex(before.value), name: hex(value), after.name: hex(after.value)]
+        [before.name: formatsHex(before.value), name: formatsHex(value), after.name: formatsHex(after.value)]
     }
 }
 
@@ -220,7 +220,9 @@ enum DockerCLI {
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         defer {
-            daemon.terminate()
+            // SIGKILL, not terminate(): the test runner's threads block SIGTERM
+            // and a spawned child inherits that mask, so SIGTERM would wait forever.
+            kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
         }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) {
@@ -263,7 +265,9 @@ enum SystemdReader {
             // fnmatch: a backslash makes the next character literal. Letters and
             // digits are left alone to keep the argument under the kernel's
             // 128 KiB limit for the 100 KiB value.
-            if byte < 0x80, byte >= 0x20, !isAlphanumeric { pattern.append(UInt8(ascii: "\\")) }
+            // Controls are escaped too: ConditionOSRelease= rejects a pattern
+            // that starts with whitespace.
+            if byte < 0x80, !isAlphanumeric { pattern.append(UInt8(ascii: "\\")) }
             pattern.append(byte)
         }
         // extract_first_word(EXTRACT_UNQUOTE): inside "…" a backslash makes the
