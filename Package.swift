@@ -6,11 +6,16 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "keywarden", targets: ["keywarden"]),
+        .executable(name: "keywarden-mock", targets: ["keywarden-mock"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libsodium, from the system (Debian: libsodium-dev).
@@ -38,6 +43,12 @@ let package = Package(
                 "KeywardenMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         // The executable: one file per subcommand.
@@ -50,13 +61,28 @@ let package = Package(
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.
         .target(name: "KeywardenTestSupport"),
+        // The providers, played on loopback with their real answers and faults (tests, README demo).
+        .target(
+            name: "KeywardenMockProvider",
+            dependencies: [
+                "KeywardenCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(name: "keywarden-mock", dependencies: ["KeywardenMockProvider", "KeywardenCore"]),
         .testTarget(name: "KeywardenCryptoTests", dependencies: ["KeywardenCrypto"]),
         .testTarget(
             name: "KeywardenCoreTests",
-            dependencies: ["KeywardenCore", "KeywardenTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KeywardenCore", "KeywardenTestSupport", "KeywardenMockProvider", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built `keywarden` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "KeywardenTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenTestSupport", "KeywardenMockProvider"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,11 +25,14 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
     public var probe: Probe?
     /// Where the user manages keys (shown in fixes: "create a new key at …").
     public var consoleURL: String?
+    /// How to read the probe's answers; nil for built-ins (their rules are in
+    /// `BuiltinRules`). User-defined providers declare them here.
+    public var rules: [OutcomeRule]?
 
     public init(
         name: String, displayName: String, baseURL: String, auth: KeyPlacement,
         headers: [String: String] = [:], env: String, alternateEnv: [String] = [],
-        keyFormat: KeyFormat? = nil, probe: Probe? = nil, consoleURL: String? = nil
+        keyFormat: KeyFormat? = nil, probe: Probe? = nil, consoleURL: String? = nil, rules: [OutcomeRule]? = nil
     ) {
         self.name = name
         self.displayName = displayName
@@ -41,6 +44,7 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
         self.keyFormat = keyFormat
         self.probe = probe
         self.consoleURL = consoleURL
+        self.rules = rules
     }
 }
 

@@ -1,0 +1,31 @@
+/// The result of checking one key, as `validate --json` prints it.
+public struct KeyCheck: Codable, Sendable {
+    public var id: String
+    public var provider: String
+    public var scope: String
+    public var label: String
+    public var hint: String
+    public var fingerprint: String
+    public var outcome: ValidationOutcome
+    /// The HTTP status of the last attempt, when there was an answer.
+    public var status: Int?
+    /// The stage that failed when there was no answer (`dns`, `connect`, `tls`, …).
+    public var stage: ProbeStage?
+    public var latencyMs: Double
+    public var attempts: Int
+    public var reason: String
+    public var fix: String?
+    public var checkedAt: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case id, provider, scope, label, hint, fingerprint, outcome, status, stage
+        case latencyMs = "latency_ms", attempts, reason, fix, checkedAt = "checked_at"
+    }
+
+    /// One line for the audit trail and `key show`: what happened, never the key.
+    public var summary: String {
+        var text = status.map { "HTTP \($0)" } ?? "no answer (\(stage?.rawValue ?? "?"))"
+        text += " after \(attempts) attempt\(attempts == 1 ? "" : "s"), \(Int(latencyMs.rounded())) ms: \(reason)"
+        return text
+    }
+}

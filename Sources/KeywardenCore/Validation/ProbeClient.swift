@@ -1,0 +1,293 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The stages a probe goes through; a failure names the first one that failed.
+public enum ProbeStage: String, Sendable, Codable {
+    case proxy, dns, connect, tls, http
+}
+
+/// What happened at one stage, with its timing, for `doctor`.
+public struct StageReport: Sendable, Codable {
+    public var stage: ProbeStage
+    public var ok: Bool
+    public var milliseconds: Double
+    public var detail: String
+}
+
+/// An HTTP answer (body bounded).
+public struct ProbeResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}
+
+/// A probe that did not get an HTTP answer: where it failed and why.
+public struct ProbeFailure: Error, Sendable {
+    public var stage: ProbeStage
+    public var outcome: ValidationOutcome
+    public var detail: String
+}
+
+/// Resolves host names; tests inject one that fails on purpose.
+public protocol HostResolver: Sendable {
+    func resolve(host: String, port: Int) async throws -> [SocketAddress]
+}
+
+/// `getaddrinfo`, on NIO's blocking-I/O thread pool.
+public struct SystemResolver: HostResolver {
+    public init() {}
+    public func resolve(host: String, port: Int) async throws -> [SocketAddress] {
+        try await NIOThreadPool.singleton.runIfActive {
+            if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_family = AF_UNSPEC
+            var result: UnsafeMutablePointer<addrinfo>?
+            let rc = getaddrinfo(host, String(port), &hints, &result)
+            guard rc == 0, let first = result else {
+                throw ResolutionError(code: rc, message: String(cString: gai_strerror(rc)))
+            }
+            defer { freeaddrinfo(first) }
+            var addresses: [SocketAddress] = []
+            var node: UnsafeMutablePointer<addrinfo>? = first
+            while let current = node {
+                if let address = current.pointee.ai_addr {
+                    switch Int32(address.pointee.sa_family) {
+                    case AF_INET:
+                        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { addresses.append(SocketAddress($0.pointee, host: host)) }
+                    case AF_INET6:
+                        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { addresses.append(SocketAddress($0.pointee, host: host)) }
+                    default: break
+                    }
+                }
+                node = current.pointee.ai_next
+            }
+            // IPv4 first: many sandboxes and VPNs have broken IPv6 routes.
+            return addresses.sorted { a, _ in if case .v4 = a { return true } else { return false } }
+        }
+    }
+
+    public struct ResolutionError: Error, CustomStringConvertible {
+        public var code: Int32
+        public var message: String
+        public var description: String { message }
+    }
+}
+
+/// Details of a completed TLS handshake.
+public struct TLSDetails: Sendable, Codable {
+    public var version: String
+    public var subject: String
+    public var issuer: String
+    public var notValidAfter: String
+    public var verified: Bool
+}
+
+/// A minimal HTTP/1.1 client that goes through DNS, TCP, proxy tunnel, TLS
+/// and HTTP as explicit stages, so a failure is classified by the stage that
+/// failed (`dns_error`, `connect_error`, `proxy_error`, `tls_error`,
+/// `timeout`) and `doctor` can time each one. One connection per probe, no
+/// redirects followed (a redirect never carries the key anywhere).
+public struct ProbeClient: Sendable {
+    public var resolver: any HostResolver
+    public var proxies: ProxySettings
+    /// Extra trusted CA certificates (PEM file), e.g. a corporate proxy's.
+    public var caFile: String?
+    public var bodyLimit = 256 * 1024
+
+    public init(resolver: any HostResolver = SystemResolver(), proxies: ProxySettings, caFile: String? = nil) {
+        self.resolver = resolver
+        self.proxies = proxies
+        self.caFile = caFile
+    }
+
+    /// Sends `request`, giving up at `deadline`. `record` receives each stage's report.
+    public func send(_ request: ProbeRequest, timeout: TimeAmount, verifyTLS: Bool = true,
+                     record: @Sendable (StageReport) -> Void = { _ in }) async -> Result<ProbeResponse, ProbeFailure> {
+        let deadline = NIODeadline.now() + timeout
+        let proxy = proxies.proxy(forHost: request.host, scheme: request.scheme)
+        if let proxy {
+            record(StageReport(stage: .proxy, ok: true, milliseconds: 0, detail: "via proxy \(proxy)"))
+        }
+        let connectHost = proxy?.host ?? request.host
+        let connectPort = proxy?.port ?? request.port
+
+        // DNS
+        var started = NIODeadline.now()
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await withDeadline(deadline) { try await resolver.resolve(host: connectHost, port: connectPort) }
+            record(StageReport(stage: .dns, ok: true, milliseconds: Self.ms(since: started),
+                               detail: "\(connectHost) → \(addresses.compactMap(\.ipAddress).joined(separator: ", "))"))
+        } catch {
+            let failure = error is DeadlineExceeded
+                ? ProbeFailure(stage: .dns, outcome: .timeout, detail: "resolving \(connectHost) took longer than the time limit")
+                : ProbeFailure(stage: .dns, outcome: proxy != nil ? .proxyError : .dnsError,
+                               detail: "cannot resolve \(proxy != nil ? "proxy " : "")\(connectHost): \(error)")
+            record(StageReport(stage: .dns, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+            return .failure(failure)
+        }
+
+        // TCP
+        started = NIODeadline.now()
+        var channel: (any Channel)?
+        var lastError: (any Error)?
+        for address in addresses {
+            let remaining = deadline - NIODeadline.now()
+            guard remaining > .zero else { break }
+            do {
+                channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connectTimeout(min(remaining, .seconds(10)))
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connect(to: address).get()
+                break
+            } catch {
+                lastError = error
+            }
+        }
+        guard let channel else {
+            let timedOut = NIODeadline.now() >= deadline || (lastError.map { "\($0)".contains("connectTimeout") } ?? false)
+            let what = proxy != nil ? "proxy \(connectHost):\(connectPort)" : "\(connectHost):\(connectPort)"
+            let failure = ProbeFailure(
+                stage: .connect,
+                outcome: proxy != nil ? .proxyError : (timedOut ? .timeout : .connectError),
+                detail: timedOut ? "no TCP connection to \(what) within the time limit" : "cannot connect to \(what): \(Self.describe(lastError))")
+            record(StageReport(stage: .connect, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+            return .failure(failure)
+        }
+        record(StageReport(stage: .connect, ok: true, milliseconds: Self.ms(since: started),
+                           detail: "connected to \(channel.remoteAddress?.description ?? connectHost)"))
+        let timeoutTask = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+        defer {
+            timeoutTask.cancel()
+            channel.close(promise: nil)
+        }
+
+        // Proxy tunnel for https.
+        if let proxy, request.scheme == "https" {
+            started = NIODeadline.now()
+            do {
+                let done = channel.eventLoop.makePromise(of: Void.self)
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(target: "\(request.host):\(request.port)", credentials: proxy.credentials, done: done))
+                }.get()
+                try await done.futureResult.get()
+                record(StageReport(stage: .proxy, ok: true, milliseconds: Self.ms(since: started), detail: "tunnel to \(request.host):\(request.port) open"))
+            } catch {
+                let timedOut = NIODeadline.now() >= deadline
+                let failure = ProbeFailure(stage: .proxy, outcome: timedOut ? .timeout : .proxyError,
+                                           detail: timedOut ? "the proxy did not open a tunnel within the time limit" : "the proxy refused the tunnel: \(error)")
+                record(StageReport(stage: .proxy, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+                return .failure(failure)
+            }
+        }
+
+        // TLS
+        if request.scheme == "https" {
+            started = NIODeadline.now()
+            do {
+                var configuration = TLSConfiguration.makeClientConfiguration()
+                configuration.certificateVerification = verifyTLS ? .fullVerification : .none
+                if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
+                let context = try NIOSSLContext(configuration: configuration)
+                let done = channel.eventLoop.makePromise(of: Void.self)
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: request.host))
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: done))
+                }.get()
+                try await done.futureResult.get()
+                let details = try? await tlsDetails(channel, verified: verifyTLS)
+                record(StageReport(stage: .tls, ok: true, milliseconds: Self.ms(since: started),
+                                   detail: details.map { "\($0.version), certificate \($0.subject), issued by \($0.issuer), valid until \($0.notValidAfter)\(verifyTLS ? ", verified" : ", NOT verified")" } ?? "handshake complete"))
+            } catch {
+                let timedOut = NIODeadline.now() >= deadline
+                let failure = ProbeFailure(stage: .tls, outcome: timedOut ? .timeout : .tlsError,
+                                           detail: timedOut ? "the TLS handshake with \(request.host) did not finish within the time limit" : "TLS with \(request.host) failed: \(Self.describe(error))")
+                record(StageReport(stage: .tls, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+                return .failure(failure)
+            }
+        }
+
+        // HTTP
+        started = NIODeadline.now()
+        do {
+            let done = channel.eventLoop.makePromise(of: ProbeResponse.self)
+            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method),
+                                       uri: proxy != nil && request.scheme == "http" ? "http://\(request.host):\(request.port)\(request.target)" : request.target)
+            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+            if let credentials = proxy?.credentials, request.scheme == "http" {
+                head.headers.add(name: "proxy-authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+            }
+            let body = request.body
+            let limit = bodyLimit
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                try channel.pipeline.syncOperations.addHandler(ExchangeHandler(head: head, body: body, bodyLimit: limit, done: done))
+            }.get()
+            let response = try await done.futureResult.get()
+            record(StageReport(stage: .http, ok: true, milliseconds: Self.ms(since: started), detail: "\(request.method) \(request.displayURL) → HTTP \(response.status)"))
+            return .success(response)
+        } catch {
+            let timedOut = NIODeadline.now() >= deadline
+            let failure = ProbeFailure(stage: .http, outcome: timedOut ? .timeout : .connectError,
+                                       detail: timedOut ? "no HTTP answer from \(request.host) within the time limit" : "the connection to \(request.host) broke before an answer: \(Self.describe(error))")
+            record(StageReport(stage: .http, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+            return .failure(failure)
+        }
+    }
+
+    private func tlsDetails(_ channel: any Channel, verified: Bool) async throws -> TLSDetails {
+        let version = try await channel.nioSSL_tlsVersion().get()
+        let certificate = try await channel.nioSSL_peerCertificate().get()
+        return TLSDetails(
+            version: version.map { "\($0)" } ?? "unknown",
+            subject: certificate.flatMap { CertificateNames.subject(of: $0) } ?? "unknown",
+            issuer: certificate.flatMap { CertificateNames.issuer(of: $0) } ?? "unknown",
+            notValidAfter: certificate.map { Timestamp(millisecondsSince1970: Int64($0.notValidAfter) * 1000).iso8601 } ?? "unknown",
+            verified: verified)
+    }
+
+    static func ms(since start: NIODeadline) -> Double {
+        Double((NIODeadline.now() - start).nanoseconds) / 1_000_000
+    }
+
+    /// A short, user-facing description of a network error.
+    static func describe(_ error: (any Error)?) -> String {
+        guard let error else { return "unknown error" }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let connection = error as? NIOConnectionError {
+            if let first = connection.connectionErrors.first { return describe(first.error) }
+            return "\(connection)"
+        }
+        if let ssl = error as? NIOSSLError {
+            let text = "\(ssl)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") { return "certificate verification failed (\(text))" }
+            return text
+        }
+        if case ChannelError.connectTimeout = error { return "connect timed out" }
+        return "\(error)"
+    }
+}
+
+struct DeadlineExceeded: Error {}
+
+/// Runs `body`, giving up at `deadline` (the work itself may continue in the background).
+func withDeadline<T: Sendable>(_ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            let remaining = deadline - NIODeadline.now()
+            if remaining > .zero { try await Task.sleep(nanoseconds: UInt64(remaining.nanoseconds)) }
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
