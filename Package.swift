@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "KeywardenCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.

@@ -26,6 +26,7 @@ struct Keywarden: ParsableCommand {
             Init.self, Status.self, Passwd.self, KeyslotCommand.self,
             KeyCommand.self, ConfigCommand.self, ScopeCommand.self, ProviderCommand.self,
             Export.self, Run.self, Inject.self, Import.self,
+            Validate.self, Doctor.self,
             AuditCommand.self,
         ]
     )
@@ -33,13 +34,17 @@ struct Keywarden: ParsableCommand {
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         // Secrets must not end up in a core file.
         var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
         setrlimit(Int32(RLIMIT_CORE.rawValue), &noCore)
         do {
             var command = try Keywarden.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as KeywardenError {
             Output.error("keywarden: \(error.message)")
             exit(error.exitCode)

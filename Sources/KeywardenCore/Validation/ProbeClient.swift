@@ -175,9 +175,9 @@ public struct ProbeClient: Sendable {
             started = NIODeadline.now()
             do {
                 let done = channel.eventLoop.makePromise(of: Void.self)
-                try await channel.eventLoop.submit {
+                try await Self.install(on: channel, completing: done) {
                     try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(target: "\(request.host):\(request.port)", credentials: proxy.credentials, done: done))
-                }.get()
+                }
                 try await done.futureResult.get()
                 record(StageReport(stage: .proxy, ok: true, milliseconds: Self.ms(since: started), detail: "tunnel to \(request.host):\(request.port) open"))
             } catch {
@@ -198,14 +198,18 @@ public struct ProbeClient: Sendable {
                 if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
                 let context = try NIOSSLContext(configuration: configuration)
                 let done = channel.eventLoop.makePromise(of: Void.self)
-                try await channel.eventLoop.submit {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: request.host))
+                // SNI carries names only; for an IP literal the certificate is checked against the IP.
+                let sni = (try? SocketAddress(ipAddress: request.host, port: 0)) == nil ? request.host : nil
+                try await Self.install(on: channel, completing: done) {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: sni))
                     try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: done))
-                }.get()
+                }
                 try await done.futureResult.get()
                 let details = try? await tlsDetails(channel, verified: verifyTLS)
                 record(StageReport(stage: .tls, ok: true, milliseconds: Self.ms(since: started),
-                                   detail: details.map { "\($0.version), certificate \($0.subject), issued by \($0.issuer), valid until \($0.notValidAfter)\(verifyTLS ? ", verified" : ", NOT verified")" } ?? "handshake complete"))
+                                   detail: details.map { d in
+                                       "\(d.version), certificate \(d.subject), issued by \(d.subject == d.issuer ? "itself (self-signed)" : d.issuer), valid until \(d.notValidAfter)\(verifyTLS ? ", verified" : ", NOT verified")"
+                                   } ?? "handshake complete"))
             } catch {
                 let timedOut = NIODeadline.now() >= deadline
                 let failure = ProbeFailure(stage: .tls, outcome: timedOut ? .timeout : .tlsError,
@@ -227,10 +231,11 @@ public struct ProbeClient: Sendable {
             }
             let body = request.body
             let limit = bodyLimit
-            try await channel.eventLoop.submit {
+            let requestHead = head
+            try await Self.install(on: channel, completing: done) {
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                try channel.pipeline.syncOperations.addHandler(ExchangeHandler(head: head, body: body, bodyLimit: limit, done: done))
-            }.get()
+                try channel.pipeline.syncOperations.addHandler(ExchangeHandler(head: requestHead, body: body, bodyLimit: limit, done: done))
+            }
             let response = try await done.futureResult.get()
             record(StageReport(stage: .http, ok: true, milliseconds: Self.ms(since: started), detail: "\(request.method) \(request.displayURL) → HTTP \(response.status)"))
             return .success(response)
@@ -243,15 +248,35 @@ public struct ProbeClient: Sendable {
         }
     }
 
+    /// Adds handlers on the channel's event loop; if that fails, `promise`
+    /// fails too (NIO requires every promise to be completed).
+    static func install<T: Sendable>(on channel: any Channel, completing promise: EventLoopPromise<T>, _ body: @escaping @Sendable () throws -> Void) async throws {
+        do {
+            try await channel.eventLoop.submit(body).get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
+    }
+
     private func tlsDetails(_ channel: any Channel, verified: Bool) async throws -> TLSDetails {
         let version = try await channel.nioSSL_tlsVersion().get()
         let certificate = try await channel.nioSSL_peerCertificate().get()
         return TLSDetails(
-            version: version.map { "\($0)" } ?? "unknown",
+            version: version.map(Self.describe) ?? "unknown",
             subject: certificate.flatMap { CertificateNames.subject(of: $0) } ?? "unknown",
             issuer: certificate.flatMap { CertificateNames.issuer(of: $0) } ?? "unknown",
             notValidAfter: certificate.map { Timestamp(millisecondsSince1970: Int64($0.notValidAfter) * 1000).iso8601 } ?? "unknown",
             verified: verified)
+    }
+
+    static func describe(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv13: "TLS 1.3"
+        case .tlsv12: "TLS 1.2"
+        case .tlsv11: "TLS 1.1"
+        case .tlsv1: "TLS 1.0"
+        }
     }
 
     static func ms(since start: NIODeadline) -> Double {
@@ -268,7 +293,10 @@ public struct ProbeClient: Sendable {
         }
         if let ssl = error as? NIOSSLError {
             let text = "\(ssl)"
-            if text.contains("CERTIFICATE_VERIFY_FAILED") { return "certificate verification failed (\(text))" }
+            if text.contains("CERTIFICATE_VERIFY_FAILED") { return "the server's certificate could not be verified (CERTIFICATE_VERIFY_FAILED)" }
+            if let range = text.range(of: "OPENSSL_internal:") {
+                return "handshake failed (" + text[range.upperBound...].prefix { $0 != " " } + ")"
+            }
             return text
         }
         if case ChannelError.connectTimeout = error { return "connect timed out" }

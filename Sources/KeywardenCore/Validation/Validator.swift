@@ -106,7 +106,7 @@ public struct Validator: Sendable {
     }
 
     /// Classifies an answer with the provider's rules; redirects are never followed.
-    static func classify(_ response: ProbeResponse, provider: ProviderDefinition) -> Classification {
+    public static func classify(_ response: ProbeResponse, provider: ProviderDefinition) -> Classification {
         if (300...399).contains(response.status) {
             let location = response.header("location") ?? "nowhere"
             return Classification(outcome: .unexpected, reason: "HTTP \(response.status) redirect to \(location); not followed, the key was not sent there",

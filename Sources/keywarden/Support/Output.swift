@@ -35,6 +35,11 @@ enum Output {
         }
     }
 
+    /// Rewrites one status line on stderr (a terminal), e.g. progress.
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
     /// Prints rows under headers, columns padded to their widest cell.
     static func table(_ headers: [String], _ rows: [[String]]) {
         var widths = headers.map(\.count)

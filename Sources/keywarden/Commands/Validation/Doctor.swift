@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import KeywardenCore
+import NIOCore
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk the troubleshooting checklist for a provider, one stage at a time, and name the first that fails.",
+        discussion: """
+        Stages, each timed: proxy variables in effect; DNS (addresses); TCP connect; TLS handshake
+        (protocol, certificate subject, issuer, expiry, verification); the authenticated probe with the
+        scope's active key (status, classified outcome); then a verdict with what to do. Never prints
+        the key. Exit 0 when the key works, 5 otherwise.
+
+        Examples:
+          keywarden doctor anthropic --scope prod
+          keywarden doctor --key k_7hq2m4x9ab
+          HTTPS_PROXY=http://proxy:3128 keywarden doctor openai --scope dev
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "The provider to diagnose.") var provider: String?
+    @Option(help: "The scope whose active key to use.") var scope: String?
+    @Option(name: .customLong("key"), help: "Use this key instead.") var keyID: String?
+    @Option(help: ArgumentHelp("Time limit for the whole check.", valueName: "duration")) var timeout: String = "15s"
+    @Option(help: ArgumentHelp("Extra trusted CA certificates (PEM).", valueName: "file")) var caFile: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if provider == nil && keyID == nil { throw ValidationError("name a provider (with --scope) or a key (--key ID)") }
+    }
+
+    func run() async throws {
+        let limit = try ProbeOptions.duration(timeout)
+        let opened = try Session.open(vault, command: "doctor")
+        let item = try pickKey(opened)
+        let client = ProbeOptions.client(caFile: caFile)
+        let environment = Session.environment
+        let report = await Diagnosis.run(item, client: client, timeout: limit, environment: environment)
+        try opened.recordChecks([report.check], by: "doctor")
+        if json {
+            try Output.json(report)
+        } else {
+            report.print()
+        }
+        if report.check.outcome != .valid { throw CommandFailure(code: ExitCode.validationFailed, message: "") }
+    }
+
+    private func pickKey(_ vault: Vault) throws -> KeyToCheck {
+        if let keyID { return try vault.keysToCheck(ValidationSelection(keyID: keyID))[0] }
+        let candidates = try vault.keysToCheck(ValidationSelection(provider: provider, scope: scope)).filter { $0.key.state == .active }
+        guard let first = candidates.first else {
+            throw KeywardenError(.notFound, "no active \(provider!) key\(scope.map { " in scope \($0)" } ?? ""); see `keywarden key list --provider \(provider!)`")
+        }
+        guard candidates.count == 1 else {
+            throw KeywardenError(.invalidInput, "\(provider!) has active keys in several scopes (\(candidates.map(\.key.scope).joined(separator: ", "))); choose one with --scope")
+        }
+        return first
+    }
+}
+
+extension Diagnosis {
+    func print() {
+        Output.line("Doctor: \(provider), key \(key), \(url)")
+        let names: [ProbeStage: String] = [.proxy: "proxy", .dns: "DNS", .connect: "TCP", .tls: "TLS", .http: "probe"]
+        for stage in stages {
+            let mark = stage.ok ? "ok  " : "FAIL"
+            let timing = stage.milliseconds > 0 ? String(format: " (%.1f ms)", stage.milliseconds) : ""
+            Output.line("  \(mark) \((names[stage.stage] ?? stage.stage.rawValue).padding(toLength: 6, withPad: " ", startingAt: 0)) \(stage.detail)\(timing)")
+        }
+        if check.status != nil { Output.line("  \(check.outcome == .valid ? "ok  " : "FAIL") \("result".padding(toLength: 6, withPad: " ", startingAt: 0)) \(check.outcome.rawValue): \(check.reason)") }
+        Output.line()
+        Output.line("Verdict: \(verdict)")
+        if let advice { Output.line("What to do: \(advice)") }
+    }
+}

@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import KeywardenCore
+import NIOCore
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check keys against their providers' endpoints, without spending tokens, and say why one fails.",
+        discussion: """
+        Each key gets one cheap authenticated request (e.g. GET /v1/models), classified by status and
+        body into: valid, invalid, forbidden, no_credit, rate_limited, provider_error, dns_error,
+        connect_error, tls_error, timeout, proxy_error, unexpected. Transient outcomes are retried with
+        capped exponential backoff and jitter, honouring retry-after-ms / retry-after, within --timeout.
+        HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured. Each result is stored on the key (`key list`)
+        and in the audit trail (`audit --failed-auth`). Exit 0 when every key is valid, 5 otherwise.
+
+        Examples:
+          keywarden validate
+          keywarden validate anthropic --scope prod
+          keywarden validate --key k_7hq2m4x9ab --json
+          keywarden validate --all --concurrency 32 --timeout 10s
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "Only this provider's keys.") var provider: String?
+    @Option(help: "Only keys of this scope.") var scope: String?
+    @Option(name: .customLong("key"), help: "Only this key id.") var keyID: String?
+    @Flag(help: "Also check retiring, revoked and failed keys (default: active, standby, pending).") var all = false
+    @Option(help: "Checks in flight at once.") var concurrency: Int = 8
+    @Option(help: "Checks in flight at once per provider (default: --concurrency).") var perProvider: Int?
+    @Option(help: ArgumentHelp("Time limit per key, retries included (e.g. 10s, 1m).", valueName: "duration")) var timeout: String = "15s"
+    @Option(help: ArgumentHelp("Extra trusted CA certificates (PEM), e.g. a TLS-inspecting proxy's.", valueName: "file")) var caFile: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let limit = try ProbeOptions.duration(timeout)
+        guard (1...1024).contains(concurrency) else { throw KeywardenError(.invalidInput, "invalid --concurrency \(concurrency): use 1 to 1024") }
+        if let perProvider, !(1...1024).contains(perProvider) { throw KeywardenError(.invalidInput, "invalid --per-provider \(perProvider): use 1 to 1024") }
+        let opened = try Session.open(vault, command: "validate")
+        let keys = try opened.keysToCheck(ValidationSelection(provider: provider, scope: scope, keyID: keyID, all: all))
+        if keys.isEmpty {
+            if json { try Output.json([KeyCheck]()) } else { Output.line("No keys to check.") }
+            return
+        }
+        let validator = Validator(client: ProbeOptions.client(caFile: caFile), timeout: limit, concurrency: concurrency, perProvider: perProvider)
+        let showProgress = !json && isatty(STDERR_FILENO) == 1 && keys.count >= 10
+        let results = await validator.check(keys) { done, total in
+            if showProgress { Output.progress("checking keys: \(done)/\(total)") }
+        }
+        if showProgress { Output.progress("") }
+        try opened.recordChecks(results, by: "validate")
+        if json {
+            try Output.json(results)
+        } else {
+            ValidationTable.print(results)
+        }
+        let failed = results.filter { $0.outcome != .valid }.count
+        if failed > 0 {
+            throw CommandFailure(code: ExitCode.validationFailed, message: json ? "" : "\(failed) of \(results.count) key(s) are not valid")
+        }
+    }
+}
+
+enum ValidationTable {
+    static func print(_ results: [KeyCheck]) {
+        Output.table(["PROVIDER", "SCOPE", "KEY", "HINT", "OUTCOME", "LATENCY", "REASON"], results.map { r in
+            [r.provider, r.scope, r.id, r.hint, r.outcome.rawValue, "\(Int(r.latencyMs.rounded())) ms", r.reason]
+        })
+        let failing = results.filter { $0.outcome != .valid && $0.fix != nil }
+        if !failing.isEmpty {
+            Output.line()
+            for r in failing { Output.line("\(r.id) (\(r.provider)/\(r.scope)): \(r.fix!)") }
+        }
+    }
+}
+
+/// Options shared by validate and doctor.
+enum ProbeOptions {
+    static func duration(_ text: String) throws(KeywardenError) -> TimeAmount {
+        guard let spec = DurationSpec(parsing: text), spec.seconds > 0, spec.seconds <= 3600 else {
+            throw KeywardenError(.invalidInput, "invalid --timeout '\(text)': use a duration like 5s, 30s or 2m (at most 1h)")
+        }
+        return .seconds(spec.seconds)
+    }
+
+    static func client(caFile: String?) -> ProbeClient {
+        let environment = Session.environment
+        return ProbeClient(proxies: ProxySettings(environment: environment), caFile: caFile ?? environment["KEYWARDEN_CA_FILE"])
+    }
+}
