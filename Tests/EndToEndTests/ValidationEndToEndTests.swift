@@ -1,0 +1,120 @@
+import Foundation
+import KeywardenMockProvider
+import KeywardenTestSupport
+import Testing
+
+@Suite("End to end: validate, doctor, audit --failed-auth against the mock providers")
+struct ValidationEndToEndTests {
+    /// A vault whose providers point at `mock`.
+    func vault(_ mock: MockProviderServer, providers: [String] = ["anthropic", "openai", "gemini", "zhipu", "xai", "deepseek"]) throws -> CLIHarness {
+        let cli = CLIHarness()
+        try cli.initVault()
+        for provider in providers {
+            try cli.ok(["provider", "set", provider, "--base-url", mock.baseURL(for: provider)])
+        }
+        return cli
+    }
+
+    func add(_ cli: CLIHarness, _ provider: String, _ scope: String, _ value: String, label: String) throws -> String {
+        cli.secrets.append(value)
+        try cli.ok(["key", "add", provider, "--scope", scope, "--label", label, "--force"], stdin: value + "\n")
+        let keys = try cli.json(try cli.ok(["key", "list", "--provider", provider, "--json"])) as! [[String: Any]]
+        return keys.first { $0["label"] as? String == label }!["id"] as! String
+    }
+
+    @Test("validate classifies each key, stores the outcome, audits each check, exits 5; --failed-auth answers which key failed")
+    func validate() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        let good = try add(cli, "anthropic", "prod", "sk-ant-api03-valid-" + String(repeating: "a", count: 40), label: "good")
+        let poor = try add(cli, "anthropic", "dev", "sk-ant-api03-nocredit-" + String(repeating: "b", count: 40), label: "poor")
+        let scoped = try add(cli, "openai", "prod", "sk-proj-missingscope-" + String(repeating: "c", count: 40), label: "scoped")
+        let revoked = try add(cli, "gemini", "prod", "AIzaSy-invalid-" + String(repeating: "d", count: 24), label: "revoked")
+        let arrears = try add(cli, "zhipu", "prod", "0123456789abcdef0123456789abcdef.arrears-xxxxxxx", label: "arrears")
+
+        let result = try cli.run(["validate", "--json"])
+        #expect(result.status == 5)
+        let checks = try cli.json(result) as! [[String: Any]]
+        let outcomes = Dictionary(uniqueKeysWithValues: checks.map { ($0["id"] as! String, $0["outcome"] as! String) })
+        #expect(outcomes == [good: "valid", poor: "no_credit", scoped: "forbidden", revoked: "invalid", arrears: "no_credit"])
+        #expect(checks.allSatisfy { $0["latency_ms"] != nil && $0["reason"] != nil })
+
+        let table = try cli.run(["validate", "anthropic", "--scope", "prod"])
+        #expect(table.status == 0)
+        #expect(table.out.contains("valid"))
+
+        let list = try cli.json(try cli.ok(["key", "list", "--json"])) as! [[String: Any]]
+        #expect(list.first { $0["id"] as? String == revoked }?["outcome"] as? String == "invalid")
+        #expect(list.first { $0["id"] as? String == revoked }?["checked_at"] != nil)
+
+        let failed = try cli.json(try cli.ok(["audit", "--failed-auth", "--json"])) as! [[String: Any]]
+        #expect(Set(failed.map { $0["key_id"] as! String }) == [scoped, revoked])
+        #expect(failed.allSatisfy { ($0["detail"] as! String).hasPrefix("validate:") && $0["at"] != nil && $0["actor"] != nil })
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("doctor names the failing stage: DNS, refused connection, TLS, timeout, revoked key")
+    func doctor() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, providers: ["anthropic"])
+        _ = try add(cli, "anthropic", "prod", "sk-ant-api03-valid-" + String(repeating: "a", count: 40), label: "good")
+        _ = try add(cli, "anthropic", "dev", "sk-ant-api03-invalid-" + String(repeating: "r", count: 40), label: "revoked")
+        _ = try add(cli, "anthropic", "staging", "sk-ant-api03-hang-" + String(repeating: "h", count: 40), label: "hung")
+
+        let ok = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(ok.status == 0)
+        for stage in ["proxy", "DNS", "TCP", "probe"] { #expect(ok.out.contains(stage), "doctor shows the \(stage) stage") }
+        #expect(ok.out.contains("Verdict: OK"))
+
+        let revoked = try cli.run(["doctor", "anthropic", "--scope", "dev"])
+        #expect(revoked.status == 5)
+        #expect(revoked.out.contains("Verdict: FAILED at the probe: the provider rejected the key"))
+
+        let started = Date()
+        let hung = try cli.run(["doctor", "anthropic", "--scope", "staging", "--timeout", "2s"])
+        #expect(hung.status == 5)
+        #expect(hung.out.contains("no HTTP answer"))
+        #expect(Date().timeIntervalSince(started) < 6)
+
+        try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic", tls: true)])
+        let tls = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(tls.out.contains("Verdict: FAILED at TLS"))
+        #expect(tls.out.contains("self-signed"))
+
+        let closed = try await MockProviderServer.closedPort()
+        try cli.ok(["provider", "set", "anthropic", "--base-url", "http://127.0.0.1:\(closed)"])
+        let refused = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(refused.out.contains("Verdict: FAILED at TCP connect"))
+        #expect(refused.out.contains("refused"))
+
+        // RFC 6761: .invalid never resolves, on any resolver.
+        try cli.ok(["provider", "set", "anthropic", "--base-url", "https://api.keywarden-test.invalid"])
+        let dns = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(dns.out.contains("Verdict: FAILED at DNS"))
+
+        try cli.ok(["provider", "set", "anthropic", "--base-url", "https://api.anthropic.com"])
+        let proxy = try cli.run(["doctor", "anthropic", "--scope", "prod"], env: ["HTTPS_PROXY": "http://127.0.0.1:\(closed)"])
+        #expect(proxy.out.contains("Verdict: FAILED at the proxy"))
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("bad input: unknown provider, a provider without a probe, a bad timeout")
+    func badInput() async throws {
+        let cli = CLIHarness()
+        try cli.initVault()
+        let unknown = try cli.run(["validate", "nosuch"])
+        #expect(unknown.status == 2)
+        #expect(unknown.err.contains("unknown provider 'nosuch'"))
+        try cli.ok(["provider", "add", "bare", "--base-url", "https://bare.example", "--env", "BARE_KEY"])
+        cli.secrets.append("bare-token-123456789")
+        try cli.ok(["key", "add", "bare", "--scope", "dev"], stdin: "bare-token-123456789\n")
+        let noProbe = try cli.run(["validate", "bare"])
+        #expect(noProbe.status == 2)
+        #expect(noProbe.err.contains("has no probe"))
+        #expect(try cli.run(["validate", "--timeout", "forever"]).status == 2)
+        #expect(try cli.run(["validate", "--concurrency", "0"]).status == 2)
+        try cli.expectNoSecretLeaked()
+    }
+}
