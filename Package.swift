@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libsodium, from the system (Debian: libsodium-dev).
@@ -33,6 +36,8 @@ let package = Package(
             exclude: ["README.md"],
             resources: [
                 .embedInCode("0001_initial.sql"),
+                .embedInCode("0002_agent_tokens.sql"),
+                .embedInCode("0003_rotation.sql"),
             ]
         ),
         // The domain: vault, store, providers, audit. No CLI, no HTTP server.
@@ -51,11 +56,27 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        // `struct ucred` / SO_PEERCRED, which Swift's Glibc hides.
+        .target(name: "CPeerCredentials"),
+        // The agent: HTTP/1.1 over a Unix socket, peer checks, tokens, metrics.
+        .target(
+            name: "KeywardenServer",
+            dependencies: [
+                "KeywardenCore",
+                "CPeerCredentials",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The executable: one file per subcommand.
         .executableTarget(
             name: "keywarden",
             dependencies: [
                 "KeywardenCore",
+                "KeywardenServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

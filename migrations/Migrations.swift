@@ -5,5 +5,7 @@ public enum SchemaMigrations {
     /// (identifier, SQL) pairs in application order.
     public static let all: [(identifier: String, sql: String)] = [
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+        ("0002_agent_tokens", String(decoding: PackageResources._002_agent_tokens_sql, as: UTF8.self)),
+        ("0003_rotation", String(decoding: PackageResources._003_rotation_sql, as: UTF8.self)),
     ]
 }

@@ -27,6 +27,8 @@ struct Keywarden: ParsableCommand {
             KeyCommand.self, ConfigCommand.self, ScopeCommand.self, ProviderCommand.self,
             Export.self, Run.self, Inject.self, Import.self,
             Validate.self, Doctor.self,
+            Serve.self, Lock.self, TokenCommand.self, Report.self,
+            RotateCommand.self,
             AuditCommand.self,
         ]
     )

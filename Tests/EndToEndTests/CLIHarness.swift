@@ -22,6 +22,8 @@ final class CLIHarness: @unchecked Sendable {
             "HOME": directory.path,
             "KEYWARDEN_HOME": directory.file("home"),
             "KEYWARDEN_KEYFILE": directory.file("vault.key"),
+            // Never talk to an agent the developer may be running.
+            "KEYWARDEN_SOCKET": directory.file("agent.sock"),
             "LANG": "C.UTF-8",
         ]
     }

@@ -10,9 +10,15 @@ public struct AuditDraft: Sendable {
     public var fingerprint: String?
     public var outcome: String
     public var detail: String?
+    /// Who acted, when not the vault's own process (an agent's client).
+    public var actor: AuditActor?
+    /// When it happened, when recorded later (the agent batches its events).
+    public var at: Timestamp?
 
     public init(action: String, provider: String? = nil, scope: String? = nil, keyID: String? = nil,
-                fingerprint: String? = nil, outcome: String, detail: String? = nil) {
+                fingerprint: String? = nil, outcome: String, detail: String? = nil, actor: AuditActor? = nil, at: Timestamp? = nil) {
+        self.actor = actor
+        self.at = at
         self.action = action
         self.provider = provider
         self.scope = scope
@@ -149,7 +155,7 @@ extension Vault {
             head = (record.seq, record.hash!)
         }
         let seq = max(head.seq, pending.last?.seq ?? 0) + 1
-        var record = AuditEventRecord(draft, seq: seq, at: now, actor: context.actor)
+        var record = AuditEventRecord(draft, seq: seq, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
         record.hash = try chainHash(previous: head.hash, record)
         try record.insert(db)
         header.auditHeadSeq = seq
@@ -160,6 +166,12 @@ extension Vault {
     /// Appends an event in its own transaction (for reads, which change nothing else).
     public func recordAudit(_ draft: AuditDraft) throws(KeywardenError) {
         try write { db in try appendAudit(draft, db) }
+    }
+
+    /// Appends many events in one transaction (the agent's batches).
+    public func recordAudit(batch drafts: [AuditDraft]) throws(KeywardenError) {
+        guard !drafts.isEmpty else { return }
+        try write { db in for draft in drafts { try appendAudit(draft, db) } }
     }
 
     /// Lists events, oldest first.

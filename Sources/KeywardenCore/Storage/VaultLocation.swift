@@ -128,7 +128,7 @@ public enum SecureFiles {
 
     static func octal(_ mode: mode_t) -> String { "0" + String(mode, radix: 8) }
 
-    static func posixError(_ what: String) -> KeywardenError {
+    public static func posixError(_ what: String) -> KeywardenError {
         KeywardenError(.failed, "\(what): \(String(cString: strerror(errno)))")
     }
 }

@@ -87,7 +87,7 @@ extension Vault {
             id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
             state: state.rawValue, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
             createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
-            lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil)
+            lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil, retireAfter: nil)
         let box = try seal(value, for: RowBinding(key: record))
         record.nonce = Data(box.nonce)
         record.ciphertext = Data(box.ciphertext)

@@ -40,6 +40,11 @@ enum Output {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
     }
 
+    /// Writes raw bytes to stdout.
+    static func raw(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw($0) }
+    }
+
     /// Prints rows under headers, columns padded to their widest cell.
     static func table(_ headers: [String], _ rows: [[String]]) {
         var widths = headers.map(\.count)

@@ -76,6 +76,7 @@ struct KeyRecord: SnakeCaseRecord {
     var lastOutcome: String?
     var lastCheckedAt: String?
     var lastDetail: String?
+    var retireAfter: String?
 }
 
 /// `config_entries`: any other named value in a scope, sealed.

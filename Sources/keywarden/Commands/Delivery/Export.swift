@@ -28,18 +28,17 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
 
     func run() throws {
-        let opened = try Session.open(vault, command: "export")
         let names = try Delivery.parseOnly(only)
-        let variables = try opened.resolveEnvironment(scope: scope, only: names)
+        let source = try ValueSources.open(vault, command: "export")
+        // The delivery is audited when the values are handed out, before they
+        // are written: a value is never delivered without its event.
+        let variables = try source.environment(scope: scope, only: names, purpose: "\(output ?? "stdout") (\(format.rawValue))")
         var bytes = try Delivery.encode(variables, as: format)
         defer { wipe(&bytes) }
         if let output {
             try SecureFiles.writeAtomically(output, bytes: bytes)
-            try opened.recordDelivery(variables, action: "export", scope: scope, destination: "\(output) (\(format.rawValue))")
             Output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
         } else {
-            // Audit first: a value is never delivered without its event.
-            try opened.recordDelivery(variables, action: "export", scope: scope, destination: "stdout (\(format.rawValue))")
             bytes.withUnsafeBytes { Output.raw($0) }
         }
     }
@@ -58,8 +57,8 @@ enum Delivery {
     }
 
     /// Encodes decrypted variables; the copies made for the encoder are wiped.
-    static func encode(_ variables: [DeliveredVariable], as format: ExportFormat) throws(KeywardenError) -> [UInt8] {
-        var plain = variables.map { (name: $0.name, value: $0.value?.copyBytes() ?? []) }
+    static func encode(_ variables: [(name: String, value: SecureBytes)], as format: ExportFormat) throws(KeywardenError) -> [UInt8] {
+        var plain = variables.map { (name: $0.name, value: $0.value.copyBytes()) }
         defer { for i in plain.indices { wipe(&plain[i].value) } }
         do {
             return try EnvironmentEncoder.encode(plain, as: format)

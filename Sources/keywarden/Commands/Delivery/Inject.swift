@@ -22,8 +22,8 @@ struct Inject: ParsableCommand {
 
     func run() throws {
         let template = try InputFile.read(input)
-        let opened = try Session.open(vault, command: "inject")
-        var rendered = try References.render(template, file: input == "-" ? "stdin" : input, vault: opened, destination: output ?? "stdout")
+        let source = try ValueSources.open(vault, command: "inject")
+        var rendered = try References.render(template, file: input == "-" ? "stdin" : input, source: source, destination: output ?? "stdout")
         defer { wipe(&rendered) }
         if let output {
             try SecureFiles.writeAtomically(output, bytes: rendered)

@@ -40,22 +40,22 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let opened = try Session.open(vault, command: "run")
-        var variables: [DeliveredVariable] = []
+        let source = try ValueSources.open(vault, command: "run")
+        let destination = "command \(Self.programName(command[0]))"
+        var variables: [(name: String, value: SecureBytes)] = []
         if let scope {
-            variables = try opened.resolveEnvironment(scope: scope, only: Delivery.parseOnly(only))
-            try opened.recordDelivery(variables, action: "run", scope: scope, destination: "command \(Self.programName(command[0]))")
+            variables = try source.environment(scope: scope, only: Delivery.parseOnly(only), purpose: destination)
         }
         var fromTemplate: [(name: String, value: SecureBytes)] = []
         if let envFile {
-            fromTemplate = try EnvFileTemplate.resolve(path: envFile, vault: opened, destination: "command \(Self.programName(command[0]))")
+            fromTemplate = try EnvFileTemplate.resolve(path: envFile, source: source, destination: destination)
         }
         if clean {
             let keep: [(String, String)] = ["PATH", "HOME"].compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
             clearenv()
             for (name, value) in keep { setenv(name, value, 1) }
         }
-        for variable in variables { Self.export(variable.name, variable.value!) }
+        for variable in variables { Self.export(variable.name, variable.value) }
         for (name, value) in fromTemplate { Self.export(name, value) }
         Self.restoreDefaultSignals()
         fflush(nil)

@@ -1,5 +1,7 @@
+import Foundation
 import ArgumentParser
 import KeywardenCore
+import KeywardenCrypto
 
 struct KeyShow: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +27,14 @@ struct KeyShow: ParsableCommand {
     }
 
     func run() throws {
+        if reveal, vault.keyfile == nil, let agent = AgentClient.available(environment: Session.environment) {
+            var answer = try agent.check(agent.request("GET", "/v1/values/\(AgentClient.query(id))", purpose: "key show --reveal"))
+            defer { wipe(&answer.body) }
+            let served = try JSONDecoder().decode([String: String].self, from: Data(answer.body))
+            Output.raw(Array((served["value"] ?? "").utf8))
+            if SecretInput.stdoutIsTerminal { Output.line() }
+            return
+        }
         let opened = try Session.open(vault, command: "key show")
         if reveal {
             let (_, value) = try opened.revealKey(id: id)

@@ -1,0 +1,1 @@
+#include "peer_credentials.h"

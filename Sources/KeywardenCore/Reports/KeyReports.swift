@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import KeywardenCrypto
+
+/// A client's report that a key failed (or worked): by id, by fingerprint, or
+/// by the value itself — which is only hashed, never stored or logged.
+public struct KeyReport: Sendable {
+    public var keyID: String?
+    public var fingerprint: String?
+    public var value: SecureBytes?
+    public var status: Int
+    public var detail: String?
+
+    public init(keyID: String? = nil, fingerprint: String? = nil, value: SecureBytes? = nil, status: Int, detail: String? = nil) {
+        self.keyID = keyID
+        self.fingerprint = fingerprint
+        self.value = value
+        self.status = status
+        self.detail = detail
+    }
+}
+
+/// What a report did.
+public struct ReportResult: Codable, Sendable {
+    public var keyID: String
+    public var provider: String
+    public var scope: String
+    public var outcome: ValidationOutcome
+    /// The standby key that took over, when failover happened.
+    public var replacedBy: String?
+    public var message: String
+
+    enum CodingKeys: String, CodingKey {
+        case keyID = "key_id", provider, scope, outcome, replacedBy = "replaced_by", message
+    }
+}
+
+extension Vault {
+    /// The outcome a client's HTTP status means.
+    public static func outcome(forReportedStatus status: Int) -> ValidationOutcome {
+        switch status {
+        case 200...299: .valid
+        case 401: .invalid
+        case 403: .forbidden
+        case 402: .noCredit
+        case 429: .rateLimited
+        case 408: .timeout
+        case 500...599: .providerError
+        default: .unexpected
+        }
+    }
+
+    /// Records a report: the key's health, an audit event naming the reporter,
+    /// and — when `failover` allows and the key is active and failed auth or
+    /// credit — the promotion of the pool's next healthy standby key.
+    public func report(_ report: KeyReport, by reporter: AuditActor, failover: (String, String) -> Bool) throws(KeywardenError) -> [ReportResult] {
+        guard (100...599).contains(report.status) else {
+            throw KeywardenError(.invalidInput, "invalid status \(report.status): use an HTTP status code (100-599)")
+        }
+        let sources = [report.keyID != nil, report.fingerprint != nil, report.value != nil].filter { $0 }.count
+        guard sources == 1 else {
+            throw KeywardenError(.invalidInput, "name the key by exactly one of key_id, fingerprint or value")
+        }
+        let fingerprint = report.value.map { self.fingerprint(of: $0) } ?? report.fingerprint
+        let outcome = Self.outcome(forReportedStatus: report.status)
+        return try write { db in
+            var records: [KeyRecord]
+            if let id = report.keyID {
+                guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+                records = [record]
+            } else {
+                records = try KeyRecord.filter(Column("fingerprint") == fingerprint!).fetchAll(db)
+                guard !records.isEmpty else {
+                    throw KeywardenError(.notFound, "no stored key has that \(report.value != nil ? "value" : "fingerprint"); it may have been removed or never added")
+                }
+            }
+            var results: [ReportResult] = []
+            for var record in records {
+                let detail = try sanitized(report.detail, for: record)
+                record.lastOutcome = outcome.rawValue
+                record.lastCheckedAt = now
+                record.lastDetail = "reported HTTP \(report.status) by \(reporter.name) (uid \(reporter.uid), pid \(reporter.pid))\(detail.map { ": \($0)" } ?? "")"
+                record.updatedAt = now
+                try record.update(db)
+                try appendAudit(AuditDraft(action: "key.report", provider: record.provider, scope: record.scope, keyID: record.id, fingerprint: record.fingerprint,
+                                           outcome: outcome.rawValue, detail: "client reported HTTP \(report.status)\(detail.map { ": \($0)" } ?? "")", actor: reporter), db)
+                var replacedBy: String?
+                var message = "recorded \(outcome.rawValue) for \(record.id)"
+                if record.state == KeyState.active.rawValue, [.invalid, .forbidden, .noCredit].contains(outcome), failover(record.provider, record.scope) {
+                    if let standby = try healthyStandby(provider: record.provider, scope: record.scope, db) {
+                        try promote(standby, replacing: record, reason: "client reported HTTP \(report.status)", db)
+                        replacedBy = standby.id
+                        message += "; failover: \(standby.id) is now the active \(record.provider) key of \(record.scope)"
+                    } else {
+                        message += "; failover is on but no healthy standby key is left in \(record.provider)/\(record.scope)"
+                    }
+                }
+                results.append(ReportResult(keyID: record.id, provider: record.provider, scope: record.scope, outcome: outcome, replacedBy: replacedBy, message: message))
+            }
+            return results
+        }
+    }
+
+    /// A client's free text may echo the key (an SDK error message); remove it.
+    private func sanitized(_ detail: String?, for record: KeyRecord) throws -> String? {
+        guard var detail, !detail.isEmpty else { return nil }
+        detail = String(detail.prefix(300))
+        let value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
+        let text = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        if !text.isEmpty { detail = detail.replacingOccurrences(of: text, with: "[key]") }
+        return detail.replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// The oldest standby key of a pool that has not been found bad.
+    func healthyStandby(provider: String, scope: String, _ db: Database) throws -> KeyRecord? {
+        let healthy: Set<String?> = [nil, ValidationOutcome.valid.rawValue]
+        return try KeyRecord.filter(Column("provider") == provider && Column("scope") == scope && Column("state") == KeyState.standby.rawValue)
+            .order(Column("created_at")).fetchAll(db).first { healthy.contains($0.lastOutcome) }
+    }
+
+    /// Makes `standby` active and marks `failed` as failed, in the caller's transaction.
+    func promote(_ standby: KeyRecord, replacing failed: KeyRecord, reason: String, _ db: Database) throws {
+        var old = failed
+        old.state = KeyState.failed.rawValue
+        old.updatedAt = now
+        try old.update(db)
+        var new = standby
+        new.state = KeyState.active.rawValue
+        new.activatedAt = now
+        new.updatedAt = now
+        try new.update(db)
+        try appendAudit(AuditDraft(action: "key.failover", provider: new.provider, scope: new.scope, keyID: new.id, fingerprint: new.fingerprint,
+                                   outcome: "ok", detail: "\(new.id) replaced \(old.id) (now failed): \(reason)"), db)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+
+/// `rotation_policies`
+struct RotationPolicyRecord: SnakeCaseRecord {
+    static let databaseTableName = "rotation_policies"
+    var provider: String
+    var scope: String
+    var everySeconds: Int64?
+    var graceSeconds: Int64
+    var command: String?
+    var revokeCommand: String?
+    var commandTimeoutSeconds: Int64
+    var failover: Bool
+    var updatedAt: String
+}
+
+/// How a pool's keys are rotated. A policy set on a parent scope applies to
+/// its children unless they have their own.
+public struct RotationPolicy: Codable, Sendable, Equatable {
+    public var provider: String
+    /// The scope the policy is set on.
+    public var scope: String
+    /// Rotate every N seconds; nil for manual rotation only.
+    public var every: DurationSeconds?
+    /// How long a replaced key stays `retiring` before it is revoked.
+    public var grace: DurationSeconds
+    /// Prints a new key on stdout (run with `/bin/sh -c`).
+    public var command: String?
+    /// Receives the old key on stdin when it is revoked.
+    public var revokeCommand: String?
+    public var commandTimeout: DurationSeconds
+    /// Promote a healthy standby key when the active one is reported or found bad.
+    public var failover: Bool
+    /// Set when listed for a child scope that inherits it.
+    public var inheritedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case provider, scope, every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout", failover
+        case inheritedBy = "inherited_by"
+    }
+
+    init(_ r: RotationPolicyRecord) {
+        provider = r.provider
+        scope = r.scope
+        every = r.everySeconds.map(DurationSeconds.init)
+        grace = DurationSeconds(r.graceSeconds)
+        command = r.command
+        revokeCommand = r.revokeCommand
+        commandTimeout = DurationSeconds(r.commandTimeoutSeconds)
+        failover = r.failover
+    }
+}
+
+/// A duration in whole seconds, encoded as `30d`-style text.
+public struct DurationSeconds: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var seconds: Int64
+    public init(_ seconds: Int64) { self.seconds = seconds }
+    public var description: String { DurationSpec(seconds: seconds).description }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let spec = DurationSpec(parsing: text) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad duration")) }
+        seconds = spec.seconds
+    }
+}
+
+/// Changes to a policy; nil fields keep their current value.
+public struct RotationPolicyChange: Sendable {
+    public var every: DurationSpec??
+    public var grace: DurationSpec?
+    public var command: String??
+    public var revokeCommand: String??
+    public var commandTimeout: DurationSpec?
+    public var failover: Bool?
+
+    public init(every: DurationSpec?? = nil, grace: DurationSpec? = nil, command: String?? = nil, revokeCommand: String?? = nil,
+                commandTimeout: DurationSpec? = nil, failover: Bool? = nil) {
+        self.every = every
+        self.grace = grace
+        self.command = command
+        self.revokeCommand = revokeCommand
+        self.commandTimeout = commandTimeout
+        self.failover = failover
+    }
+}
+
+extension Vault {
+    /// Sets (creates or changes) the policy of a pool.
+    public func setRotationPolicy(provider: String, scope: String, _ change: RotationPolicyChange) throws(KeywardenError) -> RotationPolicy {
+        try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
+        return try write { db in
+            _ = try self.provider(named: provider, db)
+            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
+            try ensureProviderRow(provider, db)
+            var record = try RotationPolicyRecord.filter(Column("provider") == provider && Column("scope") == scope).fetchOne(db)
+                ?? RotationPolicyRecord(provider: provider, scope: scope, everySeconds: nil, graceSeconds: 86400, command: nil, revokeCommand: nil,
+                                        commandTimeoutSeconds: 60, failover: false, updatedAt: now)
+            if let every = change.every { record.everySeconds = every?.seconds }
+            if let grace = change.grace { record.graceSeconds = grace.seconds }
+            if let command = change.command { record.command = command?.isEmpty == true ? nil : command }
+            if let revoke = change.revokeCommand { record.revokeCommand = revoke?.isEmpty == true ? nil : revoke }
+            if let timeout = change.commandTimeout { record.commandTimeoutSeconds = max(1, timeout.seconds) }
+            if let failover = change.failover { record.failover = failover }
+            record.updatedAt = now
+            try record.save(db)
+            let policy = RotationPolicy(record)
+            try appendAudit(AuditDraft(action: "rotate.policy", provider: provider, scope: scope, outcome: "ok",
+                                       detail: "every \(policy.every?.description ?? "manual"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", with command" : "")\(policy.revokeCommand != nil ? ", with revoke command" : "")"), db)
+            return policy
+        }
+    }
+
+    /// Every policy that is set, by provider and scope.
+    public func rotationPolicies() throws(KeywardenError) -> [RotationPolicy] {
+        try read { db in try RotationPolicyRecord.order(Column("provider"), Column("scope")).fetchAll(db).map(RotationPolicy.init) }
+    }
+
+    /// The policy in force for a pool: its own, else the nearest parent scope's.
+    public func rotationPolicy(provider: String, scope: String) throws(KeywardenError) -> RotationPolicy? {
+        try read { db in try rotationPolicy(provider: provider, scope: scope, db) }
+    }
+
+    func rotationPolicy(provider: String, scope: String, _ db: Database) throws -> RotationPolicy? {
+        for level in try scopeChain(scope, db) {
+            if let record = try RotationPolicyRecord.filter(Column("provider") == provider && Column("scope") == level).fetchOne(db) {
+                var policy = RotationPolicy(record)
+                if level != scope { policy.inheritedBy = scope }
+                return policy
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import KeywardenCrypto
+
+/// `agent_tokens`
+struct AgentTokenRecord: SnakeCaseRecord {
+    static let databaseTableName = "agent_tokens"
+    var id: String
+    var name: String
+    var hash: String
+    var scopes: String
+    var providers: String
+    var createdAt: String
+    var expiresAt: String?
+    var revokedAt: String?
+    var lastUsedAt: String?
+}
+
+/// A client credential for the agent, as listed (never the token itself).
+public struct AgentToken: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var scopes: [String]
+    /// Empty means every provider.
+    public var providers: [String]
+    public var createdAt: Timestamp
+    public var expiresAt: Timestamp?
+    public var revokedAt: Timestamp?
+    public var lastUsedAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, scopes, providers, createdAt = "created_at", expiresAt = "expires_at", revokedAt = "revoked_at", lastUsedAt = "last_used_at"
+    }
+
+    /// Whether the token may read `scope` (exactly one of its scopes).
+    public func allows(scope: String) -> Bool { scopes.contains(scope) }
+
+    /// Whether the token may read keys of `provider`.
+    public func allows(provider: String) -> Bool { providers.isEmpty || providers.contains(provider) }
+
+    init(_ r: AgentTokenRecord) {
+        id = r.id
+        name = r.name
+        scopes = (try? JSONDecoder().decode([String].self, from: Data(r.scopes.utf8))) ?? []
+        providers = (try? JSONDecoder().decode([String].self, from: Data(r.providers.utf8))) ?? []
+        createdAt = Timestamp(iso8601: r.createdAt) ?? Timestamp(millisecondsSince1970: 0)
+        expiresAt = r.expiresAt.flatMap(Timestamp.init(iso8601:))
+        revokedAt = r.revokedAt.flatMap(Timestamp.init(iso8601:))
+        lastUsedAt = r.lastUsedAt.flatMap(Timestamp.init(iso8601:))
+    }
+}
+
+/// Why a presented token was refused.
+public enum TokenRejection: Error, Sendable, Equatable {
+    case unknown, revoked(name: String), expired(name: String)
+
+    public var reason: String {
+        switch self {
+        case .unknown: "the token is not valid"
+        case .revoked(let name): "token '\(name)' was revoked"
+        case .expired(let name): "token '\(name)' has expired"
+        }
+    }
+}
+
+extension Vault {
+    /// Tokens look like `kwt_` + 43 base64url characters (32 random bytes).
+    static let tokenPrefix = "kwt_"
+
+    /// Creates a token and returns it with the one and only copy of its secret.
+    public func createToken(name: String, scopes: [String], providers: [String], ttl: DurationSpec?) throws(KeywardenError) -> (AgentToken, SecureBytes) {
+        guard Names.isLabel(name), name.utf8.count <= 64 else { throw .invalidName("token name", name, "use 1 to 64 printable characters") }
+        guard !scopes.isEmpty else { throw KeywardenError(.invalidInput, "a token needs at least one --scope") }
+        for scope in scopes { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
+        let secret = SecureBytes.random(count: 32)
+        let token = Self.tokenPrefix + Data(secret.copyBytes()).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let tokenBytes = SecureBytes(copying: Array(token.utf8))
+        let hash = tokenHash(tokenBytes)
+        let record: AgentTokenRecord = try write { db in
+            for scope in scopes where try !ScopeRecord.exists(db, key: scope) { throw KeywardenError.unknownScope(scope) }
+            for provider in providers { _ = try self.provider(named: provider, db) }
+            if try AgentTokenRecord.filter(Column("name") == name).fetchCount(db) > 0 {
+                throw KeywardenError(.conflict, "a token named '\(name)' already exists; revoke it first or choose another name")
+            }
+            var record = AgentTokenRecord(
+                id: Self.newIdentifier(prefix: "t_"), name: name, hash: hash,
+                scopes: String(decoding: try JSONEncoder().encode(scopes), as: UTF8.self),
+                providers: String(decoding: try JSONEncoder().encode(providers), as: UTF8.self),
+                createdAt: now, expiresAt: ttl.map { context.clock().adding(seconds: $0.seconds).iso8601 }, revokedAt: nil, lastUsedAt: nil)
+            try record.insert(db)
+            try appendAudit(AuditDraft(action: "token.create", outcome: "ok",
+                                       detail: "\(name): scopes \(scopes.joined(separator: ",")), providers \(providers.isEmpty ? "all" : providers.joined(separator: ","))\(ttl.map { ", expires in \($0)" } ?? "")"), db)
+            return record
+        }
+        return (AgentToken(record), tokenBytes)
+    }
+
+    public func listTokens() throws(KeywardenError) -> [AgentToken] {
+        try read { db in try AgentTokenRecord.order(Column("created_at")).fetchAll(db).map(AgentToken.init) }
+    }
+
+    /// Revokes a token by name or id.
+    public func revokeToken(_ nameOrID: String) throws(KeywardenError) -> AgentToken {
+        try write { db in
+            guard var record = try AgentTokenRecord.filter(Column("name") == nameOrID || Column("id") == nameOrID).fetchOne(db) else {
+                throw KeywardenError(.notFound, "no token named '\(nameOrID)'; see `keywarden token list`")
+            }
+            if record.revokedAt == nil {
+                record.revokedAt = now
+                try record.update(db)
+                try appendAudit(AuditDraft(action: "token.revoke", outcome: "ok", detail: record.name), db)
+            }
+            return AgentToken(record)
+        }
+    }
+
+    /// Finds the token a client presented. The lookup is by keyed hash (the
+    /// database never sees the token), then compared in constant time.
+    public func authenticate(token presented: SecureBytes) throws(KeywardenError) -> Result<AgentToken, TokenRejection> {
+        let hash = tokenHash(presented)
+        let record: AgentTokenRecord? = try read { db in try AgentTokenRecord.filter(Column("hash") == hash).fetchOne(db) }
+        guard let record, constantTimeEquals(Array(record.hash.utf8), Array(hash.utf8)) else { return .failure(.unknown) }
+        let token = AgentToken(record)
+        if token.revokedAt != nil { return .failure(.revoked(name: token.name)) }
+        if let expires = token.expiresAt, expires <= context.clock() { return .failure(.expired(name: token.name)) }
+        return .success(token)
+    }
+
+    func tokenHash(_ token: SecureBytes) -> String {
+        ((try? KeyedHash.hash(token, key: masterKey.derive(.tokenHash))) ?? []).hexString
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Counters and a latency histogram in Prometheus' text format. Labels are
+/// route templates, statuses, outcomes and reasons — never a key, a value or a
+/// fingerprint.
+public final class AgentMetrics: Sendable {
+    static let buckets: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1]
+
+    private struct Histogram {
+        var counts = [Int](repeating: 0, count: AgentMetrics.buckets.count)
+        var sum = 0.0
+        var total = 0
+    }
+
+    private struct Storage {
+        var requests: [String: Int] = [:]          // route|status
+        var latency: [String: Histogram] = [:]     // route
+        var denials: [String: Int] = [:]           // reason
+        var reports: [String: Int] = [:]           // outcome
+        var validations: [String: Int] = [:]       // outcome
+        var rotations: [String: Int] = [:]         // result
+        var valuesServed = 0
+    }
+
+    private let storage = NIOLockedValueBox(Storage())
+
+    public init() {}
+
+    func request(route: String, status: Int, seconds: Double) {
+        storage.withLockedValue { s in
+            s.requests["\(route)|\(status)", default: 0] += 1
+            var h = s.latency[route] ?? Histogram()
+            for (i, bound) in Self.buckets.enumerated() where seconds <= bound { h.counts[i] += 1 }
+            h.sum += seconds
+            h.total += 1
+            s.latency[route] = h
+        }
+    }
+
+    func denial(_ reason: String) { storage.withLockedValue { $0.denials[reason, default: 0] += 1 } }
+    func report(_ outcome: String) { storage.withLockedValue { $0.reports[outcome, default: 0] += 1 } }
+    func validation(_ outcome: String) { storage.withLockedValue { $0.validations[outcome, default: 0] += 1 } }
+    public func rotation(_ result: String) { storage.withLockedValue { $0.rotations[result, default: 0] += 1 } }
+    func valueServed() { storage.withLockedValue { $0.valuesServed += 1 } }
+
+    /// The Prometheus exposition text.
+    func render(locked: Bool) -> String {
+        storage.withLockedValue { s in
+            var out = ""
+            func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+            family("keywarden_agent_locked", "gauge", "1 when the agent holds no unlocked vault.")
+            out += "keywarden_agent_locked \(locked ? 1 : 0)\n"
+            family("keywarden_requests_total", "counter", "Requests by route and status.")
+            for (key, n) in s.requests.sorted(by: { $0.key < $1.key }) {
+                let parts = key.split(separator: "|")
+                out += "keywarden_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(n)\n"
+            }
+            family("keywarden_request_duration_seconds", "histogram", "Request latency by route.")
+            for (route, h) in s.latency.sorted(by: { $0.key < $1.key }) {
+                for (i, bound) in Self.buckets.enumerated() {
+                    out += "keywarden_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(h.counts[i])\n"
+                }
+                out += "keywarden_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(h.total)\n"
+                out += "keywarden_request_duration_seconds_sum{route=\"\(route)\"} \(h.sum)\n"
+                out += "keywarden_request_duration_seconds_count{route=\"\(route)\"} \(h.total)\n"
+            }
+            family("keywarden_values_served_total", "counter", "Secret values handed to clients.")
+            out += "keywarden_values_served_total \(s.valuesServed)\n"
+            for (name, help, values, label) in [
+                ("keywarden_denials_total", "Requests refused, by reason.", s.denials, "reason"),
+                ("keywarden_reports_total", "Client failure reports, by outcome.", s.reports, "outcome"),
+                ("keywarden_validations_total", "Key checks, by outcome.", s.validations, "outcome"),
+                ("keywarden_rotations_total", "Rotations, by result.", s.rotations, "result"),
+            ] {
+                family(name, "counter", help)
+                for (value, n) in values.sorted(by: { $0.key < $1.key }) { out += "\(name){\(label)=\"\(value)\"} \(n)\n" }
+            }
+            return out
+        }
+    }
+}

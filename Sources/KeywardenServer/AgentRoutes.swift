@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardenCore
+import KeywardenCrypto
+
+/// The agent's HTTP API (see the README for `curl --unix-socket` examples).
+struct AgentRoutes: Sendable {
+    let state: AgentState
+    let audit: AuditBuffer
+    let metrics: AgentMetrics
+    let access: AccessControl
+    let failover: @Sendable (Vault, String, String) -> Bool
+
+    func add(to router: Router<AgentRequestContext>) {
+        router.get("/v1/health", use: health)
+        router.get("/v1/keys", use: listKeys)
+        router.get("/v1/keys/:provider", use: activeKey)
+        router.get("/v1/values/:id", use: valueByID)
+        router.get("/v1/env", use: environment)
+        router.get("/v1/names", use: names)
+        router.post("/v1/reports", use: report)
+        router.post("/v1/lock", use: lock)
+        router.get("/metrics", use: prometheus)
+    }
+
+    // MARK: - Routes
+
+    @Sendable func health(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let locked = await state.isLocked
+        return try json(["status": "ok", "locked": locked ? "true" : "false", "version": KeywardenVersion.current,
+                         "started_at": await state.startedAt.iso8601])
+    }
+
+    @Sendable func listKeys(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        let scope = request.uri.queryParameters["scope"].map(String.init)
+        try await access.require(caller, scope: scope)
+        let vault = try await unlocked()
+        var keys = try run { try vault.listKeys(KeyFilter(scope: scope)) }
+        if let token = caller.token { keys = keys.filter { token.allows(provider: $0.provider) } }
+        return try json(keys)
+    }
+
+    @Sendable func activeKey(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        let provider = try context.parameters.require("provider")
+        guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
+        try await access.require(caller, scope: scope, provider: provider)
+        let vault = try await unlocked()
+        let (key, value) = try run { try vault.resolveActiveKey(provider: provider, scope: scope) }
+        await served(key: key, scope: scope, caller: caller, request: request)
+        return try json(ServedKey(id: key.id, provider: key.provider, scope: key.scope, env: key.env, fingerprint: key.fingerprint,
+                                  value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+    }
+
+    @Sendable func valueByID(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        try await access.requireOwner(caller, "reading a key by id")
+        let id = try context.parameters.require("id")
+        let vault = try await unlocked()
+        let (key, value) = try run { try vault.revealKey(id: id, purpose: "key.reveal") }
+        metrics.valueServed()
+        return try json(ServedKey(id: key.id, provider: key.provider, scope: key.scope, env: key.env, fingerprint: key.fingerprint,
+                                  value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+    }
+
+    @Sendable func environment(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
+        try await access.require(caller, scope: scope)
+        let formatName = request.uri.queryParameters["format"].map(String.init) ?? "dotenv"
+        guard let format = ExportFormat(rawValue: formatName) else {
+            throw AgentError(.badRequest, "unknown format '\(formatName)': use dotenv, shell, docker, systemd or json")
+        }
+        let only = request.uri.queryParameters["only"].map { $0.split(separator: ",").map(String.init) }
+        let vault = try await unlocked()
+        var variables = try run { try vault.resolveEnvironment(scope: scope, only: only) }
+        if let token = caller.token {
+            variables = variables.filter { variable in
+                if case .key(_, let provider, _) = variable.origin { return token.allows(provider: provider) }
+                return true
+            }
+        }
+        var plain = variables.map { (name: $0.name, value: $0.value?.copyBytes() ?? []) }
+        defer { for i in plain.indices { wipe(&plain[i].value) } }
+        if request.uri.queryParameters["encoding"] == "base64" {
+            // Exact bytes for the CLI, which encodes them itself (any value, even not UTF-8).
+            plain = plain.map { ($0.name, Array(Data($0.value).base64EncodedString().utf8)) }
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try EnvironmentEncoder.encode(plain, as: format)
+        } catch {
+            throw AgentError(.unprocessableContent, error.description)
+        }
+        for variable in variables { await served(variable: variable, scope: scope, caller: caller, request: request) }
+        let type = format == .json ? "application/json" : "text/plain; charset=utf-8"
+        return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func names(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
+        try await access.require(caller, scope: scope)
+        let vault = try await unlocked()
+        var variables = try run { try vault.resolveEnvironment(scope: scope, decrypt: false) }
+        if let token = caller.token {
+            variables = variables.filter { variable in
+                if case .key(_, let provider, _) = variable.origin { return token.allows(provider: provider) }
+                return true
+            }
+        }
+        return try json(variables.map(\.name))
+    }
+
+    struct ReportBody: Decodable {
+        var keyID: String?
+        var fingerprint: String?
+        var value: String?
+        var status: Int
+        var detail: String?
+        enum CodingKeys: String, CodingKey { case keyID = "key_id", fingerprint, value, status, detail }
+    }
+
+    @Sendable func report(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        let body: ReportBody
+        do {
+            body = try await request.decode(as: ReportBody.self, context: context)
+        } catch {
+            throw AgentError(.badRequest, "expected JSON {\"key_id\"|\"fingerprint\"|\"value\": …, \"status\": 401, \"detail\": \"…\"}")
+        }
+        let vault = try await unlocked()
+        let results = try run {
+            try vault.report(
+                KeyReport(keyID: body.keyID, fingerprint: body.fingerprint, value: body.value.map { SecureBytes(copying: Array($0.utf8)) },
+                          status: body.status, detail: body.detail),
+                by: caller.actor, failover: { provider, scope in failover(vault, provider, scope) })
+        }
+        if let token = caller.token, let result = results.first, !token.allows(scope: result.scope) {
+            // Recorded (a failing key matters whoever reports it), but not described to a client that cannot read that scope.
+            return try json(["recorded": "true"])
+        }
+        for result in results { metrics.report(result.outcome.rawValue) }
+        return try json(results)
+    }
+
+    @Sendable func lock(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        try await access.requireOwner(caller, "locking the agent")
+        if let vault = await state.current {
+            await audit.append(AuditDraft(action: "agent.lock", outcome: "ok", detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid)", actor: caller.actor))
+            await audit.flush()
+            _ = vault
+        }
+        await state.lock()
+        return try json(["status": "locked"])
+    }
+
+    @Sendable func prometheus(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        _ = try await access.caller(request, context)
+        let text = metrics.render(locked: await state.isLocked)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: - Helpers
+
+    func unlocked() async throws -> Vault {
+        guard let vault = await state.current else { throw AgentError.locked }
+        return vault
+    }
+
+    func run<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KeywardenError {
+            throw AgentError.from(error)
+        }
+    }
+
+    func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    /// A short purpose from the CLI (`export to .env (dotenv)`), for the audit trail.
+    func purpose(_ request: Request) -> String {
+        let raw = request.headers[HTTPField.Name("x-keywarden-purpose")!] ?? "served"
+        return String(raw.prefix(120).filter { !$0.isNewline })
+    }
+
+    func served(key: KeyInfo, scope: String, caller: Caller, request: Request) async {
+        metrics.valueServed()
+        await audit.append(AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint,
+                                      outcome: "ok", detail: "\(purpose(request)): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: caller.actor))
+    }
+
+    func served(variable: DeliveredVariable, scope: String, caller: Caller, request: Request) async {
+        metrics.valueServed()
+        switch variable.origin {
+        case .key(let id, let provider, let fingerprint):
+            await audit.append(AuditDraft(action: "agent.serve", provider: provider, scope: scope, keyID: id, fingerprint: fingerprint,
+                                          outcome: "ok", detail: "\(purpose(request)): \(variable.name)", actor: caller.actor))
+        case .config:
+            await audit.append(AuditDraft(action: "agent.serve", scope: scope, outcome: "ok", detail: "\(purpose(request)): config \(variable.name)", actor: caller.actor))
+        }
+    }
+}
+
+/// A key as served: value included.
+struct ServedKey: Encodable {
+    var id: String
+    var provider: String
+    var scope: String
+    var env: String
+    var fingerprint: String
+    var value: String
+}
+
+/// Times every request and counts it by route template and status.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = AgentRequestContext
+    let metrics: AgentMetrics
+
+    func handle(_ request: Request, context: AgentRequestContext, next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            record(context, status: response.status.code, start)
+            return response
+        } catch let error as any HTTPResponseError {
+            record(context, status: error.status.code, start)
+            throw error
+        } catch {
+            record(context, status: 500, start)
+            throw error
+        }
+    }
+
+    private func record(_ context: AgentRequestContext, status: Int, _ start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.request(route: context.endpointPath ?? "unmatched", status: status, seconds: seconds)
+    }
+}

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import KeywardenCore
+import KeywardenServer
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent: unlock once, then serve keys to local programs over a Unix socket.",
+        discussion: """
+        Listens on --socket, else $KEYWARDEN_SOCKET, else $XDG_RUNTIME_DIR/keywarden/agent.sock, else
+        /tmp/keywarden-$UID/agent.sock: a 0600 socket in a 0700 folder (0660 and that group with
+        --socket-group). The agent's own user and root have full access; other users need a token
+        (`keywarden token create`). SIGTERM or SIGINT stop it cleanly. See the README for the API.
+
+        Examples:
+          keywarden serve
+          keywarden serve --socket /run/keywarden/agent.sock --socket-group deploy
+          curl --unix-socket "$XDG_RUNTIME_DIR/keywarden/agent.sock" 'http://k/v1/keys/anthropic?scope=prod'
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: ArgumentHelp("The Unix socket to listen on.", valueName: "path")) var socket: String?
+    @Option(help: ArgumentHelp("Let this group connect too (socket 0660).", valueName: "group")) var socketGroup: String?
+
+    func run() async throws {
+        let environment = Session.environment
+        let path = socket ?? AgentSocket.defaultPath(environment: environment)
+        let group = try socketGroup.map { name throws(KeywardenError) in try AgentSocket.group(named: name) }
+        let agentSocket = AgentSocket(path: path, group: group)
+        if AgentSocket.isLive(path) {
+            throw KeywardenError(.conflict, "another agent is already serving at \(path); stop it first, or use --socket")
+        }
+        let opened = try Session.open(vault, command: "serve")
+        try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok", detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")"))
+        var logger = Logger(label: "keywarden-agent")
+        logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
+        try await runAgent(vault: opened, socket: agentSocket, logger: logger, failover: { vault, provider, scope in
+            ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false
+        })
+        try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
+        Output.error("keywarden: agent stopped")
+    }
+}
+
+enum ProcessIDs {
+    static var current: Int32 { getpid() }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import KeywardenCore
+
+struct RotatePolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Set or list rotation policies (a parent scope's policy applies to its children).",
+        subcommands: [RotatePolicySet.self, RotatePolicyList.self],
+        defaultSubcommand: RotatePolicySet.self
+    )
+}
+
+struct RotatePolicySet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Set the rotation policy of a provider in a scope (the default of `rotate policy`).",
+        discussion: """
+        --command prints a new key on stdout; it runs with /bin/sh -c and gets KEYWARDEN_PROVIDER,
+        KEYWARDEN_SCOPE and KEYWARDEN_OLD_KEY_ID in its environment (never a key in argv).
+        --revoke-command receives the old key on stdin when its grace period ends.
+        --failover on promotes the next healthy standby key when the active one is reported failed
+        or found invalid, forbidden or out of credit.
+
+        Examples:
+          keywarden rotate policy anthropic --scope prod --every 30d --grace 24h --command ./new-anthropic-key.sh
+          keywarden rotate policy openai --scope prod --failover on
+          keywarden rotate policy list
+        """
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Argument(help: "The provider.") var provider: String
+    @Option(help: "The scope (children inherit the policy).") var scope: String
+    @Option(help: ArgumentHelp("Rotate every … (e.g. 30d), or 'never'.", valueName: "duration")) var every: String?
+    @Option(help: ArgumentHelp("How long a replaced key stays valid (default 24h).", valueName: "duration")) var grace: String?
+    @Option(help: ArgumentHelp("Command that prints a new key ('' to remove).", valueName: "cmd")) var command: String?
+    @Option(help: ArgumentHelp("Command that receives a revoked key on stdin ('' to remove).", valueName: "cmd")) var revokeCommand: String?
+    @Option(help: ArgumentHelp("Time limit for those commands (default 60s).", valueName: "duration")) var commandTimeout: String?
+    @Option(help: ArgumentHelp("Fail over to a standby key: on or off.", valueName: "on|off")) var failover: String?
+
+    func run() throws {
+        func duration(_ text: String?, _ option: String) throws(KeywardenError) -> DurationSpec? {
+            guard let text else { return nil }
+            guard let spec = DurationSpec(parsing: text) else {
+                throw KeywardenError(.invalidInput, "invalid --\(option) '\(text)': use a duration like 30s, 15m, 24h or 30d")
+            }
+            return spec
+        }
+        var change = RotationPolicyChange()
+        if let every {
+            change.every = every == "never" ? .some(nil) : .some(try duration(every, "every"))
+            if let seconds = try duration(every == "never" ? nil : every, "every")?.seconds, seconds <= 0 {
+                throw KeywardenError(.invalidInput, "invalid --every '\(every)': it must be longer than 0")
+            }
+        }
+        change.grace = try duration(grace, "grace")
+        change.commandTimeout = try duration(commandTimeout, "command-timeout")
+        if let command { change.command = .some(command) }
+        if let revokeCommand { change.revokeCommand = .some(revokeCommand) }
+        if let failover {
+            guard ["on", "off"].contains(failover) else { throw KeywardenError(.invalidInput, "invalid --failover '\(failover)': use on or off") }
+            change.failover = failover == "on"
+        }
+        let policy = try Session.open(vault, command: "rotate policy").setRotationPolicy(provider: provider, scope: scope, change)
+        Output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
+    }
+}
+
+struct RotatePolicyList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List rotation policies.",
+        discussion: """
+        Examples:
+          keywarden rotate policy list
+          keywarden rotate policy list --json
+        """,
+        aliases: ["ls"]
+    )
+
+    @OptionGroup var vault: VaultOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let policies = try Session.open(vault, command: "rotate policy list").rotationPolicies()
+        if json { return try Output.json(policies) }
+        if policies.isEmpty { return Output.line("No rotation policies. Set one with `keywarden rotate policy PROVIDER --scope S --every 30d`.") }
+        Output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "COMMAND", "REVOKE COMMAND"], policies.map { p in
+            [p.provider, p.scope, p.every?.description ?? "never", p.grace.description, p.failover ? "on" : "off", p.command ?? "-", p.revokeCommand ?? "-"]
+        })
+    }
+}

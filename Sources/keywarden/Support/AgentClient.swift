@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import KeywardenCore
+import KeywardenCrypto
+import KeywardenServer
+
+/// A minimal blocking HTTP/1.1 client for the agent's Unix socket. The CLI
+/// uses it when an unlocked agent answers, so commands need no passphrase and
+/// no Argon2id run, and start in milliseconds.
+struct AgentClient {
+    let path: String
+
+    struct Answer {
+        var status: Int
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// The agent at the configured socket, if one answers and is unlocked;
+    /// nil when there is none or `KEYWARDEN_NO_AGENT` is set.
+    static func available(environment: [String: String]) -> AgentClient? {
+        if let off = environment["KEYWARDEN_NO_AGENT"], !off.isEmpty, off != "0" { return nil }
+        let path = AgentSocket.defaultPath(environment: environment)
+        guard access(path, F_OK) == 0 else { return nil }
+        let client = AgentClient(path: path)
+        guard let health = try? client.request("GET", "/v1/health"), health.status == 200, !health.text.contains("\"locked\":\"true\"") else { return nil }
+        return client
+    }
+
+    /// Sends one request and reads the whole answer.
+    func request(_ method: String, _ target: String, body: [UInt8] = [], purpose: String? = nil) throws(KeywardenError) -> Answer {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw KeywardenError(.failed, "cannot create a socket") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw KeywardenError(.invalidInput, "socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in pathBytes.enumerated() { buffer[i] = b } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw KeywardenError(.failed, "cannot reach the agent at \(path): \(String(cString: strerror(errno)))") }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: keywarden\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        if !body.isEmpty { head += "Content-Type: application/json\r\n" }
+        if let purpose { head += "X-Keywarden-Purpose: \(purpose.filter { !$0.isNewline })\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            guard n > 0 else { throw KeywardenError(.failed, "the agent closed the connection") }
+            sent += n
+        }
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            response += chunk[0..<n]
+        }
+        wipe(&chunk)
+        guard let split = response.firstRange(of: Array("\r\n\r\n".utf8)) else { throw KeywardenError(.failed, "the agent sent an incomplete answer") }
+        let headText = String(decoding: response[..<split.lowerBound], as: UTF8.self)
+        let statusLine = headText.split(separator: "\r\n").first ?? ""
+        let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        var bodyBytes = Array(response[split.upperBound...])
+        if headText.lowercased().contains("transfer-encoding: chunked") { bodyBytes = Self.dechunk(bodyBytes) }
+        wipe(&response)
+        return Answer(status: status, body: bodyBytes)
+    }
+
+    /// Throws the agent's error message for a non-2xx answer.
+    func check(_ answer: Answer) throws(KeywardenError) -> Answer {
+        guard !(200...299).contains(answer.status) else { return answer }
+        let message = (try? JSONDecoder().decode([String: String].self, from: Data(answer.body)))?["error"] ?? "HTTP \(answer.status)"
+        switch answer.status {
+        case 404: throw KeywardenError(.notFound, message)
+        case 400, 409, 422: throw KeywardenError(.invalidInput, message)
+        case 403: throw KeywardenError(.locked, "the agent refused: \(message)")
+        case 423: throw KeywardenError(.locked, message)
+        default: throw KeywardenError(.failed, "the agent failed: \(message)")
+        }
+    }
+
+    static func dechunk(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            guard let lineEnd = bytes[i...].firstRange(of: Array("\r\n".utf8)) else { break }
+            let size = Int(String(decoding: bytes[i..<lineEnd.lowerBound], as: UTF8.self), radix: 16) ?? 0
+            if size == 0 { break }
+            let start = lineEnd.upperBound
+            out += bytes[start..<min(start + size, bytes.count)]
+            i = start + size + 2
+        }
+        return out
+    }
+
+    static func query(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? value
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import KeywardenTestSupport
+import Testing
+
+/// A running `keywarden serve` for one test, stopped (SIGTERM) at the end.
+final class RunningAgent: @unchecked Sendable {
+    let process = Process()
+    let socket: String
+    let stderr = Pipe()
+
+    init(_ cli: CLIHarness, extra: [String] = [], umaskZero: Bool = false) throws {
+        socket = cli.environment["KEYWARDEN_SOCKET"]!
+        if umaskZero {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask 000; exec \"$0\" \"$@\"", CommandRunner.keywardenBinary, "serve"] + extra
+        } else {
+            process.executableURL = URL(fileURLWithPath: CommandRunner.keywardenBinary)
+            process.arguments = ["serve"] + extra
+        }
+        process.environment = cli.environment
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 {
+            if let r = try? CommandRunner.run("/usr/bin/curl", ["-s", "--unix-socket", socket, "http://k/v1/health"], environment: cli.environment, timeout: 5),
+               r.status == 0, r.out.contains("ok") { return }
+            usleep(25_000)
+        }
+        process.terminate()
+        throw AgentDidNotStart(log: String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self))
+    }
+
+    struct AgentDidNotStart: Error { var log: String }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    deinit { stop() }
+}
+
+@Suite("End to end: the agent on its Unix socket", .serialized)
+struct AgentTests {
+    /// A vault with keys in prod and dev, and a config entry.
+    func vault() throws -> (CLIHarness, String, String) {
+        let cli = CLIHarness()
+        try cli.initVault()
+        let prod = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("p"))
+        _ = try cli.addKey("openai", scope: "prod", value: FakeKeys.openai("q"))
+        _ = try cli.addKey("anthropic", scope: "dev", value: FakeKeys.anthropic("d"))
+        try cli.ok(["config", "set", "APP_URL", "https://app.example", "--scope", "prod"])
+        return (cli, prod, FakeKeys.anthropic("p"))
+    }
+
+    func curl(_ cli: CLIHarness, _ arguments: [String], asNobody: Bool = false) throws -> CommandResult {
+        let base = ["-s", "-w", "\n%{http_code}", "--unix-socket", cli.environment["KEYWARDEN_SOCKET"]!]
+        if asNobody {
+            return try CommandRunner.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl"] + base + arguments, environment: cli.environment)
+        }
+        return try CommandRunner.run("/usr/bin/curl", base + arguments, environment: cli.environment)
+    }
+
+    func status(_ result: CommandResult) -> Int { Int(result.out.split(separator: "\n").last ?? "") ?? 0 }
+    func body(_ result: CommandResult) -> String { result.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().joined(separator: "\n") }
+
+    @Test("serve: 0600 socket in a 0700 folder even under umask 000; curl and Python read a key and the env; metrics hold no secret")
+    func serveAndRead() throws {
+        let (cli, prodID, prodKey) = try vault()
+        let agent = try RunningAgent(cli, umaskZero: true)
+        let socket = agent.socket
+        func mode(_ path: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! NSNumber).intValue }
+        #expect(try mode(socket) == 0o600)
+        #expect(try mode((socket as NSString).deletingLastPathComponent) == 0o700)
+
+        let key = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])
+        #expect(status(key) == 200)
+        let served = try JSONSerialization.jsonObject(with: Data(body(key).utf8)) as! [String: String]
+        #expect(served["value"] == prodKey)
+        #expect(served["id"] == prodID)
+        #expect(served["env"] == "ANTHROPIC_API_KEY")
+
+        let python = """
+        import http.client, socket, json, sys
+        class C(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); self.sock.connect(sys.argv[1])
+        c = C("keywarden"); c.request("GET", "/v1/env?scope=prod&format=json"); r = c.getresponse()
+        print(r.status, json.dumps(json.loads(r.read())))
+        """
+        let py = try CommandRunner.run("/usr/bin/env", ["python3", "-c", python, socket], environment: cli.environment)
+        #expect(py.out.hasPrefix("200 "))
+        #expect(py.out.contains(prodKey))
+        #expect(py.out.contains("https://app.example"))
+
+        let metrics = try curl(cli, ["http://k/metrics"])
+        #expect(body(metrics).contains("keywarden_requests_total{route=\"/v1/keys/{provider}\",status=\"200\"} 1"))
+        #expect(!body(metrics).contains(prodKey))
+        #expect(!body(metrics).contains(String(served["fingerprint"]!.prefix(16))))
+        #expect(status(try curl(cli, ["http://k/v1/nope"])) == 404)
+        #expect(agent.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socket), "a clean shutdown removes the socket")
+        let audit = try cli.ok(["audit", "--action", "agent.serve", "--json"])
+        let events = try JSONSerialization.jsonObject(with: Data(audit.stdout)) as! [[String: Any]]
+        #expect(events.count >= 3, "every value served is audited, and none is lost on shutdown")
+        #expect(events.allSatisfy { ($0["actor"] as? String)?.hasPrefix("agent client") == true })
+        cli.secrets.removeAll { $0 == prodKey }  // served on purpose over the socket
+        try cli.expectNoSecretLeaked()
+    }
+
+    @Test("the CLI uses the agent: export, run, inject and key show --reveal need no credentials and print the same")
+    func cliThroughAgent() throws {
+        let (cli, prodID, prodKey) = try vault()
+        let direct = try cli.ok(["export", "--scope", "prod", "--format", "shell"]).stdout
+        let agent = try RunningAgent(cli)
+        let noCredentials: [String: String?] = ["KEYWARDEN_KEYFILE": nil]
+        #expect(try cli.ok(["export", "--scope", "prod", "--format", "shell"], env: noCredentials).stdout == direct)
+        let run = try cli.ok(["run", "--scope", "prod", "--", "sh", "-c", "printf %s \"$ANTHROPIC_API_KEY\""], env: noCredentials)
+        #expect(run.out == prodKey)
+        #expect(try cli.ok(["key", "show", prodID, "--reveal"], env: noCredentials).out == prodKey)
+        let template = cli.directory.file("t.tpl")
+        try Data("k={{ kw://prod/ANTHROPIC_API_KEY }}\n".utf8).write(to: URL(fileURLWithPath: template))
+        #expect(try cli.ok(["inject", "--in", template], env: noCredentials).out == "k=\(prodKey)\n")
+        #expect(try cli.run(["key", "list"], env: noCredentials).status == 3, "metadata commands still unlock the vault themselves")
+        agent.stop()
+        #expect(try cli.run(["export", "--scope", "prod"], env: noCredentials).status == 3, "no agent, no credentials: locked")
+        cli.secrets.removeAll()
+    }
+
+    @Test("another uid is refused without a token, served with one within its scope, refused after revoke; each denial audited")
+    func otherUsers() throws {
+        let (cli, _, prodKey) = try vault()
+        let agent = try RunningAgent(cli, extra: ["--socket-group", "65534"])
+        let refused = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"], asNobody: true)
+        #expect(status(refused) == 403)
+        #expect(body(refused).contains("sent no token"))
+        let token = try cli.ok(["token", "create", "web", "--scope", "prod", "--provider", "anthropic", "--ttl", "1d"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("kwt_"))
+        let auth = ["-H", "Authorization: Bearer \(token)"]
+        let ok = try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=prod"], asNobody: true)
+        #expect(status(ok) == 200)
+        #expect(body(ok).contains(prodKey))
+        #expect(status(try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=dev"], asNobody: true)) == 403)
+        #expect(status(try curl(cli, auth + ["http://k/v1/keys/openai?scope=prod"], asNobody: true)) == 403)
+        #expect(status(try curl(cli, ["-H", "Authorization: Bearer kwt_forged", "http://k/v1/keys/anthropic?scope=prod"], asNobody: true)) == 403)
+        #expect(status(try curl(cli, auth + ["-X", "POST", "http://k/v1/lock"], asNobody: true)) == 403)
+        try cli.ok(["token", "revoke", "web"])
+        #expect(status(try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=prod"], asNobody: true)) == 403)
+        agent.stop()
+        let denials = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "--action", "agent.deny", "--json"]).stdout)) as! [[String: Any]]
+        #expect(denials.count >= 5)
+        #expect(denials.allSatisfy { ($0["uid"] as? Int) == 65534 && ($0["pid"] as? Int ?? 0) > 0 })
+        #expect(denials.contains { ($0["detail"] as? String)?.contains("token 'web' may not read scope dev") == true })
+        let tokens = try cli.ok(["token", "list", "--json"]).out
+        #expect(!tokens.contains(token), "only a hash is stored; the list never shows the token")
+        cli.secrets += [token]
+        cli.secrets.removeAll { $0 == prodKey }
+        try cli.expectNoSecretLeaked()
+    }
+
+    @Test("a reported 401 shows in audit --failed-auth with key, time and peer; with failover on, the standby takes over")
+    func reportsAndFailover() throws {
+        let (cli, prodID, prodKey) = try vault()
+        let spare = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("s"))
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--failover", "on"])
+        let agent = try RunningAgent(cli)
+        let answer = try curl(cli, ["-X", "POST", "-H", "content-type: application/json", "--data",
+                                    "{\"value\": \"\(prodKey)\", \"status\": 401, \"detail\": \"invalid x-api-key \(prodKey)\"}", "http://k/v1/reports"])
+        #expect(status(answer) == 200)
+        #expect(body(answer).contains("\"replaced_by\":\"\(spare)\""))
+        let now = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])
+        #expect(body(now).contains(spare), "programs get the standby at once")
+        // From a shell, as a deployment holds the key.
+        let report = try cli.run(["report", "--env", "OPENAI_API_KEY", "--status", "429"], env: ["OPENAI_API_KEY": FakeKeys.openai("q")])
+        #expect(report.status == 0)
+        agent.stop()
+        let failed = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "--failed-auth", "--json"]).stdout)) as! [[String: Any]]
+        #expect(failed.count == 1)
+        #expect(failed[0]["key_id"] as? String == prodID)
+        #expect(failed[0]["at"] != nil && (failed[0]["pid"] as? Int ?? 0) > 0)
+        #expect((failed[0]["detail"] as? String)?.contains("[key]") == true, "an echoed key is redacted from the detail")
+        let keys = try cli.json(try cli.ok(["key", "list", "--scope", "prod", "--provider", "anthropic", "--json"])) as! [[String: Any]]
+        #expect(keys.first { $0["id"] as? String == prodID }?["state"] as? String == "failed")
+        #expect(keys.first { $0["id"] as? String == spare }?["state"] as? String == "active")
+        cli.secrets.removeAll()
+    }
+
+    @Test("lock wipes the key: later requests say locked; a stale socket is replaced, a live one not stolen")
+    func lockAndSockets() throws {
+        let (cli, _, _) = try vault()
+        let agent = try RunningAgent(cli)
+        let second = try cli.run(["serve"])
+        #expect(second.status == 2)
+        #expect(second.err.contains("already serving"))
+        try cli.ok(["lock"])
+        #expect(body(try curl(cli, ["http://k/v1/health"])).contains("\"locked\":\"true\""))
+        #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 423)
+        // A crashed agent leaves its socket behind; the next one replaces it.
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: agent.socket))
+        let next = try RunningAgent(cli)
+        #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 200)
+        next.stop()
+        cli.secrets.removeAll()
+    }
+
+    @Test("robustness: malformed HTTP, huge headers and bodies, bad JSON, idle and killed clients, 100 at once — the agent keeps serving")
+    func robustness() throws {
+        let (cli, _, _) = try vault()
+        let agent = try RunningAgent(cli)
+        let script = """
+        import socket, sys, json, threading, time
+        path = sys.argv[1]
+        def raw(data, read=True):
+            s = socket.socket(socket.AF_UNIX); s.connect(path); s.sendall(data)
+            out = s.recv(65536) if read else b""
+            s.close(); return out
+        results = {}
+        results["garbage"] = raw(b"NOT HTTP AT ALL\\r\\n\\r\\n")[:12].decode(errors="replace")
+        results["huge_header"] = raw(b"GET /v1/health HTTP/1.1\\r\\nHost: k\\r\\nX-Big: " + b"a" * 200000 + b"\\r\\n\\r\\n")[:12].decode(errors="replace")
+        body = b"x" * 200000
+        results["huge_body"] = raw(b"POST /v1/reports HTTP/1.1\\r\\nHost: k\\r\\nContent-Type: application/json\\r\\nContent-Length: " + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)[:12].decode(errors="replace")
+        results["bad_json"] = raw(b"POST /v1/reports HTTP/1.1\\r\\nHost: k\\r\\nContent-Type: application/json\\r\\nContent-Length: 5\\r\\n\\r\\n{oops")[:12].decode(errors="replace")
+        idle = socket.socket(socket.AF_UNIX); idle.connect(path)
+        raw(b"GET /v1/keys/anthropic?scope=prod HTTP/1.1\\r\\nHost: k\\r\\n", read=False)
+        ok = []
+        def client():
+            s = socket.socket(socket.AF_UNIX); s.connect(path)
+            s.sendall(b"GET /v1/keys/anthropic?scope=prod HTTP/1.1\\r\\nHost: k\\r\\nConnection: close\\r\\n\\r\\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk: break
+                data += chunk
+            ok.append(data.startswith(b"HTTP/1.1 200"))
+        threads = [threading.Thread(target=client) for _ in range(100)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        results["concurrent_ok"] = sum(ok)
+        idle.close()
+        print(json.dumps(results))
+        """
+        let result = try CommandRunner.run("/usr/bin/env", ["python3", "-c", script, agent.socket], environment: cli.environment, timeout: 60)
+        #expect(result.status == 0, "\(result.err)")
+        let r = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: Any]
+        #expect((r["garbage"] as? String)?.hasPrefix("HTTP/1.1 4") == true, "\(r)")
+        #expect((r["huge_header"] as? String)?.hasPrefix("HTTP/1.1 4") == true || (r["huge_header"] as? String) == "", "\(r)")
+        #expect((r["huge_body"] as? String)?.hasPrefix("HTTP/1.1 413") == true, "\(r)")
+        #expect((r["bad_json"] as? String)?.hasPrefix("HTTP/1.1 400") == true, "\(r)")
+        #expect(r["concurrent_ok"] as? Int == 100)
+        #expect(status(try curl(cli, ["http://k/v1/health"])) == 200, "still serving")
+        #expect(agent.process.isRunning)
+        cli.secrets.removeAll()
+    }
+}
