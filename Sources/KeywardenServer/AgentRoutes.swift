@@ -128,6 +128,8 @@ struct AgentRoutes: Sendable {
         let body: ReportBody
         do {
             body = try await request.decode(as: ReportBody.self, context: context)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw error
         } catch {
             throw AgentError(.badRequest, "expected JSON {\"key_id\"|\"fingerprint\"|\"value\": …, \"status\": 401, \"detail\": \"…\"}")
         }

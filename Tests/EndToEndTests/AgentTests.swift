@@ -135,6 +135,10 @@ struct AgentTests {
     @Test("another uid is refused without a token, served with one within its scope, refused after revoke; each denial audited")
     func otherUsers() throws {
         let (cli, _, prodKey) = try vault()
+        // The test's own folder is 0700; other users need a path they can traverse.
+        let shared = TemporaryDirectory(prefix: "keywarden-shared")
+        chmod(shared.path, 0o711)
+        cli.environment["KEYWARDEN_SOCKET"] = shared.file("agent/agent.sock")
         let agent = try RunningAgent(cli, extra: ["--socket-group", "65534"])
         let refused = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"], asNobody: true)
         #expect(status(refused) == 403)
@@ -158,7 +162,8 @@ struct AgentTests {
         #expect(denials.contains { ($0["detail"] as? String)?.contains("token 'web' may not read scope dev") == true })
         let tokens = try cli.ok(["token", "list", "--json"]).out
         #expect(!tokens.contains(token), "only a hash is stored; the list never shows the token")
-        cli.secrets += [token]
+        let stored = ["", "-wal"].compactMap { FileManager.default.contents(atPath: cli.databasePath + $0) }.flatMap(Array.init)
+        #expect(!stored.contains(bytes: Array(token.utf8)), "the token is not in the vault file")
         cli.secrets.removeAll { $0 == prodKey }
         try cli.expectNoSecretLeaked()
     }
