@@ -35,3 +35,13 @@ CREATE UNIQUE INDEX rotations_one_open_per_pool ON rotations (provider, scope)
     WHERE step IN ('create', 'set', 'test', 'finish');
 
 ALTER TABLE keys ADD COLUMN retire_after TEXT;
+
+-- Files `export --output` wrote, so `rotate --reexport` can rewrite them with
+-- the new key (same format and selection).
+CREATE TABLE exported_files (
+    path        TEXT PRIMARY KEY,
+    scope       TEXT NOT NULL REFERENCES scopes(name) ON DELETE CASCADE,
+    format      TEXT NOT NULL,
+    only        TEXT,
+    updated_at  TEXT NOT NULL
+);

@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Option(help: ArgumentHelp("The Unix socket to listen on.", valueName: "path")) var socket: String?
     @Option(help: ArgumentHelp("Let this group connect too (socket 0660).", valueName: "group")) var socketGroup: String?
+    @Option(help: ArgumentHelp("How often the rotation scheduler runs ('off' to disable).", valueName: "duration")) var rotationInterval: String = "5m"
 
     func run() async throws {
         let environment = Session.environment
@@ -41,7 +42,14 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
-        try await runAgent(vault: opened, socket: agentSocket, logger: logger, failover: { vault, provider, scope in
+        var scheduler: (interval: Duration, validator: Validator)?
+        if rotationInterval != "off" {
+            guard let spec = DurationSpec(parsing: rotationInterval), spec.seconds > 0 else {
+                throw KeywardenError(.invalidInput, "invalid --rotation-interval '\(rotationInterval)': use a duration like 1m or 5m, or off")
+            }
+            scheduler = (.seconds(spec.seconds), Validator(client: ProbeOptions.client(caFile: nil)))
+        }
+        try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, failover: { vault, provider, scope in
             ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false
         })
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeywardenCore
 import KeywardenCrypto
 
@@ -37,6 +38,10 @@ struct Export: ParsableCommand {
         defer { wipe(&bytes) }
         if let output {
             try SecureFiles.writeAtomically(output, bytes: bytes)
+            if let direct = source as? VaultSource {
+                // Remembered so that `rotate --reexport` can rewrite it.
+                try direct.vault.rememberExport(path: URL(fileURLWithPath: output).standardizedFileURL.path, scope: scope, format: format, only: names)
+            }
             Output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
         } else {
             bytes.withUnsafeBytes { Output.raw($0) }

@@ -4,6 +4,7 @@ struct RotateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate",
         abstract: "Rotate keys and manage rotation policies.",
-        subcommands: [RotatePolicyCommand.self]
+        subcommands: [RotateRun.self, RotatePolicyCommand.self],
+        defaultSubcommand: RotateRun.self
     )
 }

@@ -1,0 +1,56 @@
+import KeywardenCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The agent's rotation scheduler: every `interval` (with jitter, so many
+/// agents do not hit a provider at once) it finishes interrupted rotations,
+/// rotates due pools one at a time, and revokes keys whose grace has ended.
+/// Programs reading through the agent get a new key as soon as it is active.
+public struct RotationScheduler: Service {
+    let state: AgentState
+    let metrics: AgentMetrics
+    let logger: Logger
+    let interval: Duration
+    let validator: Validator
+
+    public init(state: AgentState, metrics: AgentMetrics, logger: Logger, interval: Duration, validator: Validator) {
+        self.state = state
+        self.metrics = metrics
+        self.logger = logger
+        self.interval = interval
+        self.validator = validator
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let jitter = Double.random(in: 0.9...1.1)
+                try? await Task.sleep(for: interval * jitter)
+                if Task.isCancelled { break }
+                await tick()
+            }
+        }
+    }
+
+    /// One pass of the scheduler.
+    public func tick() async {
+        guard let vault = await state.current else { return }
+        let rotator = Rotator(vault: vault, validator: validator)
+        do {
+            var reports = try await rotator.recover()
+            let now = vault.context.clock()
+            for pool in try rotator.duePools(now: now) {
+                reports.append(try await rotator.rotate(provider: pool.provider, scope: pool.scope, trigger: "scheduler"))
+            }
+            reports += try await rotator.retireExpired(now: now)
+            for report in reports {
+                metrics.rotation(report.result)
+                logger.info("rotation \(report.provider)/\(report.scope): \(report.result): \(report.detail)")
+            }
+        } catch {
+            metrics.rotation("error")
+            logger.error("rotation scheduler: \(error)")
+        }
+    }
+}

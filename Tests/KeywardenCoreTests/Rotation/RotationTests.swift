@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import Testing
+@testable import KeywardenCore
+import KeywardenCrypto
+import KeywardenMockProvider
+import KeywardenTestSupport
+
+/// A clock tests move forward by hand.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = Timestamp(millisecondsSince1970: 1_800_000_000_000)
+    var now: Timestamp { lock.lock(); defer { lock.unlock() }; return current }
+    func advance(seconds: Int64) { lock.lock(); current = current.adding(seconds: seconds); lock.unlock() }
+}
+
+@Suite("Rotation: the four steps, policies, grace, failover", .serialized)
+struct RotationTests {
+    struct Fixture {
+        let directory = TemporaryDirectory()
+        let clock = TestClock()
+        let vault: Vault
+        let mock: MockProviderServer
+        var rotator: Rotator
+
+        init() async throws {
+            mock = try await MockProviderServer.start()
+            let clock = self.clock
+            let context = VaultContext(actor: AuditActor(uid: 1, pid: 1, name: "test"), clock: { clock.now }, logger: Logger(label: "test"))
+            vault = try Vault.create(at: VaultLocation(directory: directory.file("v")), slots: [.keyfile(path: directory.file("k"))], scopes: ["prod"], context: context)
+            _ = try vault.updateProvider("anthropic", baseURL: mock.baseURL(for: "anthropic"), env: nil)
+            let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: [:])), timeout: .seconds(5), sleep: { _ in })
+            rotator = Rotator(vault: vault, validator: validator)
+        }
+
+        func add(_ words: String, activate: Bool = false) throws -> String {
+            try vault.addKey(provider: "anthropic", scope: "prod", label: words, env: nil,
+                             value: SecureBytes(copying: Array("sk-ant-api03-\(words)-\(String(repeating: "x", count: 40))".utf8)),
+                             activate: activate, force: true).key.id
+        }
+
+        func state(_ id: String) throws -> KeyState { try vault.key(id: id).state }
+
+        func activeCount() throws -> Int { try vault.listKeys(KeyFilter(state: .active)).count }
+    }
+
+    @Test("a policy comes due, the standby is tested and promoted, the old key retires, then is revoked when grace ends")
+    func dueAndGrace() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one")
+        let standby = try f.add("valid-two")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(every: .some(DurationSpec(seconds: 30 * 86400)), grace: DurationSpec(seconds: 86400)))
+        #expect(try f.rotator.duePools(now: f.clock.now).isEmpty)
+        f.clock.advance(seconds: 30 * 86400 + 1)
+        let due = try f.rotator.duePools(now: f.clock.now)
+        #expect(due.map(\.provider) == ["anthropic"])
+        let report = try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "due")
+        #expect(report.result == "rotated")
+        #expect(try f.state(standby) == .active)
+        #expect(try f.state(old) == .retiring)
+        #expect(try f.activeCount() == 1)
+        #expect(try await f.rotator.retireExpired(now: f.clock.now).isEmpty, "grace is honoured")
+        f.clock.advance(seconds: 86400 + 1)
+        let revoked = try await f.rotator.retireExpired(now: f.clock.now)
+        #expect(revoked.map(\.oldKey) == [old])
+        #expect(try f.state(old) == .revoked)
+        #expect(try f.vault.verifyAudit().ok)
+        await f.mock.shutdown()
+    }
+
+    @Test("a new key that fails its test is marked failed; the old key stays active")
+    func failedTest() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one")
+        let bad = try f.add("invalid-two")
+        let report = try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "manual")
+        #expect(report.result == "failed")
+        #expect(try f.state(old) == .active)
+        #expect(try f.state(bad) == .failed)
+        #expect(try f.activeCount() == 1)
+        await f.mock.shutdown()
+    }
+
+    @Test("the rotate command's key is stored, tested and promoted; a hanging command times out and changes nothing")
+    func commands() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one")
+        let script = f.directory.file("new-key.sh")
+        try Data("#!/bin/sh\n[ \"$KEYWARDEN_OLD_KEY_ID\" = \"\(old)\" ] || exit 3\necho sk-ant-api03-valid-from-command-\(String(repeating: "c", count: 40))\n".utf8)
+            .write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o700)
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(command: .some(script)))
+        let report = try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "manual")
+        #expect(report.result == "rotated", "\(report.detail)")
+        let active = try f.vault.listKeys(KeyFilter(state: .active))
+        #expect(active.count == 1)
+        #expect(active[0].id != old)
+        #expect(try f.state(old) == .retiring)
+
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(command: .some("sleep 30; echo never"), commandTimeout: DurationSpec(seconds: 1)))
+        let started = Date()
+        let hung = try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "manual")
+        #expect(hung.result == "failed")
+        #expect(hung.detail.contains("did not finish within 1s"))
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(try f.activeCount() == 1)
+        #expect(try f.vault.listKeys(KeyFilter(state: .active))[0].id == active[0].id)
+        await f.mock.shutdown()
+    }
+
+    @Test("failover: a reported 401 promotes the healthy standby when the policy allows it, not otherwise")
+    func failover() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one")
+        let standby = try f.add("valid-two")
+        let policy: (String, String) -> Bool = { p, s in ((try? f.vault.rotationPolicy(provider: p, scope: s)) ?? nil)?.failover ?? false }
+        _ = try f.vault.report(KeyReport(keyID: old, status: 401), by: f.vault.context.actor, failover: policy)
+        #expect(try f.state(old) == .active, "failover is off by default")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
+        let results = try f.vault.report(KeyReport(keyID: old, status: 401, detail: "invalid x-api-key"), by: f.vault.context.actor, failover: policy)
+        #expect(results[0].replacedBy == standby)
+        #expect(try f.state(old) == .failed)
+        #expect(try f.state(standby) == .active)
+        let events = try f.vault.auditEvents({ var a = AuditFilter(); a.action = "key.failover"; return a }())
+        #expect(events.first?.detail?.contains("\(standby) replaced \(old)") == true)
+        await f.mock.shutdown()
+    }
+
+    @Test("a parent scope's policy applies to its children unless they set their own")
+    func inheritedPolicy() async throws {
+        let f = try await Fixture()
+        _ = try f.vault.addScope("prod/eu", parent: "prod")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(every: .some(DurationSpec(seconds: 86400)), failover: true))
+        #expect(try f.vault.rotationPolicy(provider: "anthropic", scope: "prod/eu")?.inheritedBy == "prod/eu")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod/eu", RotationPolicyChange(failover: false))
+        #expect(try f.vault.rotationPolicy(provider: "anthropic", scope: "prod/eu")?.failover == false)
+        await f.mock.shutdown()
+    }
+}
