@@ -2,13 +2,14 @@
 # Sets up and runs Keywarden on its default vault:
 #   installs libsodium-dev if missing, builds, creates the default vault on
 #   first run (a keyfile slot at ~/.config/keywarden/vault.key, or a passphrase
-#   slot when KEYWARDEN_PASSPHRASE is set), and shows its status and next steps.
+#   slot when KEYWARDEN_PASSPHRASE is set), shows its status and next steps, and
+#   runs the agent (keywarden serve) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 echo "run: building keywarden (release)…"
-swift build -c release --product keywarden 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
+swift build -c release --product keywarden 2>&1 | grep -E "error:|Build complete" || true
 BIN="$(swift build -c release --show-bin-path)/keywarden"
 [ -x "$BIN" ] || { echo "run: build failed" >&2; exit 1; }
 
@@ -41,3 +42,7 @@ Keywarden is ready. To use it from this shell:
   keywarden key list
   keywarden audit
 NEXT
+if [ -n "${KEYWARDEN_NO_SERVE:-}" ]; then exit 0; fi
+echo
+echo "Starting the agent (Ctrl-C to stop); from another shell: keywarden export --scope dev"
+exec "$BIN" serve
