@@ -31,7 +31,7 @@ struct RotationTests {
             let context = VaultContext(actor: AuditActor(uid: 1, pid: 1, name: "test"), clock: { clock.now }, logger: Logger(label: "test"))
             vault = try Vault.create(at: VaultLocation(directory: directory.file("v")), slots: [.keyfile(path: directory.file("k"))], scopes: ["prod"], context: context)
             _ = try vault.updateProvider("anthropic", baseURL: mock.baseURL(for: "anthropic"), env: nil)
-            let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: [:])), timeout: .seconds(5), sleep: { _ in })
+            let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: [:])), timeout: .seconds(60), sleep: { _ in })
             rotator = Rotator(vault: vault, validator: validator)
         }
 
@@ -57,7 +57,7 @@ struct RotationTests {
         let due = try f.rotator.duePools(now: f.clock.now)
         #expect(due.map(\.provider) == ["anthropic"])
         let report = try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "due")
-        #expect(report.result == "rotated")
+        #expect(report.result == "rotated", "\(report.detail)")
         #expect(try f.state(standby) == .active)
         #expect(try f.state(old) == .retiring)
         #expect(try f.activeCount() == 1)

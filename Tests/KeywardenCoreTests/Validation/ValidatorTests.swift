@@ -33,7 +33,7 @@ struct ValidatorTests {
         return KeyToCheck(key: info, provider: definition, value: SecureBytes(copying: Array(value.utf8)))
     }
 
-    func validator(timeout: TimeAmount = .seconds(5), recorder: SleepRecorder = SleepRecorder(), proxies: [String: String] = [:]) -> Validator {
+    func validator(timeout: TimeAmount = .seconds(60), recorder: SleepRecorder = SleepRecorder(), proxies: [String: String] = [:]) -> Validator {
         Validator(client: ProbeClient(resolver: OfflineResolver(), proxies: ProxySettings(environment: proxies)), timeout: timeout,
                   concurrency: 16, sleep: { await recorder.sleep($0) })
     }
