@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 C="${1:-32}"; S="${2:-10}"
-swift build -c release --product keywarden >/dev/null
-swift build -c release --product keywarden-bench >/dev/null
+swift build -c release --static-swift-stdlib --product keywarden >/dev/null
+swift build -c release --static-swift-stdlib --product keywarden-bench >/dev/null
 BIN="$(swift build -c release --show-bin-path)"
 WORK="$(mktemp -d)"; trap 'kill $AGENT_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export KEYWARDEN_HOME="$WORK/vault" KEYWARDEN_KEYFILE="$WORK/vault.key" KEYWARDEN_SOCKET="$WORK/run/agent.sock"

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 echo "run: building keywarden (release)…"
-swift build -c release --product keywarden 2>&1 | grep -E "error:|Build complete" || true
+swift build -c release --static-swift-stdlib --product keywarden 2>&1 | grep -E "error:|Build complete" || true
 BIN="$(swift build -c release --show-bin-path)/keywarden"
 [ -x "$BIN" ] || { echo "run: build failed" >&2; exit 1; }
 

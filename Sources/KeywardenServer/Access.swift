@@ -27,12 +27,13 @@ struct AccessControl: Sendable {
     let audit: AuditBuffer
     let metrics: AgentMetrics
     let owner = getuid()
+    let peers = PeerCache()
 
     /// The caller, or a 403 for another user without a valid token.
     func caller(_ request: Request, _ context: AgentRequestContext) async throws -> Caller {
         let peer: PeerCredentials
         do {
-            peer = try await PeerCredentials.of(context.channel)
+            peer = try await peers.peer(of: context.channel)
         } catch {
             throw await deny(nil, reason: "peer credentials unavailable", detail: "the connection's peer could not be identified")
         }
@@ -40,7 +41,7 @@ struct AccessControl: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
             throw await deny(peer, reason: "no token", detail: "uid \(peer.uid) is not the agent's owner and sent no token (Authorization: Bearer …)")
         }
-        guard let vault = await state.current else { throw AgentError.locked }
+        guard let vault = state.current else { throw AgentError.locked }
         let presented = SecureBytes(copying: Array(header.utf8.dropFirst(7)))
         switch try vault.authenticate(token: presented) {
         case .success(let token): return Caller(peer: peer, token: token)
@@ -72,7 +73,7 @@ struct AccessControl: Sendable {
     private func deny(_ peer: PeerCredentials?, token: AgentToken? = nil, reason: String, detail: String) async -> AgentError {
         metrics.denial(reason)
         let actor = AuditActor(uid: peer?.uid ?? 0, pid: peer?.pid ?? 0, name: token.map { "agent client, token '\($0.name)'" } ?? "agent client")
-        await audit.append(AuditDraft(action: "agent.deny", outcome: "denied", detail: "\(detail) (uid \(peer.map { String($0.uid) } ?? "?"), pid \(peer.map { String($0.pid) } ?? "?"))", actor: actor))
+        audit.append(AuditDraft(action: "agent.deny", outcome: "denied", detail: "\(detail) (uid \(peer.map { String($0.uid) } ?? "?"), pid \(peer.map { String($0.pid) } ?? "?"))", actor: actor))
         return AgentError(.forbidden, detail)
     }
 }

@@ -27,9 +27,9 @@ struct AgentRoutes: Sendable {
     // MARK: - Routes
 
     @Sendable func health(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let locked = await state.isLocked
+        let locked = state.isLocked
         return try json(["status": "ok", "locked": locked ? "true" : "false", "version": KeywardenVersion.current,
-                         "started_at": await state.startedAt.iso8601])
+                         "started_at": state.startedAt.iso8601])
     }
 
     @Sendable func listKeys(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
@@ -48,10 +48,16 @@ struct AgentRoutes: Sendable {
         guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
         try await access.require(caller, scope: scope, provider: provider)
         let vault = try await unlocked()
-        let (key, value) = try run { try vault.resolveActiveKey(provider: provider, scope: scope) }
+        let (key, value): (KeyInfo, SecureBytes)
+        if let cached = state.cache.lookup(provider: provider, scope: scope) {
+            (key, value) = cached
+        } else {
+            let stamp = state.cache.currentStamp()
+            (key, value) = try run { try vault.resolveActiveKey(provider: provider, scope: scope) }
+            state.cache.store(provider: provider, scope: scope, key: key, value: value, stampBefore: stamp)
+        }
         await served(key: key, scope: scope, caller: caller, request: request)
-        return try json(ServedKey(id: key.id, provider: key.provider, scope: key.scope, env: key.env, fingerprint: key.fingerprint,
-                                  value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+        return ServedKey.response(key, value)
     }
 
     @Sendable func valueByID(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
@@ -151,25 +157,25 @@ struct AgentRoutes: Sendable {
     @Sendable func lock(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
         let caller = try await access.caller(request, context)
         try await access.requireOwner(caller, "locking the agent")
-        if let vault = await state.current {
-            await audit.append(AuditDraft(action: "agent.lock", outcome: "ok", detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid)", actor: caller.actor))
+        if let vault = state.current {
+            audit.append(AuditDraft(action: "agent.lock", outcome: "ok", detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid)", actor: caller.actor))
             await audit.flush()
             _ = vault
         }
-        await state.lock()
+        state.lock()
         return try json(["status": "locked"])
     }
 
     @Sendable func prometheus(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
         _ = try await access.caller(request, context)
-        let text = metrics.render(locked: await state.isLocked)
+        let text = metrics.render(locked: state.isLocked)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     // MARK: - Helpers
 
     func unlocked() async throws -> Vault {
-        guard let vault = await state.current else { throw AgentError.locked }
+        guard let vault = state.current else { throw AgentError.locked }
         return vault
     }
 
@@ -195,7 +201,7 @@ struct AgentRoutes: Sendable {
 
     func served(key: KeyInfo, scope: String, caller: Caller, request: Request) async {
         metrics.valueServed()
-        await audit.append(AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint,
+        audit.append(AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint,
                                       outcome: "ok", detail: "\(purpose(request)): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: caller.actor))
     }
 
@@ -203,10 +209,10 @@ struct AgentRoutes: Sendable {
         metrics.valueServed()
         switch variable.origin {
         case .key(let id, let provider, let fingerprint):
-            await audit.append(AuditDraft(action: "agent.serve", provider: provider, scope: scope, keyID: id, fingerprint: fingerprint,
+            audit.append(AuditDraft(action: "agent.serve", provider: provider, scope: scope, keyID: id, fingerprint: fingerprint,
                                           outcome: "ok", detail: "\(purpose(request)): \(variable.name)", actor: caller.actor))
         case .config:
-            await audit.append(AuditDraft(action: "agent.serve", scope: scope, outcome: "ok", detail: "\(purpose(request)): config \(variable.name)", actor: caller.actor))
+            audit.append(AuditDraft(action: "agent.serve", scope: scope, outcome: "ok", detail: "\(purpose(request)): config \(variable.name)", actor: caller.actor))
         }
     }
 }
@@ -219,6 +225,46 @@ struct ServedKey: Encodable {
     var env: String
     var fingerprint: String
     var value: String
+
+    /// The hot path's answer, written directly into a buffer (the same JSON
+    /// JSONEncoder would give, without its cost per request).
+    static func response(_ key: KeyInfo, _ value: SecureBytes) -> Response {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(256 + value.count)
+        func field(_ name: String, _ text: some Collection<UInt8>, last: Bool = false) {
+            buffer.writeString("\"\(name)\":\"")
+            appendEscaped(text, to: &buffer)
+            buffer.writeString(last ? "\"" : "\",")
+        }
+        buffer.writeString("{")
+        field("env", key.env.utf8)
+        field("fingerprint", key.fingerprint.utf8)
+        field("id", key.id.utf8)
+        field("provider", key.provider.utf8)
+        field("scope", key.scope.utf8)
+        value.withUnsafeBytes { field("value", $0, last: true) }
+        buffer.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
+    /// JSON string escaping of UTF-8 bytes.
+    static func appendEscaped(_ bytes: some Collection<UInt8>, to buffer: inout ByteBuffer) {
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): buffer.writeString("\\\"")
+            case UInt8(ascii: "\\"): buffer.writeString("\\\\")
+            case 0x0A: buffer.writeString("\\n")
+            case 0x0D: buffer.writeString("\\r")
+            case 0x09: buffer.writeString("\\t")
+            case 0..<0x20:
+                buffer.writeString("\\u00")
+                buffer.writeInteger(hex[Int(byte >> 4)])
+                buffer.writeInteger(hex[Int(byte & 0xf)])
+            default: buffer.writeInteger(byte)
+            }
+        }
+    }
 }
 
 /// Times every request and counts it by route template and status.

@@ -1,12 +1,26 @@
 import KeywardenCore
 import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
 import ServiceLifecycle
 
-/// Batches the agent's audit events (one per value served) so that writing
-/// them never sits on a request's path, while losing none: a batch is written
-/// every `interval` and whatever is left when the service shuts down.
-public actor AuditBuffer: Service {
-    private var pending: [AuditDraft] = []
+/// Batches the agent's audit events so that writing them never sits on a
+/// request's path, while losing none: a batch is written every `interval`
+/// and whatever is left when the service shuts down. Within a batch,
+/// identical events (the same client pid, key and purpose — a program reading
+/// its key in a loop) become one event that says how many times and between
+/// which instants, so a busy client costs one row per batch, not one per read.
+/// Appending takes a lock for a moment; the write (SQLite, fsync) runs on
+/// NIO's blocking-I/O pool, never on the threads that serve requests.
+public final class AuditBuffer: Service, Sendable {
+    private struct Pending {
+        var order: [String] = []
+        var events: [String: (draft: AuditDraft, count: Int, last: Timestamp)] = [:]
+        var count: Int { order.count }
+    }
+
+    private let pending = NIOLockedValueBox(Pending())
+    private let flushing = NIOLockedValueBox(false)
     private let state: AgentState
     private let logger: Logger
     private let interval: Duration
@@ -19,21 +33,55 @@ public actor AuditBuffer: Service {
 
     public func append(_ draft: AuditDraft) {
         var draft = draft
-        draft.at = draft.at ?? .now()
-        pending.append(draft)
+        let now = draft.at ?? .now()
+        draft.at = now
+        let key = [draft.action, draft.provider ?? "", draft.scope ?? "", draft.keyID ?? "", draft.outcome, draft.detail ?? "",
+                   String(draft.actor?.uid ?? 0), String(draft.actor?.pid ?? 0), draft.actor?.name ?? ""].joined(separator: "\u{0}")
+        pending.withLockedValue { pending in
+            if pending.events[key] != nil {
+                pending.events[key]!.count += 1
+                pending.events[key]!.last = now
+            } else {
+                pending.order.append(key)
+                pending.events[key] = (draft, 1, now)
+            }
+        }
     }
 
     /// Writes everything pending in one transaction.
     public func flush() async {
-        guard !pending.isEmpty, let vault = await state.current else { return }
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        do {
-            try vault.recordAudit(batch: batch)
-        } catch {
+        guard let vault = state.current else { return }
+        let batch = pending.withLockedValue { value -> [AuditDraft] in
+            let taken = value.order.map { key -> AuditDraft in
+                let (draft, count, last) = value.events[key]!
+                guard count > 1 else { return draft }
+                var merged = draft
+                merged.detail = (draft.detail ?? "") + " (×\(count), \(draft.at!.iso8601) to \(last.iso8601))"
+                return merged
+            }
+            value = Pending()
+            return taken
+        }
+        guard !batch.isEmpty else { return }
+        let logger = self.logger
+        let failed: Bool = (try? await NIOThreadPool.singleton.runIfActive { () -> Bool in
+            do {
+                try vault.recordAudit(batch: batch)
+                return false
+            } catch {
+                logger.error("cannot write \(batch.count) audit event(s): \(error)")
+                return true
+            }
+        }) ?? true
+        if failed {
             // Keep them for the next try rather than lose them.
-            pending.insert(contentsOf: batch, at: 0)
-            logger.error("cannot write \(batch.count) audit event(s): \(error)")
+            pending.withLockedValue { value in
+                for (index, draft) in batch.enumerated() {
+                    let key = "retry-\(index)-\(draft.at?.millisecondsSince1970 ?? 0)"
+                    value.order.insert(key, at: index)
+                    value.events[key] = (draft, 1, draft.at ?? .now())
+                }
+            }
         }
     }
 
@@ -47,6 +95,6 @@ public actor AuditBuffer: Service {
         await flush()
     }
 
-    /// Used before the vault is locked, so nothing pending is lost.
-    public var count: Int { pending.count }
+    /// Events not yet written.
+    public var count: Int { pending.withLockedValue { $0.count } }
 }

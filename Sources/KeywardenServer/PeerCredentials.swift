@@ -1,4 +1,5 @@
 import CPeerCredentials
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Who is on the other end of a Unix socket connection, from the kernel
@@ -18,4 +19,19 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 
     struct PeerCredentialsUnavailable: Error {}
+}
+
+/// Peers by connection: the kernel's answer cannot change while a connection
+/// lives, so it is read once per connection, not once per request.
+final class PeerCache: Sendable {
+    private let peers = NIOLockedValueBox<[ObjectIdentifier: PeerCredentials]>([:])
+
+    func peer(of channel: any Channel) async throws -> PeerCredentials {
+        let id = ObjectIdentifier(channel)
+        if let known = peers.withLockedValue({ $0[id] }) { return known }
+        let peer = try await PeerCredentials.of(channel)
+        peers.withLockedValue { $0[id] = peer }
+        channel.closeFuture.whenComplete { [peers] _ in peers.withLockedValue { _ = $0.removeValue(forKey: id) } }
+        return peer
+    }
 }

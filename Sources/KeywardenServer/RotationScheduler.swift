@@ -35,7 +35,7 @@ public struct RotationScheduler: Service {
 
     /// One pass of the scheduler.
     public func tick() async {
-        guard let vault = await state.current else { return }
+        guard let vault = state.current else { return }
         let rotator = Rotator(vault: vault, validator: validator)
         do {
             var reports = try await rotator.recover()

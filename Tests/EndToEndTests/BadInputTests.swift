@@ -128,6 +128,9 @@ struct BadInputTests {
             ["scope", "list"], ["scope", "add"], ["scope", "rm"],
             ["provider", "list"], ["provider", "show"], ["provider", "add"], ["provider", "set"], ["provider", "rm"],
             ["audit", "list"], ["audit", "verify"],
+            ["export"], ["run"], ["inject"], ["import"], ["validate"], ["doctor"],
+            ["serve"], ["lock"], ["token", "create"], ["token", "list"], ["token", "revoke"], ["report"],
+            ["rotate", "run"], ["rotate", "policy", "set"], ["rotate", "policy", "list"],
         ]
         for leaf in leaves {
             let result = try cli.run(leaf + ["--help"])

@@ -168,10 +168,25 @@ extension Vault {
         try write { db in try appendAudit(draft, db) }
     }
 
-    /// Appends many events in one transaction (the agent's batches).
+    /// Appends many events in one transaction (the agent's batches): the
+    /// chain head is read once, each event hashed onto the previous in
+    /// memory, and the head written once.
     public func recordAudit(batch drafts: [AuditDraft]) throws(KeywardenError) {
-        guard !drafts.isEmpty else { return }
-        try write { db in for draft in drafts { try appendAudit(draft, db) } }
+        guard let first = drafts.first else { return }
+        try write { db in
+            try appendAudit(first, db)
+            guard drafts.count > 1, var header = try VaultHeaderRecord.fetchOne(db) else { return }
+            var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
+            for draft in drafts.dropFirst() {
+                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
+                record.hash = try chainHash(previous: head.hash, record)
+                try record.insert(db)
+                head = (record.seq, record.hash!)
+            }
+            header.auditHeadSeq = head.seq
+            header.auditHeadHash = head.hash
+            try header.update(db)
+        }
     }
 
     /// Lists events, oldest first.

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KeywardenCore
+import KeywardenCrypto
+import NIOConcurrencyHelpers
+
+/// Decrypted active keys by (provider, scope), so the hot path is a lookup,
+/// not a database read and a decryption. Any commit to the vault — by this
+/// agent or any other process — changes the database or WAL file's size or
+/// modification time, which empties the cache before the next lookup: a
+/// rotated or failed-over key is served at once.
+final class ActiveKeyCache: Sendable {
+    private struct Entry {
+        var key: KeyInfo
+        var value: SecureBytes
+    }
+
+    private struct State {
+        var stamp: [Int] = []
+        var entries: [String: Entry] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let paths: [String]
+
+    init(location: VaultLocation) {
+        paths = [location.databasePath, location.databasePath + "-wal"]
+    }
+
+    /// The cached key, or nil (after dropping everything if the vault changed).
+    func lookup(provider: String, scope: String) -> (KeyInfo, SecureBytes)? {
+        let stamp = currentStamp()
+        return state.withLockedValue { state in
+            if state.stamp != stamp {
+                state.entries.removeAll()
+                state.stamp = stamp
+                return nil
+            }
+            return state.entries["\(provider)\u{0}\(scope)"].map { ($0.key, $0.value) }
+        }
+    }
+
+    func store(provider: String, scope: String, key: KeyInfo, value: SecureBytes, stampBefore: [Int]) {
+        state.withLockedValue { state in
+            // Only if nothing changed while the key was being read.
+            guard state.stamp == stampBefore else { return }
+            state.entries["\(provider)\u{0}\(scope)"] = Entry(key: key, value: value)
+        }
+    }
+
+    func clear() {
+        state.withLockedValue { $0 = State() }
+    }
+
+    /// Size and modification time (ns) of the database and its WAL.
+    func currentStamp() -> [Int] {
+        paths.flatMap { path -> [Int] in
+            var info = stat()
+            guard stat(path, &info) == 0 else { return [-1, -1, -1] }
+            return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+        }
+    }
+}
