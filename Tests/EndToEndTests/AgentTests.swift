@@ -1,4 +1,5 @@
 import Foundation
+import KeywardenMockProvider
 import KeywardenTestSupport
 import Testing
 
@@ -261,5 +262,35 @@ struct AgentTests {
         #expect(status(try curl(cli, ["http://k/v1/health"])) == 200, "still serving")
         #expect(agent.process.isRunning)
         cli.secrets.removeAll()
+    }
+
+    @Test("the agent's scheduler rotates a due pool on its own, and clients are served without a gap")
+    func scheduler() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = CLIHarness()
+        try cli.initVault()
+        try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic")])
+        let old = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-valid-old-" + String(repeating: "o", count: 40))
+        let standby = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-valid-new-" + String(repeating: "n", count: 40), extra: ["--label", "next"])
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--every", "1s", "--grace", "1h"])
+        let agent = try RunningAgent(cli, extra: ["--rotation-interval", "1s"])
+        var statuses: [Int] = []
+        var served: Set<String> = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let answer = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])
+            statuses.append(status(answer))
+            if let object = try? JSONSerialization.jsonObject(with: Data(body(answer).utf8)) as? [String: String], let id = object["id"] { served.insert(id) }
+            if served.contains(standby) { break }
+            usleep(20_000)
+        }
+        #expect(served.contains(standby), "the scheduler rotated to the standby")
+        #expect(served.contains(old))
+        #expect(statuses.allSatisfy { $0 == 200 }, "no request failed during the rotation")
+        agent.stop()
+        let rotations = try cli.ok(["audit", "--action", "key.rotate"]).out
+        #expect(rotations.contains(standby))
+        cli.secrets.removeAll()
+        await mock.shutdown()
     }
 }

@@ -19,7 +19,7 @@ public enum RotateCommand {
     }
 
     /// Runs the rotate command and returns the new key it printed.
-    static func run(_ command: String, provider: String, scope: String, oldKeyID: String, timeout: Int64, vault: Vault) async throws(KeywardenError) -> SecureBytes {
+    static func run(_ command: String, provider: String, scope: String, oldKeyID: String, timeout: Int64, vault: Vault) async throws(KeywardenError) -> (key: SecureBytes, stderr: String) {
         var result = try await spawn(command, environment: ["KEYWARDEN_PROVIDER": provider, "KEYWARDEN_SCOPE": scope, "KEYWARDEN_OLD_KEY_ID": oldKeyID],
                                      stdin: [], timeout: timeout)
         defer { wipe(&result.stdout) }
@@ -37,7 +37,10 @@ public enum RotateCommand {
         } catch {
             throw KeywardenError(.failed, "the rotate command's output is not a usable key: \(error.message)")
         }
-        return value
+        // Its stderr goes to the audit trail; a key echoed there is removed.
+        let keyText = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        let stderr = String(result.stderr.replacingOccurrences(of: keyText, with: "[key]").trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))
+        return (value, stderr)
     }
 
     /// Gives a revoked key to the revoke command on stdin.

@@ -122,11 +122,11 @@ public struct Rotator: Sendable {
                     return key
                 }
             } else {
-                let value = try await RotateCommand.run(policy!.command!, provider: provider, scope: scope, oldKeyID: old.id,
-                                                        timeout: policy!.commandTimeout.seconds, vault: vault)
+                let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: provider, scope: scope, oldKeyID: old.id,
+                                                                  timeout: policy!.commandTimeout.seconds, vault: vault)
                 newKey = try vault.write { db in
                     let added = try vault.insertKey(provider: definition, scope: scope, label: "rotated-\(rotation.id.dropFirst(2))", env: old.env, value: value,
-                                                    activate: false, auditDetail: "from the rotate command (\(rotation.id))", db)
+                                                    activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", db)
                     var key = try KeyRecord.fetchOne(db, key: added.key.id)!
                     key.state = KeyState.pending.rawValue
                     try key.update(db)

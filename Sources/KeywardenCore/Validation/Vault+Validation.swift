@@ -69,4 +69,25 @@ extension Vault {
             }
         }
     }
+
+    /// After a check finds an active key `invalid`, `forbidden` or out of
+    /// credit, promotes its pool's next healthy standby (one that passed its
+    /// own check, or was never found bad) where the pool's policy has failover on.
+    public func failover(after checks: [KeyCheck]) throws(KeywardenError) -> [ReportResult] {
+        let bad = checks.filter { [.invalid, .forbidden, .noCredit].contains($0.outcome) }
+        guard !bad.isEmpty else { return [] }
+        return try write { db in
+            var results: [ReportResult] = []
+            for check in bad {
+                guard let record = try KeyRecord.fetchOne(db, key: check.id), record.state == KeyState.active.rawValue,
+                      try rotationPolicy(provider: record.provider, scope: record.scope, db)?.failover == true,
+                      let standby = try healthyStandby(provider: record.provider, scope: record.scope, db)
+                else { continue }
+                try promote(standby, replacing: record, reason: "validation found \(check.outcome.rawValue): \(check.reason)", db)
+                results.append(ReportResult(keyID: record.id, provider: record.provider, scope: record.scope, outcome: check.outcome, replacedBy: standby.id,
+                                            message: "failover: \(standby.id) replaced \(record.id) (\(check.outcome.rawValue))"))
+            }
+            return results
+        }
+    }
 }

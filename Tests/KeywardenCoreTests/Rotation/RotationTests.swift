@@ -138,4 +138,38 @@ struct RotationTests {
         #expect(try f.vault.rotationPolicy(provider: "anthropic", scope: "prod/eu")?.failover == false)
         await f.mock.shutdown()
     }
+
+    @Test("when grace ends, the revoke command gets the old key on stdin, never in argv")
+    func revokeCommand() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one")
+        _ = try f.add("valid-two")
+        let received = f.directory.file("revoked.txt")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(grace: DurationSpec(seconds: 60),
+                                                                                                   revokeCommand: .some("cat > '\(received)'; echo \"$KEYWARDEN_KEY_ID\" >> '\(received)'")))
+        #expect(try await f.rotator.rotate(provider: "anthropic", scope: "prod", trigger: "manual").result == "rotated")
+        f.clock.advance(seconds: 61)
+        let reports = try await f.rotator.retireExpired(now: f.clock.now)
+        #expect(reports.first?.detail.contains("revoke command succeeded") == true)
+        let text = try String(contentsOfFile: received, encoding: .utf8)
+        #expect(text.hasPrefix("sk-ant-api03-valid-one-"))
+        #expect(text.contains(old))
+        #expect(try f.state(old) == .revoked)
+        await f.mock.shutdown()
+    }
+
+    @Test("a validation that finds the active key invalid fails over to a healthy standby when the policy says so")
+    func failoverAfterValidation() async throws {
+        let f = try await Fixture()
+        let bad = try f.add("invalid-one")
+        let spare = try f.add("valid-two")
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
+        let checks = await f.rotator.validator.check(try f.vault.keysToCheck(ValidationSelection(provider: "anthropic")))
+        try f.vault.recordChecks(checks, by: "test")
+        let results = try f.vault.failover(after: checks)
+        #expect(results.map(\.replacedBy) == [spare])
+        #expect(try f.state(bad) == .failed)
+        #expect(try f.state(spare) == .active)
+        await f.mock.shutdown()
+    }
 }

@@ -54,10 +54,12 @@ struct Validate: AsyncParsableCommand {
         }
         if showProgress { Output.progress("") }
         try opened.recordChecks(results, by: "validate")
+        let failovers = try opened.failover(after: results)
         if json {
             try Output.json(results)
         } else {
             ValidationTable.print(results)
+            for failover in failovers { Output.line("\(failover.provider)/\(failover.scope): \(failover.message)") }
         }
         let failed = results.filter { $0.outcome != .valid }.count
         if failed > 0 {
