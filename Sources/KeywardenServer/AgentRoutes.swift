@@ -21,6 +21,7 @@ struct AgentRoutes: Sendable {
         router.get("/v1/names", use: names)
         router.post("/v1/reports", use: report)
         router.post("/v1/lock", use: lock)
+        router.post("/v1/validate", use: validate)
         router.get("/metrics", use: prometheus)
     }
 
@@ -152,6 +153,49 @@ struct AgentRoutes: Sendable {
         }
         for result in results { metrics.report(result.outcome.rawValue) }
         return try json(results)
+    }
+
+    struct ValidateBody: Decodable {
+        var provider: String?
+        var scope: String?
+        var keyID: String?
+        var all: Bool?
+        var concurrency: Int?
+        var perProvider: Int?
+        var timeoutSeconds: Int?
+        enum CodingKeys: String, CodingKey {
+            case provider, scope, keyID = "key_id", all, concurrency, perProvider = "per_provider", timeoutSeconds = "timeout_seconds"
+        }
+    }
+
+    struct ValidateAnswer: Codable {
+        var checks: [KeyCheck]
+        var failovers: [ReportResult]
+    }
+
+    /// Runs `validate` inside the agent (owner only): same checks, same records.
+    @Sendable func validate(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
+        let caller = try await access.caller(request, context)
+        try await access.requireOwner(caller, "validating keys")
+        let body: ValidateBody
+        do {
+            body = try await request.decode(as: ValidateBody.self, context: context)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw error
+        } catch {
+            throw AgentError(.badRequest, "expected JSON {\"provider\", \"scope\", \"key_id\", \"all\", \"concurrency\", \"timeout_seconds\"}")
+        }
+        let vault = try await unlocked()
+        let keys = try run { try vault.keysToCheck(ValidationSelection(provider: body.provider, scope: body.scope, keyID: body.keyID, all: body.all ?? false)) }
+        let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: ProcessInfo.processInfo.environment),
+                                                      caFile: ProcessInfo.processInfo.environment["KEYWARDEN_CA_FILE"]),
+                                  timeout: .seconds(Int64(max(1, min(body.timeoutSeconds ?? 15, 3600)))),
+                                  concurrency: max(1, min(body.concurrency ?? 8, 1024)), perProvider: body.perProvider)
+        let checks = await validator.check(keys)
+        try run { try vault.recordChecks(checks, by: "validate (agent, uid \(caller.peer.uid), pid \(caller.peer.pid))") }
+        let failovers = try run { try vault.failover(after: checks) }
+        for check in checks { metrics.validation(check.outcome.rawValue) }
+        return try json(ValidateAnswer(checks: checks, failovers: failovers))
     }
 
     @Sendable func lock(_ request: Request, _ context: AgentRequestContext) async throws -> Response {

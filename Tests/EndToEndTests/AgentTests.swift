@@ -293,4 +293,23 @@ struct AgentTests {
         cli.secrets.removeAll()
         await mock.shutdown()
     }
+
+    @Test("validate through the agent: no credentials, same results, recorded in the audit trail")
+    func validateThroughAgent() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = CLIHarness()
+        try cli.initVault()
+        try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic")])
+        let good = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-valid-" + String(repeating: "g", count: 40))
+        let poor = try cli.addKey("anthropic", scope: "dev", value: "sk-ant-api03-nocredit-" + String(repeating: "p", count: 40))
+        let agent = try RunningAgent(cli)
+        let result = try cli.run(["validate", "--json"], env: ["KEYWARDEN_KEYFILE": nil])
+        #expect(result.status == 5)
+        let checks = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [[String: Any]]
+        let outcomes = Dictionary(uniqueKeysWithValues: checks.map { ($0["id"] as! String, $0["outcome"] as! String) })
+        #expect(outcomes == [good: "valid", poor: "no_credit"])
+        agent.stop()
+        #expect(try cli.ok(["audit", "--action", "key.validate"]).out.contains("validate (agent"))
+        await mock.shutdown()
+    }
 }

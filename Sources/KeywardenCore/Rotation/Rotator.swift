@@ -110,31 +110,14 @@ public struct Rotator: Sendable {
         let newKey: KeyRecord
         do {
             if let standby {
-                newKey = try vault.write { db in
-                    var key = try KeyRecord.fetchOne(db, key: standby.id)!
-                    key.state = KeyState.pending.rawValue
-                    key.updatedAt = vault.now
-                    try key.update(db)
-                    rotation.newKeyId = key.id
-                    rotation.step = "set"
-                    rotation.updatedAt = vault.now
-                    try rotation.update(db)
-                    return key
-                }
+                newKey = try vault.write { db in try setPending(standby.id, in: &rotation, db) }
             } else {
                 let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: provider, scope: scope, oldKeyID: old.id,
                                                                   timeout: policy!.commandTimeout.seconds, vault: vault)
                 newKey = try vault.write { db in
                     let added = try vault.insertKey(provider: definition, scope: scope, label: "rotated-\(rotation.id.dropFirst(2))", env: old.env, value: value,
                                                     activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", db)
-                    var key = try KeyRecord.fetchOne(db, key: added.key.id)!
-                    key.state = KeyState.pending.rawValue
-                    try key.update(db)
-                    rotation.newKeyId = key.id
-                    rotation.step = "set"
-                    rotation.updatedAt = vault.now
-                    try rotation.update(db)
-                    return key
+                    return try setPending(added.key.id, in: &rotation, db)
                 }
             }
         } catch {
@@ -143,6 +126,19 @@ public struct Rotator: Sendable {
         }
         checkpoint("set")
         return try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: policy?.grace.seconds ?? 86400)
+    }
+
+    /// The set step: the new key becomes `pending` and the rotation records it.
+    private func setPending(_ keyID: String, in rotation: inout RotationRecord, _ db: Database) throws -> KeyRecord {
+        var key = try KeyRecord.fetchOne(db, key: keyID)!
+        key.state = KeyState.pending.rawValue
+        key.updatedAt = vault.now
+        try key.update(db)
+        rotation.newKeyId = key.id
+        rotation.step = "set"
+        rotation.updatedAt = vault.now
+        try rotation.update(db)
+        return key
     }
 
     /// The test and finish steps (also used to resume a rotation after a crash).

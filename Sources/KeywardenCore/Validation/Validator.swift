@@ -50,11 +50,11 @@ public struct Validator: Sendable {
             for (index, item) in keys.enumerated() {
                 let providerLimiter = perProviderLimiters[item.provider.name]!
                 group.addTask {
-                    await providerLimiter.acquire()
-                    await global.acquire()
-                    let result = await checkOne(item)
-                    await global.release()
-                    await providerLimiter.release()
+                    // A slot is held only while a request is in flight, not
+                    // while a key waits to retry, so waiting keys never hold
+                    // up the others.
+                    let result = await checkOne(item, slot: { await providerLimiter.acquire(); await global.acquire() },
+                                                release: { await global.release(); await providerLimiter.release() })
                     progress(await counter.increment(), keys.count)
                     return (index, result)
                 }
@@ -65,8 +65,9 @@ public struct Validator: Sendable {
         }
     }
 
-    /// Checks one key, with retries, within `timeout`.
-    public func checkOne(_ item: KeyToCheck) async -> KeyCheck {
+    /// Checks one key, with retries, within `timeout`. `slot`/`release`
+    /// bracket each request (the caller's concurrency limits).
+    public func checkOne(_ item: KeyToCheck, slot: @Sendable () async -> Void = {}, release: @Sendable () async -> Void = {}) async -> KeyCheck {
         let started = NIODeadline.now()
         let deadline = started + timeout
         var attempt = 0
@@ -80,8 +81,10 @@ public struct Validator: Sendable {
         }
         while true {
             attempt += 1
+            await slot()
             let remaining = deadline - NIODeadline.now()
             let answer = await client.send(request, timeout: remaining)
+            await release()
             let outcome: ValidationOutcome, reason: String, fix: String?, status: Int?, stage: ProbeStage?
             var response: ProbeResponse?
             switch answer {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import Foundation
 import KeywardenCore
 import NIOCore
 
@@ -41,20 +42,38 @@ struct Validate: AsyncParsableCommand {
         let limit = try ProbeOptions.duration(timeout)
         guard (1...1024).contains(concurrency) else { throw KeywardenError(.invalidInput, "invalid --concurrency \(concurrency): use 1 to 1024") }
         if let perProvider, !(1...1024).contains(perProvider) { throw KeywardenError(.invalidInput, "invalid --per-provider \(perProvider): use 1 to 1024") }
-        let opened = try Session.open(vault, command: "validate")
-        let keys = try opened.keysToCheck(ValidationSelection(provider: provider, scope: scope, keyID: keyID, all: all))
-        if keys.isEmpty {
+        let results: [KeyCheck]
+        let failovers: [ReportResult]
+        let environment = Session.environment
+        let ownNetworkSettings = caFile != nil || ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "KEYWARDEN_CA_FILE"]
+            .contains { environment[$0] != nil }
+        if vault.keyfile == nil, !ownNetworkSettings, let agent = AgentClient.available(environment: environment) {
+            // The agent runs the checks with the vault it holds: no unlock here.
+            var body: [String: Any] = ["all": all, "concurrency": concurrency, "timeout_seconds": Int(limit.nanoseconds / 1_000_000_000)]
+            if let provider { body["provider"] = provider }
+            if let scope { body["scope"] = scope }
+            if let keyID { body["key_id"] = keyID }
+            if let perProvider { body["per_provider"] = perProvider }
+            let answer = try agent.check(agent.request("POST", "/v1/validate", body: Array(try JSONSerialization.data(withJSONObject: body))))
+            struct Answer: Decodable { var checks: [KeyCheck]; var failovers: [ReportResult] }
+            let decoded = try JSONDecoder().decode(Answer.self, from: Data(answer.body))
+            (results, failovers) = (decoded.checks, decoded.failovers)
+        } else {
+            let opened = try Session.open(vault, command: "validate")
+            let keys = try opened.keysToCheck(ValidationSelection(provider: provider, scope: scope, keyID: keyID, all: all))
+            let validator = Validator(client: ProbeOptions.client(caFile: caFile), timeout: limit, concurrency: concurrency, perProvider: perProvider)
+            let showProgress = !json && isatty(STDERR_FILENO) == 1 && keys.count >= 10
+            results = await validator.check(keys) { done, total in
+                if showProgress { Output.progress("checking keys: \(done)/\(total)") }
+            }
+            if showProgress { Output.progress("") }
+            try opened.recordChecks(results, by: "validate")
+            failovers = try opened.failover(after: results)
+        }
+        if results.isEmpty {
             if json { try Output.json([KeyCheck]()) } else { Output.line("No keys to check.") }
             return
         }
-        let validator = Validator(client: ProbeOptions.client(caFile: caFile), timeout: limit, concurrency: concurrency, perProvider: perProvider)
-        let showProgress = !json && isatty(STDERR_FILENO) == 1 && keys.count >= 10
-        let results = await validator.check(keys) { done, total in
-            if showProgress { Output.progress("checking keys: \(done)/\(total)") }
-        }
-        if showProgress { Output.progress("") }
-        try opened.recordChecks(results, by: "validate")
-        let failovers = try opened.failover(after: results)
         if json {
             try Output.json(results)
         } else {
