@@ -68,20 +68,23 @@ public struct Validator: Sendable {
     /// Checks one key, with retries, within `timeout`. `slot`/`release`
     /// bracket each request (the caller's concurrency limits).
     public func checkOne(_ item: KeyToCheck, slot: @Sendable () async -> Void = {}, release: @Sendable () async -> Void = {}) async -> KeyCheck {
-        let started = NIODeadline.now()
-        let deadline = started + timeout
-        var attempt = 0
         var key = item.value.copyBytes()
         defer { wipe(&key) }
         let request: ProbeRequest
         do {
             request = try ProbeRequest.make(provider: item.provider, key: key)
         } catch {
-            return result(item, outcome: .unexpected, status: nil, stage: nil, started: started, attempts: 0, reason: error.message, fix: nil)
+            return result(item, outcome: .unexpected, status: nil, stage: nil, started: .now(), attempts: 0, reason: error.message, fix: nil)
         }
+        // The time limit and the latency start when the key gets its first
+        // slot, not while it waits behind other keys.
+        await slot()
+        let started = NIODeadline.now()
+        let deadline = started + timeout
+        var attempt = 0
         while true {
             attempt += 1
-            await slot()
+            if attempt > 1 { await slot() }
             let remaining = deadline - NIODeadline.now()
             let answer = await client.send(request, timeout: remaining)
             await release()
