@@ -16,6 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 
 if [ ${#missing[@]} -gt 0 ]; then
