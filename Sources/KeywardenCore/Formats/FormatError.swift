@@ -32,13 +32,14 @@ public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A line of a `.env` file that ``DotenvParser`` cannot read.
+/// Text that cannot be read: a line of a `.env` file (``DotenvParser``) or a
+/// malformed `{{ kw://… }}` reference in a template (``TemplateRenderer``).
 ///
 /// Points at the exact place (1-based line and column, columns counted in
 /// Unicode scalars) and says what was expected there. It never echoes the
-/// text of the line, because that text is usually a secret.
-public struct DotenvSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The file name as given to the parser, for the message.
+/// text itself, because that text is usually a secret.
+public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file or template name as given by the caller, for the message.
     public let file: String
     /// 1-based line of the problem.
     public let line: Int
@@ -60,3 +61,9 @@ public struct DotenvSyntaxError: Error, Sendable, Equatable, CustomStringConvert
         "\(file):\(line):\(column): expected \(expected)"
     }
 }
+
+/// A line of a `.env` file that ``DotenvParser`` cannot read.
+public typealias DotenvSyntaxError = SyntaxError
+
+/// A malformed `{{ kw://… }}` reference in a template.
+public typealias TemplateError = SyntaxError

@@ -21,34 +21,6 @@ public struct TemplateReference: Sendable, Equatable, Hashable {
     }
 }
 
-/// A malformed `{{ kw://… }}` reference in a template.
-///
-/// Like ``DotenvSyntaxError`` it points at the place and says what was
-/// expected, without quoting the template.
-public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The template's name as given by the caller, for the message.
-    public let file: String
-    /// 1-based line of the problem.
-    public let line: Int
-    /// 1-based column of the problem, in Unicode scalars.
-    public let column: Int
-    /// What was expected there, e.g. "}} to close the reference".
-    public let expected: String
-
-    /// Creates a template error at `file:line:column`.
-    public init(file: String, line: Int, column: Int, expected: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.expected = expected
-    }
-
-    /// `FILE:LINE:COLUMN: expected …`.
-    public var description: String {
-        "\(file):\(line):\(column): expected \(expected)"
-    }
-}
-
 /// Fills `{{ kw://SCOPE/NAME }}` references in a template (`keywarden inject`).
 ///
 /// A reference is `{{`, optional spaces or tabs, `kw://`, a scope of one or
