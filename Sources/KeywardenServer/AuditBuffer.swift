@@ -16,7 +16,6 @@ public final class AuditBuffer: Service, Sendable {
     private struct Pending {
         var order: [String] = []
         var events: [String: (draft: AuditDraft, count: Int, last: Timestamp)] = [:]
-        var count: Int { order.count }
     }
 
     private let pending = NIOLockedValueBox(Pending())
@@ -94,7 +93,4 @@ public final class AuditBuffer: Service, Sendable {
         }
         await flush()
     }
-
-    /// Events not yet written.
-    public var count: Int { pending.withLockedValue { $0.count } }
 }

@@ -104,7 +104,8 @@ public struct AuditVerification: Codable, Sendable {
 /// the newest sealed event, so deleting the newest events is detected too.
 public enum AuditTrail {
     static let genesisHash = String(repeating: "0", count: 64)
-    static let failedAuthOutcomes = ["invalid", "forbidden"]
+    /// Outcomes that mean a key failed authentication (`audit --failed-auth`).
+    static let failedAuthOutcomes = ValidationOutcome.allCases.filter(\.isAuthFailure).map(\.rawValue)
 
     /// Appends an event that cannot be chained because the vault is locked (a
     /// failed unlock). The next unlocked write seals it. Best effort: a failure
