@@ -61,6 +61,9 @@ public enum KeyPurpose: Sendable {
     case auditChain
     /// Keyed hashes of agent tokens.
     case tokenHash
+    /// MACs over security-relevant rows (providers, policies, key states,
+    /// tokens, …), the audit head and its anchor outside the vault file.
+    case rowAuthentication
 
     var subkeyID: UInt64 {
         switch self {
@@ -68,6 +71,7 @@ public enum KeyPurpose: Sendable {
         case .fingerprint: 2
         case .auditChain: 3
         case .tokenHash: 4
+        case .rowAuthentication: 5
         }
     }
 
@@ -78,6 +82,7 @@ public enum KeyPurpose: Sendable {
         case .fingerprint: "kw-fingr"
         case .auditChain: "kw-audit"
         case .tokenHash: "kw-token"
+        case .rowAuthentication: "kw-rowmc"
         }
     }
 }

@@ -13,21 +13,24 @@ final class VaultFixture: @unchecked Sendable {
     let keyfile: String
     let vault: Vault
 
-    static func context(_ name: String = "test") -> VaultContext {
-        VaultContext(actor: AuditActor(uid: 1000, pid: 42, name: name), logger: Logger(label: "test"))
+    static func context(_ name: String = "test", anchorDirectory: String? = nil) -> VaultContext {
+        VaultContext(actor: AuditActor(uid: 1000, pid: 42, name: name), logger: Logger(label: "test"), anchorDirectory: anchorDirectory)
     }
+
+    /// Where this fixture's audit anchor lives (never the real home).
+    var anchorDirectory: String { directory.file("state") }
 
     init(passphrase: String? = nil) throws {
         location = VaultLocation(directory: directory.file("home"))
         keyfile = directory.file("vault.key")
         var slots: [NewKeyslot] = [.keyfile(path: keyfile)]
         if let passphrase { slots.append(.passphrase(SecureBytes(copying: Array(passphrase.utf8)), .interactive)) }
-        vault = try Vault.create(at: location, slots: slots, scopes: ["dev", "staging", "prod"], context: Self.context())
+        vault = try Vault.create(at: location, slots: slots, scopes: ["dev", "staging", "prod"], context: Self.context(anchorDirectory: directory.file("state")))
     }
 
     /// Opens the vault again as a new process would.
     func reopen(_ credential: UnlockCredential? = nil) throws -> Vault {
-        try Vault.unlock(VaultDatabase.open(at: location), with: credential ?? .keyfile(path: keyfile), context: Self.context())
+        try Vault.unlock(VaultDatabase.open(at: location), with: credential ?? .keyfile(path: keyfile), context: Self.context(anchorDirectory: anchorDirectory))
     }
 
     /// A raw connection to the file, as `sqlite3` would have, for tampering.

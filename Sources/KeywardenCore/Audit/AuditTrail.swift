@@ -45,9 +45,13 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var detail: String?
     /// False for events written while the vault was locked and not yet chained.
     public var sealed: Bool
+    /// False for events recorded while the vault was locked (failed unlocks):
+    /// they are chained, so they cannot be removed or reordered unnoticed,
+    /// but nobody holding the key vouched for their content. Stays false.
+    public var authenticated: Bool
 
     enum CodingKeys: String, CodingKey {
-        case seq, at, uid, pid, actor, action, provider, scope, keyID = "key_id", fingerprint, outcome, detail, sealed
+        case seq, at, uid, pid, actor, action, provider, scope, keyID = "key_id", fingerprint, outcome, detail, sealed, authenticated
     }
 
     init(_ r: AuditEventRecord) {
@@ -64,6 +68,8 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         outcome = r.outcome
         detail = r.detail
         sealed = r.hash != nil
+        // Not yet sealed means not yet vouched for, whatever the row says.
+        authenticated = r.hash != nil && !r.recordedLocked
     }
 }
 
@@ -88,12 +94,17 @@ public struct AuditVerification: Codable, Sendable {
     public var checked: Int
     /// Trailing events written while locked and not yet sealed into the chain.
     public var unsealed: Int
+    /// Chained events recorded while the vault was locked: their place in the
+    /// chain is checked, their content was never vouched for.
+    public var unauthenticated: Int = 0
+    /// Remarks that are not failures (e.g. the anchor was recorded now).
+    public var notes: [String] = []
     /// The first problem found, naming the event.
     public var problem: String?
     public var firstBadSeq: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case ok, checked, unsealed, problem, firstBadSeq = "first_bad_seq"
+        case ok, checked, unsealed, unauthenticated, notes, problem, firstBadSeq = "first_bad_seq"
     }
 }
 
@@ -114,32 +125,41 @@ public enum AuditTrail {
         _ = try? database.writer.write { db in
             let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit_events") ?? 0) + 1
             var record = AuditEventRecord(draft, seq: seq, at: context.clock().iso8601, actor: context.actor)
+            record.recordedLocked = true
             try record.insert(db)
         }
     }
 
-    /// The canonical bytes hashed for one event.
-    static func canonical(_ r: AuditEventRecord) -> [UInt8] {
-        BoundFields([
-            "keywarden/audit/v1", String(r.seq), r.at, String(r.actorUid), String(r.actorPid), r.actor, r.action,
+    /// The canonical bytes hashed for one event. From `v2From` on (migration
+    /// 0004), the form includes whether the event was recorded while locked,
+    /// so that mark cannot be removed once the event is chained; older events
+    /// keep the v1 form they were sealed in.
+    static func canonical(_ r: AuditEventRecord, v2From: Int64) -> [UInt8] {
+        var fields = [
+            r.seq >= v2From ? "keywarden/audit/v2" : "keywarden/audit/v1", String(r.seq), r.at, String(r.actorUid), String(r.actorPid), r.actor, r.action,
             r.provider ?? "\u{0}", r.scope ?? "\u{0}", r.keyId ?? "\u{0}", r.fingerprint ?? "\u{0}", r.outcome, r.detail ?? "\u{0}",
-        ]).bytes
+        ]
+        if r.seq >= v2From { fields.append(r.recordedLocked ? "recorded-locked" : "recorded-unlocked") }
+        return BoundFields(fields).bytes
     }
 }
 
 extension AuditEventRecord {
     init(_ draft: AuditDraft, seq: Int64, at: String, actor: AuditActor) {
         self.init(
-            seq: seq, at: at, actorUid: Int64(actor.uid), actorPid: Int64(actor.pid), actor: actor.name,
+            seq: seq, at: at, actorUid: Int64(actor.uid), actorPid: Int64(actor.pid), actor: DisplayText.sanitized(actor.name),
             action: draft.action, provider: draft.provider, scope: draft.scope, keyId: draft.keyID,
-            fingerprint: draft.fingerprint, outcome: draft.outcome, detail: draft.detail, hash: nil)
+            fingerprint: draft.fingerprint, outcome: draft.outcome,
+            // Free text (a client's report, a command's stderr) is stored
+            // without terminal controls, so no listing can replay them.
+            detail: draft.detail.map(DisplayText.sanitized), hash: nil)
     }
 }
 
 extension Vault {
-    private func chainHash(previous: String, _ record: AuditEventRecord) throws -> String {
+    private func chainHash(previous: String, _ record: AuditEventRecord, v2From: Int64) throws -> String {
         guard let prev = [UInt8](hexString: previous) else { throw KeywardenError(.integrity, "the audit chain head is malformed") }
-        return try KeyedHash.hash([prev, AuditTrail.canonical(record)], key: auditKey).hexString
+        return try KeyedHash.hash([prev, AuditTrail.canonical(record, v2From: v2From)], key: auditKey).hexString
     }
 
     /// Appends an event inside the caller's transaction, first sealing any
@@ -151,13 +171,16 @@ extension Vault {
         let pending = try AuditEventRecord.filter(Column("seq") > header.auditHeadSeq).order(Column("seq")).fetchAll(db)
         var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
         for var record in pending where record.hash == nil {
-            record.hash = try chainHash(previous: head.hash, record)
-            try db.execute(sql: "UPDATE audit_events SET hash = ? WHERE seq = ?", arguments: [record.hash, record.seq])
+            // Whatever the row claims, an event written without the key is
+            // chained as recorded-locked: a forged one stays marked.
+            record.recordedLocked = true
+            record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
+            try db.execute(sql: "UPDATE audit_events SET hash = ?, recorded_locked = 1 WHERE seq = ?", arguments: [record.hash, record.seq])
             head = (record.seq, record.hash!)
         }
         let seq = max(head.seq, pending.last?.seq ?? 0) + 1
         var record = AuditEventRecord(draft, seq: seq, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
-        record.hash = try chainHash(previous: head.hash, record)
+        record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
         try record.insert(db)
         header.auditHeadSeq = seq
         header.auditHeadHash = record.hash!
@@ -180,7 +203,7 @@ extension Vault {
             var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
             for draft in drafts.dropFirst() {
                 var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
-                record.hash = try chainHash(previous: head.hash, record)
+                record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
                 try record.insert(db)
                 head = (record.seq, record.hash!)
             }
@@ -197,11 +220,7 @@ extension Vault {
             if let p = filter.provider { request = request.filter(Column("provider") == p) }
             if let s = filter.scope { request = request.filter(Column("scope") == s) }
             if let k = filter.keyID { request = request.filter(Column("key_id") == k) }
-            if let a = filter.action {
-                request = a.hasSuffix(".") || !a.contains(".")
-                    ? request.filter(Column("action").like((a.hasSuffix(".") ? a : a + ".") + "%") || Column("action") == a)
-                    : request.filter(Column("action") == a)
-            }
+            if let a = filter.action { request = request.filter(AuditActions.expression(matching: a)) }
             if let since = filter.since { request = request.filter(Column("at") >= since.iso8601) }
             if filter.failedAuth { request = request.filter(AuditTrail.failedAuthOutcomes.contains(Column("outcome"))) }
             if let limit = filter.limit {
@@ -213,7 +232,8 @@ extension Vault {
     }
 
     /// Walks the whole chain and reports the first event that was altered,
-    /// deleted or reordered.
+    /// deleted or reordered; then compares its head with the header (whose
+    /// MAC is checked when it is read) and with the anchor outside the file.
     public func verifyAudit() throws(KeywardenError) -> AuditVerification {
         try read { db in
             guard let header = try VaultHeaderRecord.fetchOne(db) else {
@@ -223,8 +243,9 @@ extension Vault {
             var expectedSeq: Int64 = 1
             var checked = 0
             var unsealed = 0
+            var unauthenticated = 0
             func failure(_ seq: Int64, _ problem: String) -> AuditVerification {
-                AuditVerification(ok: false, checked: checked, unsealed: unsealed, problem: problem, firstBadSeq: seq)
+                AuditVerification(ok: false, checked: checked, unsealed: unsealed, unauthenticated: unauthenticated, problem: problem, firstBadSeq: seq)
             }
             let cursor = try AuditEventRecord.order(Column("seq")).fetchCursor(db)
             var lastSealed: Int64 = 0
@@ -240,13 +261,14 @@ extension Vault {
                 if unsealed > 0 {
                     return failure(record.seq, "event #\(record.seq) is sealed after unsealed events; the trail was reordered")
                 }
-                let expected = try chainHash(previous: previous, record)
+                let expected = try chainHash(previous: previous, record, v2From: header.auditV2FromSeq)
                 guard constantTimeEquals(Array(expected.utf8), Array(hash.utf8)) else {
                     return failure(record.seq, "event #\(record.seq) was altered, or an event before it was removed or reordered (its hash does not match the chain)")
                 }
                 previous = hash
                 lastSealed = record.seq
                 checked += 1
+                if record.recordedLocked { unauthenticated += 1 }
             }
             if lastSealed != header.auditHeadSeq || previous != header.auditHeadHash {
                 if lastSealed < header.auditHeadSeq {
@@ -254,7 +276,13 @@ extension Vault {
                 }
                 return failure(header.auditHeadSeq, "the audit chain does not end where the vault recorded (event #\(header.auditHeadSeq))")
             }
-            return AuditVerification(ok: true, checked: checked, unsealed: unsealed, problem: nil, firstBadSeq: nil)
+            let anchor = try checkAnchor(head: AuditAnchor.Head(seq: header.auditHeadSeq, hash: header.auditHeadHash)) { seq in
+                try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = ?", arguments: [seq])
+            }
+            if let problem = anchor.problem { return failure(anchor.badSeq ?? header.auditHeadSeq, problem) }
+            var result = AuditVerification(ok: true, checked: checked, unsealed: unsealed, unauthenticated: unauthenticated, problem: nil, firstBadSeq: nil)
+            if let note = anchor.note { result.notes.append(note) }
+            return result
         }
     }
 }

@@ -29,10 +29,15 @@ public struct VaultContext: Sendable {
     public var actor: AuditActor
     public var clock: @Sendable () -> Timestamp
     public var logger: Logger
+    /// Where the audit chain's head is anchored outside the vault file
+    /// (`AuditAnchor.defaultDirectory(environment:)` for the CLI and agent);
+    /// nil: not anchored, so tests never write into a real home.
+    public var anchorDirectory: String?
 
-    public init(actor: AuditActor, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, logger: Logger) {
+    public init(actor: AuditActor, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, logger: Logger, anchorDirectory: String? = nil) {
         self.actor = actor
         self.clock = clock
         self.logger = logger
+        self.anchorDirectory = anchorDirectory
     }
 }
