@@ -38,6 +38,7 @@ let package = Package(
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_agent_tokens.sql"),
                 .embedInCode("0003_rotation.sql"),
+                .embedInCode("0004_row_macs.sql"),
             ]
         ),
         // The domain: vault, store, providers, audit. No CLI, no HTTP server.

@@ -7,5 +7,6 @@ public enum SchemaMigrations {
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         ("0002_agent_tokens", String(decoding: PackageResources._002_agent_tokens_sql, as: UTF8.self)),
         ("0003_rotation", String(decoding: PackageResources._003_rotation_sql, as: UTF8.self)),
+        ("0004_row_macs", String(decoding: PackageResources._004_row_macs_sql, as: UTF8.self)),
     ]
 }

@@ -114,7 +114,10 @@ extension Vault {
 
     /// Makes sure a row exists for a built-in provider so keys can refer to it.
     func ensureProviderRow(_ name: String, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO providers (name, builtin, updated_at) VALUES (?, 1, ?)", arguments: [name, now])
+        // Through the record, not raw SQL, so the row gets its MAC.
+        if try !ProviderRecord.exists(db, key: name) {
+            try ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now).insert(db)
+        }
     }
 
     static func apply(_ row: ProviderRecord?, to builtin: ProviderDefinition) -> ProviderDefinition {

@@ -15,6 +15,8 @@ public final class Vault: Sendable {
     let sealingKey: SymmetricKey
     let fingerprintKey: SymmetricKey
     let auditKey: SymmetricKey
+    /// MACs of security-relevant rows, the audit head and its anchor (RowAuthentication.swift).
+    let rowKey: SymmetricKey
 
     init(database: VaultDatabase, vaultID: String, masterKey: SymmetricKey, context: VaultContext) {
         self.database = database
@@ -24,6 +26,7 @@ public final class Vault: Sendable {
         self.sealingKey = masterKey.derive(.valueSealing)
         self.fingerprintKey = masterKey.derive(.fingerprint)
         self.auditKey = masterKey.derive(.auditChain)
+        self.rowKey = masterKey.derive(.rowAuthentication)
     }
 
     var writer: DatabasePool { database.writer }
@@ -31,9 +34,23 @@ public final class Vault: Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database
     /// errors to messages a user can act on.
+    /// Row MACs are checked on every fetch and set on every write inside it;
+    /// once committed, the new audit head is anchored outside the file.
     func write<T>(_ body: (Database) throws -> T) throws(KeywardenError) -> T {
+        try write(mode: .verify, body)
+    }
+
+    func write<T>(mode: RowAuthenticator.Mode, _ body: (Database) throws -> T) throws(KeywardenError) -> T {
+        let authenticator = RowAuthenticator(key: rowKey, vaultID: vaultID, mode: mode)
         do {
-            return try writer.write(body)
+            let (result, anchor) = try writer.write { db in
+                try RowAuthenticator.$current.withValue(authenticator) {
+                    let result = try body(db)
+                    return (result, try anchorUpdate(db))
+                }
+            }
+            if let anchor { writeAnchor(anchor) }
+            return result
         } catch let error as KeywardenError {
             throw error
         } catch {
@@ -42,8 +59,9 @@ public final class Vault: Sendable {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws(KeywardenError) -> T {
+        let authenticator = RowAuthenticator(key: rowKey, vaultID: vaultID, mode: .verify)
         do {
-            return try writer.read(body)
+            return try writer.read { db in try RowAuthenticator.$current.withValue(authenticator) { try body(db) } }
         } catch let error as KeywardenError {
             throw error
         } catch {
@@ -125,11 +143,15 @@ extension Vault {
     public static func unlock(_ database: VaultDatabase, with credential: UnlockCredential, context: VaultContext) throws(KeywardenError) -> Vault {
         let (header, slots): (VaultHeaderRecord, [KeyslotRecord])
         do {
+            // Read before the key is known; verified right after unlock.
+            let beforeUnlock = RowAuthenticator(key: nil, vaultID: "", mode: .beforeUnlock)
             (header, slots) = try database.writer.read { db in
-                guard let header = try VaultHeaderRecord.fetchOne(db) else {
-                    throw KeywardenError.notAVault(database.location.databasePath, "the vault header is missing")
+                try RowAuthenticator.$current.withValue(beforeUnlock) {
+                    guard let header = try VaultHeaderRecord.fetchOne(db) else {
+                        throw KeywardenError.notAVault(database.location.databasePath, "the vault header is missing")
+                    }
+                    return (header, try KeyslotRecord.order(Column("id")).fetchAll(db))
                 }
-                return (header, try KeyslotRecord.order(Column("id")).fetchAll(db))
             }
         } catch let error as KeywardenError {
             throw error
@@ -167,7 +189,16 @@ extension Vault {
             AuditTrail.appendUnsealed(AuditDraft(action: "vault.unlock", outcome: "denied", detail: failure), database: database, context: context)
             throw KeywardenError.wrongCredentials(failure)
         }
-        return Vault(database: database, vaultID: header.vaultId, masterKey: master, context: context)
+        let vault = Vault(database: database, vaultID: header.vaultId, masterKey: master, context: context)
+        do {
+            try vault.checkStoredIntegrity()
+        } catch {
+            if error.kind == .integrity {
+                AuditTrail.appendUnsealed(AuditDraft(action: "vault.unlock", outcome: "integrity", detail: error.message), database: database, context: context)
+            }
+            throw error
+        }
+        return vault
     }
 
     private static func readKeyfileAuditingFailure(_ path: String, database: VaultDatabase, context: VaultContext) throws(KeywardenError) -> SymmetricKey {

@@ -23,7 +23,8 @@ enum Session {
     static func context(command: String) -> VaultContext {
         var logger = Logger(label: "keywarden")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), logger: logger)
+        return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), logger: logger,
+                            anchorDirectory: AuditAnchor.defaultDirectory(environment: environment))
     }
 
     static func location() throws(KeywardenError) -> VaultLocation {

@@ -21,6 +21,10 @@ struct VaultHeaderRecord: SnakeCaseRecord {
     var createdAt: String
     var auditHeadSeq: Int64
     var auditHeadHash: String
+    /// Set by migration 0004 until the first unlock computes the row MACs.
+    var rowMacsPending = false
+    /// The first event hashed in the v2 form (with `recorded_locked`).
+    var auditV2FromSeq: Int64 = 1
 }
 
 /// `keyslots`: one wrapped copy of the master key.
@@ -109,4 +113,6 @@ struct AuditEventRecord: SnakeCaseRecord {
     var outcome: String
     var detail: String?
     var hash: String?
+    /// Recorded while the vault was locked: chained, but nobody with the key vouched for it.
+    var recordedLocked = false
 }
