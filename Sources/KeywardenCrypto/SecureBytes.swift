@@ -103,3 +103,9 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     if a.isEmpty { return true }
     return a.withUnsafeBytes { x in b.withUnsafeBytes { y in sodium_memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
 }
+
+/// Overwrites memory outside `SecureBytes` that held secret bytes, such as a
+/// network buffer once it has been written to the socket.
+public func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+    if let base = buffer.baseAddress, buffer.count > 0 { sodium_memzero(base, buffer.count) }
+}

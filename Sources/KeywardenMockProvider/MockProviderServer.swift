@@ -49,7 +49,12 @@ public final class MockProviderServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                        if let tls {
+                            state.tlsConnectionAccepted()
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                            // Everything a client sends after the handshake, decrypted.
+                            try channel.pipeline.syncOperations.addHandler(TLSBytesRecorder(state: state))
+                        }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(MockRequestHandler(state: state))
                     }
@@ -72,6 +77,13 @@ public final class MockProviderServer: Sendable {
 
     /// Every request's path and the headers it carried (for checking where keys went).
     public var received: [(path: String, headers: [(String, String)])] { state.received }
+
+    /// Connections accepted on the TLS listener.
+    public var tlsConnections: Int { state.tls.connections }
+
+    /// Every byte clients sent over TLS after the handshake (decrypted), on
+    /// any connection: empty when nothing but handshakes happened.
+    public var tlsApplicationBytes: [UInt8] { state.tls.bytes }
 
     public func shutdown() async {
         for channel in channels { try? await channel.close() }
@@ -118,6 +130,28 @@ final class MockState: Sendable {
     }
 
     var received: [(path: String, headers: [(String, String)])] { storage.withLockedValue { $0.received.map { ($0.0, $0.1) } } }
+
+    private let tlsStorage = NIOLockedValueBox<(connections: Int, bytes: [UInt8])>((0, []))
+
+    func tlsConnectionAccepted() { tlsStorage.withLockedValue { $0.connections += 1 } }
+    func tlsReceived(_ bytes: [UInt8]) { tlsStorage.withLockedValue { if $0.bytes.count < 1 << 20 { $0.bytes += bytes } } }
+    var tls: (connections: Int, bytes: [UInt8]) { tlsStorage.withLockedValue { $0 } }
+}
+
+/// Records what a client sends on the TLS listener once decrypted, then passes it on.
+final class TLSBytesRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let state: MockState
+
+    init(state: MockState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        state.tlsReceived(Array(buffer.readableBytesView))
+        context.fireChannelRead(data)
+    }
 }
 
 final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {

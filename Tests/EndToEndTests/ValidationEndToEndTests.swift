@@ -73,12 +73,13 @@ struct ValidationEndToEndTests {
 
         let started = Date()
         let hung = try cli.run(["doctor", "anthropic", "--scope", "staging", "--timeout", "2s"])
-        #expect(hung.status == 5)
+        #expect(hung.status == 6, "a time-out says nothing about the key")
         #expect(hung.out.contains("no HTTP answer"))
         #expect(Date().timeIntervalSince(started) < 6)
 
         try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic", tls: true)])
         let tls = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(tls.status == 6)
         #expect(tls.out.contains("Verdict: FAILED at TLS"))
         #expect(tls.out.contains("self-signed"))
 
@@ -96,6 +97,97 @@ struct ValidationEndToEndTests {
         try cli.ok(["provider", "set", "anthropic", "--base-url", "https://api.anthropic.com"])
         let proxy = try cli.run(["doctor", "anthropic", "--scope", "prod"], env: ["HTTPS_PROXY": "http://127.0.0.1:\(closed)"])
         #expect(proxy.out.contains("Verdict: FAILED at the proxy"))
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("doctor after a TLS failure shows the certificate, and the server that failed verification receives no request and no key")
+    func doctorTLSSendsNothing() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, providers: [])
+        try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic", tls: true)])
+        let secret = "sk-ant-api03-valid-tlsprobe-" + String(repeating: "t", count: 40)
+        _ = try add(cli, "anthropic", "prod", secret, label: "good")
+
+        let doctor = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(doctor.status == 6)
+        #expect(doctor.out.contains("Verdict: FAILED at TLS"))
+        #expect(doctor.out.contains("the server presented"))
+        #expect(doctor.out.contains("keywarden-mock.invalid"), "the certificate's subject")
+        #expect(doctor.out.contains("self-signed"), "its issuer")
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(mock.tlsConnections >= 2, "doctor did connect twice: to verify, then to inspect")
+        #expect(mock.tlsApplicationBytes.isEmpty, "not one byte after any handshake: no HTTP request")
+        #expect(!String(decoding: mock.tlsApplicationBytes, as: UTF8.self).contains("tlsprobe"))
+        #expect(mock.received.isEmpty)
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("a plain http:// base URL is refused unless loopback or --allow-insecure-http, which is stored, shown and audited")
+    func plainHTTPBaseURL() throws {
+        let cli = CLIHarness()
+        try cli.initVault()
+        func baseURL(_ name: String) throws -> (String, Bool) {
+            let json = try cli.json(try cli.ok(["provider", "show", name, "--json"])) as! [String: Any]
+            return (json["base_url"] as! String, json["allow_insecure_http"] as! Bool)
+        }
+
+        let refused = try cli.run(["provider", "set", "openai", "--base-url", "http://llm-gw.example.net/v1"])
+        #expect(refused.status == 2)
+        #expect(refused.err.contains("http://llm-gw.example.net/v1"))
+        #expect(refused.err.contains("--allow-insecure-http"))
+        #expect(try baseURL("openai") == ("https://api.openai.com", false), "nothing changed")
+        #expect(!(try cli.ok(["audit"]).out.contains("llm-gw")))
+
+        let added = try cli.run(["provider", "add", "gw", "--base-url", "http://10.1.2.3:8080", "--env", "GW_KEY", "--probe-path", "/v1/me"])
+        #expect(added.status == 2)
+        #expect(added.err.contains("http://10.1.2.3:8080"))
+        #expect(try cli.run(["provider", "show", "gw"]).status == 2, "not added")
+
+        try cli.ok(["provider", "set", "openai", "--base-url", "http://llm-gw.example.net/v1", "--allow-insecure-http"])
+        #expect(try baseURL("openai") == ("http://llm-gw.example.net/v1", true))
+        #expect(try cli.ok(["provider", "show", "openai"]).out.contains("allowed by --allow-insecure-http"))
+        let audit = try cli.ok(["audit", "--action", "provider.set"]).out
+        #expect(audit.contains("--allow-insecure-http"))
+        try cli.ok(["provider", "add", "gw", "--base-url", "http://10.1.2.3:8080", "--env", "GW_KEY", "--probe-path", "/v1/me", "--allow-insecure-http"])
+        #expect(try baseURL("gw") == ("http://10.1.2.3:8080", true))
+
+        // The permission belongs to that URL: a new URL without the option drops it.
+        try cli.ok(["provider", "set", "openai", "--base-url", "https://api.openai.com/v1"])
+        #expect(try baseURL("openai") == ("https://api.openai.com/v1", false))
+        #expect(try cli.run(["provider", "set", "openai", "--base-url", "http://llm-gw.example.net/v1"]).status == 2)
+        #expect(try cli.run(["provider", "set", "openai", "--allow-insecure-http"]).status == 2, "the option goes with a URL")
+
+        for url in ["http://127.0.0.1:8080/openai", "http://localhost:8080", "http://[::1]:8080"] {
+            try cli.ok(["provider", "set", "openai", "--base-url", url])
+            #expect(try baseURL("openai") == (url, false))
+        }
+        #expect(try cli.ok(["provider", "show", "openai"]).out.contains("loopback only"))
+    }
+
+    @Test("validate with no network: 'could not check', one line of advice per host, exit 6; a bad key as well: exit 5")
+    func validateOffline() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, providers: [])
+        // RFC 6761: .invalid never resolves, and resolvers answer so without asking the internet.
+        try cli.ok(["provider", "set", "anthropic", "--base-url", "https://api.keywarden-offline.invalid"])
+        for (index, scope) in ["dev", "staging", "prod"].enumerated() {
+            _ = try add(cli, "anthropic", scope, "sk-ant-api03-valid-offline\(index)-" + String(repeating: "o", count: 40), label: "offline\(index)")
+        }
+        let offline = try cli.run(["validate"])
+        #expect(offline.status == 6)
+        #expect(offline.err.contains("could not check 3 of 3 key(s): DNS fails for api.keywarden-offline.invalid"))
+        #expect(!offline.err.contains("not valid"))
+        #expect(offline.out.components(separatedBy: "dns_error at api.keywarden-offline.invalid").count - 1 == 1, "the advice once, not once per key")
+        #expect(try cli.run(["validate", "--json"]).status == 6)
+
+        try cli.ok(["provider", "set", "openai", "--base-url", mock.baseURL(for: "openai")])
+        let bad = try add(cli, "openai", "prod", "sk-proj-invalid-" + String(repeating: "x", count: 40), label: "bad")
+        let mixed = try cli.run(["validate"])
+        #expect(mixed.status == 5, "a bad key wins")
+        #expect(mixed.err.contains("1 of 4 key(s) are not valid; could not check 3: DNS fails for api.keywarden-offline.invalid"))
+        #expect(mixed.out.contains(bad))
         try cli.expectNoSecretLeaked()
         await mock.shutdown()
     }

@@ -46,7 +46,9 @@ extension Vault {
         try Names.require(Names.isProvider(definition.name), "provider name", definition.name, Names.providerRule)
         try Names.require(Names.isEnvironmentVariable(definition.env), "variable name", definition.env, Names.envRule)
         var definition = definition
-        definition.baseURL = try Self.checkedBaseURL(definition.baseURL)
+        definition.baseURL = try Self.checkedBaseURL(definition.baseURL, provider: definition.name, allowInsecureHTTP: definition.allowInsecureHTTP)
+        // The flag means something only for a plain-HTTP URL to another host.
+        definition.allowInsecureHTTP = definition.allowInsecureHTTP && Self.isInsecureHTTP(definition.baseURL)
         if let format = definition.keyFormat {
             guard (try? Regex(format.pattern)) != nil else {
                 throw KeywardenError(.invalidInput, "invalid --key-pattern: '\(format.pattern)' is not a regular expression")
@@ -60,16 +62,25 @@ extension Vault {
             if try ProviderRecord.exists(db, key: definition.name) {
                 throw KeywardenError(.conflict, "provider '\(definition.name)' already exists; change it with `keywarden provider set`")
             }
-            try ProviderRecord(name: definition.name, builtin: false, definition: json, baseUrl: nil, env: nil, updatedAt: now).insert(db)
-            try appendAudit(AuditDraft(action: "provider.add", provider: definition.name, outcome: "ok", detail: "base URL \(definition.baseURL)"), db)
+            try ProviderRecord(name: definition.name, builtin: false, definition: json, baseUrl: nil, env: nil, updatedAt: now,
+                               allowInsecureHttp: definition.allowInsecureHTTP).insert(db)
+            try appendAudit(AuditDraft(action: "provider.add", provider: definition.name, outcome: "ok",
+                                       detail: "base URL \(definition.baseURL)\(definition.allowInsecureHTTP ? Self.insecureNote : "")"), db)
         }
     }
 
     /// Changes a provider's base URL or default variable (built-in or custom).
     /// `resetBaseURL` returns a built-in to its catalogue URL.
-    public func updateProvider(_ name: String, baseURL: String?, env: String?, resetBaseURL: Bool = false) throws(KeywardenError) -> ProviderDefinition {
+    /// `allowInsecureHTTP` accepts a plain `http://` URL to a host that is not
+    /// loopback; a new base URL without it clears an earlier permission.
+    public func updateProvider(_ name: String, baseURL: String?, env: String?, resetBaseURL: Bool = false,
+                               allowInsecureHTTP: Bool = false) throws(KeywardenError) -> ProviderDefinition {
         if let env { try Names.require(Names.isEnvironmentVariable(env), "variable name", env, Names.envRule) }
-        let checkedURL: String? = if let baseURL { try Self.checkedBaseURL(baseURL) } else { nil }
+        if allowInsecureHTTP && baseURL == nil {
+            throw KeywardenError(.invalidInput, "--allow-insecure-http goes with the --base-url it allows")
+        }
+        let checkedURL: String? = if let baseURL { try Self.checkedBaseURL(baseURL, provider: name, allowInsecureHTTP: allowInsecureHTTP) } else { nil }
+        let insecure = checkedURL.map { allowInsecureHTTP && Self.isInsecureHTTP($0) } ?? false
         guard checkedURL != nil || env != nil || resetBaseURL else {
             throw KeywardenError(.invalidInput, "nothing to change: pass --base-url URL, --reset-base-url or --env NAME")
         }
@@ -79,11 +90,11 @@ extension Vault {
                 ?? ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now)
             var changes: [String] = []
             if row.builtin {
-                if resetBaseURL { row.baseUrl = nil; changes.append("base URL reset") }
-                if let checkedURL { row.baseUrl = checkedURL; changes.append("base URL \(checkedURL)") }
+                if resetBaseURL { row.baseUrl = nil; row.allowInsecureHttp = false; changes.append("base URL reset") }
+                if let checkedURL { row.baseUrl = checkedURL; row.allowInsecureHttp = insecure; changes.append("base URL \(checkedURL)\(insecure ? Self.insecureNote : "")") }
                 if let env { row.env = env; changes.append("env \(env)") }
             } else {
-                if let checkedURL { current.baseURL = checkedURL; changes.append("base URL \(checkedURL)") }
+                if let checkedURL { current.baseURL = checkedURL; row.allowInsecureHttp = insecure; changes.append("base URL \(checkedURL)\(insecure ? Self.insecureNote : "")") }
                 if let env { current.env = env; changes.append("env \(env)") }
                 row.definition = String(decoding: try JSONEncoder.sorted.encode(current), as: UTF8.self)
             }
@@ -124,21 +135,25 @@ extension Vault {
         var definition = builtin
         if let url = row?.baseUrl { definition.baseURL = url }
         if let env = row?.env { definition.env = env }
+        definition.allowInsecureHTTP = row?.allowInsecureHttp ?? false
         return definition
     }
 
     static func isOverridden(_ row: ProviderRecord?) -> Bool { row?.baseUrl != nil || row?.env != nil }
 
     static func decodeDefinition(_ row: ProviderRecord) throws -> ProviderDefinition {
-        guard let json = row.definition, let definition = try? JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8)) else {
+        guard let json = row.definition, var definition = try? JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8)) else {
             throw KeywardenError(.integrity, "the stored definition of provider '\(row.name)' is unreadable")
         }
+        definition.allowInsecureHTTP = row.allowInsecureHttp
         return definition
     }
 
     /// Accepts `http(s)://host[:port][/path]`: no credentials, query or fragment
-    /// (a base URL is logged and shown; it must not carry secrets).
-    public static func checkedBaseURL(_ text: String) throws(KeywardenError) -> String {
+    /// (a base URL is logged and shown; it must not carry secrets). Plain
+    /// `http://` is accepted for a loopback host, or any host when
+    /// `allowInsecureHTTP` (keys would cross the network unencrypted).
+    public static func checkedBaseURL(_ text: String, provider: String = "NAME", allowInsecureHTTP: Bool = false) throws(KeywardenError) -> String {
         var trimmed = text
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let components = URLComponents(string: trimmed),
@@ -153,8 +168,20 @@ extension Vault {
         guard components.query == nil, components.fragment == nil else {
             throw KeywardenError(.invalidInput, "invalid base URL '\(text)': it must not contain a query (?…) or fragment (#…)")
         }
+        if scheme == "http", !LoopbackHost.contains(host), !allowInsecureHTTP {
+            throw KeywardenError(.invalidInput, "refusing the plain http:// base URL '\(text)': keys sent to \(host) would cross the network unencrypted; use https://, or if the network path is trusted add --allow-insecure-http (`keywarden provider set \(provider) --base-url \(text) --allow-insecure-http`)")
+        }
         return trimmed
     }
+
+    /// Plain `http://` to a host that is not loopback.
+    static func isInsecureHTTP(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http", let host = components.host else { return false }
+        return !LoopbackHost.contains(host)
+    }
+
+    /// How audit details mark an allowed plain-HTTP base URL.
+    static let insecureNote = " (plain HTTP allowed by --allow-insecure-http)"
 }
 
 extension JSONEncoder {

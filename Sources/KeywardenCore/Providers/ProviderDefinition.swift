@@ -28,6 +28,15 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
     /// How to read the probe's answers; nil for built-ins (their rules are in
     /// `BuiltinRules`). User-defined providers declare them here.
     public var rules: [OutcomeRule]?
+    /// The user allowed a plain `http://` base URL to a host that is not
+    /// loopback (`--allow-insecure-http`). Stored in the provider's row
+    /// (`allow_insecure_http`), not in this JSON, so one flag covers
+    /// built-ins and custom providers alike.
+    public var allowInsecureHTTP = false
+
+    enum CodingKeys: String, CodingKey {
+        case name, displayName, baseURL, auth, headers, env, alternateEnv, keyFormat, probe, consoleURL, rules
+    }
 
     public init(
         name: String, displayName: String, baseURL: String, auth: KeyPlacement,

@@ -49,5 +49,8 @@ public enum ExitCode {
     public static let locked: Int32 = 3
     public static let integrity: Int32 = 4
     public static let validationFailed: Int32 = 5
+    /// Some keys could not be checked (network, proxy, TLS, a failing
+    /// provider) and none was found bad; 5 wins when both happen.
+    public static let couldNotCheck: Int32 = 6
     public static let usage: Int32 = 64
 }

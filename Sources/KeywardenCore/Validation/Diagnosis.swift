@@ -32,11 +32,9 @@ public struct Diagnosis: Encodable, Sendable {
     /// Runs every stage for one key and explains the first that fails.
     public static func run(_ item: KeyToCheck, client: ProbeClient, timeout: TimeAmount, environment: [String: String]) async -> Diagnosis {
         let collector = StageCollector()
-        var key = item.value.copyBytes()
-        defer { wipe(&key) }
         let request: ProbeRequest
         do {
-            request = try ProbeRequest.make(provider: item.provider, key: key)
+            request = try ProbeRequest.make(provider: item.provider, key: item.value)
         } catch {
             let check = KeyCheck(id: item.key.id, provider: item.provider.name, scope: item.key.scope, label: item.key.label, hint: item.key.hint,
                                  fingerprint: item.key.fingerprint, outcome: .unexpected, status: nil, stage: nil, latencyMs: 0, attempts: 0,
@@ -63,20 +61,21 @@ public struct Diagnosis: Encodable, Sendable {
             (outcome, reason, fix, status, stage) = (classification.outcome, classification.reason, classification.fix, response.status, nil)
         case .failure(let failure):
             (outcome, reason, fix, status, stage) = (failure.outcome, failure.detail, nil, nil, failure.stage)
-            if failure.stage == .tls {
-                // Show the certificate that failed verification.
-                let second = StageCollector()
-                _ = await ProbeClient(resolver: client.resolver, proxies: client.proxies, caFile: client.caFile)
-                    .send(request, timeout: .seconds(5), verifyTLS: false) { second.add($0) }
-                if let tls = second.reports.first(where: { $0.stage == .tls && $0.ok }) {
-                    stages.append(StageReport(stage: .tls, ok: false, milliseconds: tls.milliseconds, detail: "the server presented: " + tls.detail))
+            if failure.stage == .tls, failure.outcome == .tlsError {
+                // Show the certificate that failed verification. This is a
+                // separate handshake that sends nothing at all after it, so
+                // the server that failed verification never gets the key.
+                let inspected = await client.inspectCertificate(host: request.host, port: request.port, timeout: .seconds(5))
+                if case .success(let details) = inspected {
+                    stages.append(StageReport(stage: .tls, ok: false, milliseconds: 0,
+                                              detail: "the server presented: " + details.summary + " (seen in a second handshake that sent nothing)"))
                 }
             }
         }
         let elapsed = Double((NIODeadline.now() - started).nanoseconds) / 1e6
         let check = KeyCheck(id: item.key.id, provider: item.provider.name, scope: item.key.scope, label: item.key.label, hint: item.key.hint,
                              fingerprint: item.key.fingerprint, outcome: outcome, status: status, stage: stage, latencyMs: elapsed, attempts: 1,
-                             reason: reason, fix: fix, checkedAt: .now())
+                             reason: reason, fix: fix, checkedAt: .now(), host: request.host)
         let (verdict, advice) = Self.verdict(check, request: request, proxies: client.proxies, provider: item.provider)
         return Diagnosis(provider: item.provider.name, key: "\(item.key.id) \(item.key.hint)", url: request.displayURL, stages: stages,
                          check: check, verdict: verdict, advice: advice)

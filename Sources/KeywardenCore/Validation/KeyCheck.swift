@@ -16,10 +16,13 @@ public struct KeyCheck: Codable, Sendable {
     public var reason: String
     public var fix: String?
     public var checkedAt: Timestamp
+    /// The host the check talked to (the base URL's), so a summary can say
+    /// "DNS fails for api.anthropic.com" once instead of once per key.
+    public var host: String?
 
     enum CodingKeys: String, CodingKey {
         case id, provider, scope, label, hint, fingerprint, outcome, status, stage
-        case latencyMs = "latency_ms", attempts, reason, fix, checkedAt = "checked_at"
+        case latencyMs = "latency_ms", attempts, reason, fix, checkedAt = "checked_at", host
     }
 
     /// One line for the audit trail and `key show`: what happened, never the key.

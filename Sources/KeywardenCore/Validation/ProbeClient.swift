@@ -88,6 +88,11 @@ public struct TLSDetails: Sendable, Codable {
     public var issuer: String
     public var notValidAfter: String
     public var verified: Bool
+
+    /// One line for `doctor`: protocol, subject, issuer, expiry, verification.
+    public var summary: String {
+        "\(version), certificate \(subject), issued by \(subject == issuer ? "itself (self-signed)" : issuer), valid until \(notValidAfter)\(verified ? ", verified" : ", NOT verified")"
+    }
 }
 
 /// A minimal HTTP/1.1 client that goes through DNS, TCP, proxy tunnel, TLS
@@ -108,16 +113,116 @@ public struct ProbeClient: Sendable {
         self.caFile = caFile
     }
 
-    /// Sends `request`, giving up at `deadline`. `record` receives each stage's report.
-    public func send(_ request: ProbeRequest, timeout: TimeAmount, verifyTLS: Bool = true,
+    /// Sends `request`, giving up after `timeout`. `record` receives each
+    /// stage's report. The certificate is always verified: the key is written
+    /// only after a verified handshake (or over plain HTTP to loopback, or
+    /// where the user allowed plain HTTP). To look at a certificate that fails
+    /// verification, use `inspectCertificate`, which never sends a request.
+    public func send(_ request: ProbeRequest, timeout: TimeAmount,
                      record: @Sendable (StageReport) -> Void = { _ in }) async -> Result<ProbeResponse, ProbeFailure> {
         let deadline = NIODeadline.now() + timeout
         let proxy = proxies.proxy(forHost: request.host, scheme: request.scheme)
+        if request.scheme == "http", !request.allowsInsecureHTTP {
+            // Defence in depth (ProbeRequest.make checks the target too): over
+            // plain HTTP the key is readable by whoever we connect to, so
+            // that must be this machine.
+            let connectHost = proxy?.host ?? request.host
+            if !LoopbackHost.contains(connectHost) {
+                let failure = ProbeFailure(stage: proxy != nil ? .proxy : .connect, outcome: .unexpected,
+                                           detail: "refusing to send the key over plain HTTP to \(proxy != nil ? "proxy " : "")\(connectHost), which is not this machine; use https:// or allow it with `provider set … --allow-insecure-http`")
+                record(StageReport(stage: failure.stage, ok: false, milliseconds: 0, detail: failure.detail))
+                return .failure(failure)
+            }
+        }
+        let connection: Connection
+        switch await open(host: request.host, port: request.port, scheme: request.scheme, tls: .verified, deadline: deadline, record: record) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let opened): connection = opened
+        }
+        defer { connection.close() }
+        let channel = connection.channel
+
+        // HTTP
+        let started = NIODeadline.now()
+        do {
+            let done = channel.eventLoop.makePromise(of: ProbeResponse.self)
+            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method),
+                                       uri: proxy != nil && request.scheme == "http" ? "http://\(request.host):\(request.port)\(request.target)" : request.target)
+            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+            if let credentials = proxy?.credentials, request.scheme == "http" {
+                head.headers.add(name: "proxy-authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+            }
+            let body = request.body
+            let limit = bodyLimit
+            let requestHead = head
+            let credential = request.credential
+            try await Self.install(on: channel, completing: done) {
+                // The key is added by the encoder, from guarded memory, as the head is written.
+                try channel.pipeline.syncOperations.addHandler(CredentialRequestEncoder(credential: credential))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                try channel.pipeline.syncOperations.addHandler(ExchangeHandler(head: requestHead, body: body, bodyLimit: limit, done: done))
+            }
+            let response = try await done.futureResult.get()
+            record(StageReport(stage: .http, ok: true, milliseconds: Self.ms(since: started), detail: "\(request.method) \(request.displayURL) → HTTP \(response.status)"))
+            return .success(response)
+        } catch {
+            let timedOut = NIODeadline.now() >= deadline
+            let failure = ProbeFailure(stage: .http, outcome: timedOut ? .timeout : .connectError,
+                                       detail: timedOut ? "no HTTP answer from \(request.host) within the time limit" : "the connection to \(request.host) broke before an answer: \(Self.describe(error))")
+            record(StageReport(stage: .http, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+            return .failure(failure)
+        }
+    }
+
+    /// Connects to `host:port` (through the proxy in effect), completes a TLS
+    /// handshake WITHOUT verifying the certificate, captures the certificate
+    /// and closes: nothing is written after the handshake. This is how
+    /// `doctor` shows which certificate failed verification. It takes no
+    /// request, so it cannot carry a key.
+    public func inspectCertificate(host: String, port: Int, timeout: TimeAmount,
+                                   record: @Sendable (StageReport) -> Void = { _ in }) async -> Result<TLSDetails, ProbeFailure> {
+        let deadline = NIODeadline.now() + timeout
+        switch await open(host: host, port: port, scheme: "https", tls: .inspectOnly, deadline: deadline, record: record) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let connection):
+            connection.close()
+            guard let details = connection.tls else {
+                return .failure(ProbeFailure(stage: .tls, outcome: .tlsError, detail: "the server presented no certificate"))
+            }
+            return .success(details)
+        }
+    }
+
+    /// How the TLS stage treats the certificate.
+    private enum TLSMode {
+        /// Full verification: the only mode a request (and so a key) is sent in.
+        case verified
+        /// No verification, to read the certificate; used only by `inspectCertificate`.
+        case inspectOnly
+    }
+
+    /// An open connection, past DNS, TCP, proxy tunnel and TLS.
+    private struct Connection {
+        var channel: any Channel
+        var tls: TLSDetails?
+        var timeoutTask: Scheduled<Void>
+
+        func close() {
+            timeoutTask.cancel()
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Runs the DNS, TCP, proxy-tunnel and TLS stages. Installs no HTTP
+    /// handlers and writes nothing but a proxy's CONNECT.
+    private func open(host: String, port: Int, scheme: String, tls mode: TLSMode, deadline: NIODeadline,
+                      record: @Sendable (StageReport) -> Void) async -> Result<Connection, ProbeFailure> {
+        let proxy = proxies.proxy(forHost: host, scheme: scheme)
         if let proxy {
             record(StageReport(stage: .proxy, ok: true, milliseconds: 0, detail: "via proxy \(proxy)"))
         }
-        let connectHost = proxy?.host ?? request.host
-        let connectPort = proxy?.port ?? request.port
+        let connectHost = proxy?.host ?? host
+        let connectPort = proxy?.port ?? port
 
         // DNS
         var started = NIODeadline.now()
@@ -137,13 +242,13 @@ public struct ProbeClient: Sendable {
 
         // TCP
         started = NIODeadline.now()
-        var channel: (any Channel)?
+        var connected: (any Channel)?
         var lastError: (any Error)?
         for address in addresses {
             let remaining = deadline - NIODeadline.now()
             guard remaining > .zero else { break }
             do {
-                channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                     .connectTimeout(min(remaining, .seconds(10)))
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .connect(to: address).get()
@@ -152,7 +257,7 @@ public struct ProbeClient: Sendable {
                 lastError = error
             }
         }
-        guard let channel else {
+        guard let channel = connected else {
             let timedOut = NIODeadline.now() >= deadline || (lastError.map { "\($0)".contains("connectTimeout") } ?? false)
             let what = proxy != nil ? "proxy \(connectHost):\(connectPort)" : "\(connectHost):\(connectPort)"
             let failure = ProbeFailure(
@@ -164,23 +269,21 @@ public struct ProbeClient: Sendable {
         }
         record(StageReport(stage: .connect, ok: true, milliseconds: Self.ms(since: started),
                            detail: "connected to \(channel.remoteAddress?.description ?? connectHost)"))
-        let timeoutTask = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
-        defer {
-            timeoutTask.cancel()
-            channel.close(promise: nil)
-        }
+        let connection = Connection(channel: channel, tls: nil,
+                                    timeoutTask: channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) })
 
         // Proxy tunnel for https.
-        if let proxy, request.scheme == "https" {
+        if let proxy, scheme == "https" {
             started = NIODeadline.now()
             do {
                 let done = channel.eventLoop.makePromise(of: Void.self)
                 try await Self.install(on: channel, completing: done) {
-                    try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(target: "\(request.host):\(request.port)", credentials: proxy.credentials, done: done))
+                    try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(target: "\(host):\(port)", credentials: proxy.credentials, done: done))
                 }
                 try await done.futureResult.get()
-                record(StageReport(stage: .proxy, ok: true, milliseconds: Self.ms(since: started), detail: "tunnel to \(request.host):\(request.port) open"))
+                record(StageReport(stage: .proxy, ok: true, milliseconds: Self.ms(since: started), detail: "tunnel to \(host):\(port) open"))
             } catch {
+                connection.close()
                 let timedOut = NIODeadline.now() >= deadline
                 let failure = ProbeFailure(stage: .proxy, outcome: timedOut ? .timeout : .proxyError,
                                            detail: timedOut ? "the proxy did not open a tunnel within the time limit" : "the proxy refused the tunnel: \(error)")
@@ -190,60 +293,32 @@ public struct ProbeClient: Sendable {
         }
 
         // TLS
-        if request.scheme == "https" {
-            started = NIODeadline.now()
-            do {
-                var configuration = TLSConfiguration.makeClientConfiguration()
-                configuration.certificateVerification = verifyTLS ? .fullVerification : .none
-                if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
-                let context = try NIOSSLContext(configuration: configuration)
-                let done = channel.eventLoop.makePromise(of: Void.self)
-                // SNI carries names only; for an IP literal the certificate is checked against the IP.
-                let sni = (try? SocketAddress(ipAddress: request.host, port: 0)) == nil ? request.host : nil
-                try await Self.install(on: channel, completing: done) {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: sni))
-                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: done))
-                }
-                try await done.futureResult.get()
-                let details = try? await tlsDetails(channel, verified: verifyTLS)
-                record(StageReport(stage: .tls, ok: true, milliseconds: Self.ms(since: started),
-                                   detail: details.map { d in
-                                       "\(d.version), certificate \(d.subject), issued by \(d.subject == d.issuer ? "itself (self-signed)" : d.issuer), valid until \(d.notValidAfter)\(verifyTLS ? ", verified" : ", NOT verified")"
-                                   } ?? "handshake complete"))
-            } catch {
-                let timedOut = NIODeadline.now() >= deadline
-                let failure = ProbeFailure(stage: .tls, outcome: timedOut ? .timeout : .tlsError,
-                                           detail: timedOut ? "the TLS handshake with \(request.host) did not finish within the time limit" : "TLS with \(request.host) failed: \(Self.describe(error))")
-                record(StageReport(stage: .tls, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
-                return .failure(failure)
-            }
-        }
-
-        // HTTP
+        guard scheme == "https" else { return .success(connection) }
         started = NIODeadline.now()
         do {
-            let done = channel.eventLoop.makePromise(of: ProbeResponse.self)
-            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method),
-                                       uri: proxy != nil && request.scheme == "http" ? "http://\(request.host):\(request.port)\(request.target)" : request.target)
-            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-            if let credentials = proxy?.credentials, request.scheme == "http" {
-                head.headers.add(name: "proxy-authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
-            }
-            let body = request.body
-            let limit = bodyLimit
-            let requestHead = head
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = mode == .verified ? .fullVerification : .none
+            if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
+            let context = try NIOSSLContext(configuration: configuration)
+            let done = channel.eventLoop.makePromise(of: Void.self)
+            // SNI carries names only; for an IP literal the certificate is checked against the IP.
+            let sni = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
             try await Self.install(on: channel, completing: done) {
-                try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                try channel.pipeline.syncOperations.addHandler(ExchangeHandler(head: requestHead, body: body, bodyLimit: limit, done: done))
+                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: sni))
+                try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: done))
             }
-            let response = try await done.futureResult.get()
-            record(StageReport(stage: .http, ok: true, milliseconds: Self.ms(since: started), detail: "\(request.method) \(request.displayURL) → HTTP \(response.status)"))
-            return .success(response)
+            try await done.futureResult.get()
+            let details = try? await tlsDetails(channel, verified: mode == .verified)
+            record(StageReport(stage: .tls, ok: true, milliseconds: Self.ms(since: started), detail: details?.summary ?? "handshake complete"))
+            var verified = connection
+            verified.tls = details
+            return .success(verified)
         } catch {
+            connection.close()
             let timedOut = NIODeadline.now() >= deadline
-            let failure = ProbeFailure(stage: .http, outcome: timedOut ? .timeout : .connectError,
-                                       detail: timedOut ? "no HTTP answer from \(request.host) within the time limit" : "the connection to \(request.host) broke before an answer: \(Self.describe(error))")
-            record(StageReport(stage: .http, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
+            let failure = ProbeFailure(stage: .tls, outcome: timedOut ? .timeout : .tlsError,
+                                       detail: timedOut ? "the TLS handshake with \(host) did not finish within the time limit" : "TLS with \(host) failed: \(Self.describe(error))")
+            record(StageReport(stage: .tls, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
             return .failure(failure)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KeywardenCrypto
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -78,6 +79,51 @@ final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         done.fail(ProbeFailure(stage: .tls, outcome: .tlsError, detail: "the server closed the connection during the TLS handshake"))
         context.fireChannelInactive()
+    }
+}
+
+/// Encodes the probe's HTTP/1.1 request, adding the key from guarded memory
+/// as the head is written, and wipes that buffer once the socket is done with
+/// it. Stands where NIO's `HTTPRequestEncoder` would, so the key never passes
+/// through an `HTTPHeaders` value or any other Swift `String`.
+final class CredentialRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    private let credential: ProbeCredential
+
+    init(credential: ProbeCredential) { self.credential = credential }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            let held = HeldBuffer()
+            var buffer = context.channel.allocator.buffer(capacity: 1024)
+            credential.writeHead(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, into: &buffer)
+            held.buffer = buffer
+            let written = promise ?? context.eventLoop.makePromise()
+            // Once written, ours is the only reference left, so the wipe
+            // reaches the bytes that held the key (not a copy of them).
+            written.futureResult.whenComplete { _ in held.wipe() }
+            context.write(wrapOutboundOut(buffer), promise: written)
+        case .body(.byteBuffer(let bytes)):
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .body(.fileRegion):
+            promise?.fail(ChannelError.operationUnsupported)
+        case .end:
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        }
+    }
+
+    /// The request head's buffer, kept until it can be wiped.
+    private final class HeldBuffer {
+        var buffer: ByteBuffer?
+
+        func wipe() {
+            guard var bytes = buffer else { return }
+            buffer = nil
+            bytes.withUnsafeMutableReadableBytes { KeywardenCrypto.wipe($0) }
+        }
     }
 }
 

@@ -38,6 +38,28 @@ public enum ValidationOutcome: String, Codable, Sendable, CaseIterable {
 
     /// Says the key itself failed authentication (what `audit --failed-auth` lists).
     public var isAuthFailure: Bool { self == .invalid || self == .forbidden }
+
+    /// What the outcome says about the key: it works, it does not, or the
+    /// check never got a verdict on it (the network, the provider or the
+    /// configuration stood in the way).
+    public var verdict: KeyVerdict {
+        switch self {
+        case .valid: .valid
+        case .invalid, .forbidden, .noCredit: .notValid
+        case .rateLimited, .providerError, .dnsError, .connectError, .tlsError, .timeout, .proxyError, .unexpected: .notChecked
+        }
+    }
+}
+
+/// How a check counts in `validate`'s summary and exit code.
+public enum KeyVerdict: String, Codable, Sendable {
+    /// The provider accepted the key.
+    case valid
+    /// The provider answered about the key, and the key does not work (exit 5).
+    case notValid = "not_valid"
+    /// No answer about the key: DNS, connection, TLS, proxy, time limit, a
+    /// failing or rate-limiting provider, an answer no rule explains (exit 6).
+    case notChecked = "not_checked"
 }
 
 /// One rule of a provider's classification: when the status and body match,

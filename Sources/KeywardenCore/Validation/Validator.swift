@@ -68,11 +68,9 @@ public struct Validator: Sendable {
     /// Checks one key, with retries, within `timeout`. `slot`/`release`
     /// bracket each request (the caller's concurrency limits).
     public func checkOne(_ item: KeyToCheck, slot: @Sendable () async -> Void = {}, release: @Sendable () async -> Void = {}) async -> KeyCheck {
-        var key = item.value.copyBytes()
-        defer { wipe(&key) }
         let request: ProbeRequest
         do {
-            request = try ProbeRequest.make(provider: item.provider, key: key)
+            request = try ProbeRequest.make(provider: item.provider, key: item.value)
         } catch {
             return result(item, outcome: .unexpected, status: nil, stage: nil, started: .now(), attempts: 0, reason: error.message, fix: nil)
         }
@@ -141,7 +139,7 @@ public struct Validator: Sendable {
         KeyCheck(id: item.key.id, provider: item.key.provider, scope: item.key.scope, label: item.key.label, hint: item.key.hint,
                  fingerprint: item.key.fingerprint, outcome: outcome, status: status, stage: stage,
                  latencyMs: Double((NIODeadline.now() - started).nanoseconds) / 1e6, attempts: attempts, reason: reason, fix: fix,
-                 checkedAt: Timestamp.now())
+                 checkedAt: Timestamp.now(), host: URLComponents(string: item.provider.baseURL)?.host)
     }
 }
 

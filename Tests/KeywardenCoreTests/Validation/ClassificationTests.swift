@@ -1,4 +1,6 @@
 import Foundation
+import KeywardenCrypto
+import NIOCore
 import Testing
 @testable import KeywardenCore
 import KeywardenMockProvider
@@ -98,18 +100,35 @@ struct RetryAndProxyTests {
         #expect(ProxySettings(environment: ["NO_PROXY": "*", "HTTPS_PROXY": "http://p:1"]).proxy(forHost: "a.b", scheme: "https") == nil)
     }
 
-    @Test("probe requests put the key where the provider expects it and never in the display URL")
+    @Test("probe requests put the key where the provider expects it, from guarded memory, never in a String field or the display URL")
     func requests() throws {
-        let key = Array("secret-key-123".utf8)
+        let key = SecureBytes(copying: Array("secret key+123".utf8))
         let anthropic = try ProbeRequest.make(provider: BuiltinProviders.named("anthropic")!, key: key)
-        #expect(anthropic.headers.contains { $0 == ("x-api-key", "secret-key-123") })
         #expect(anthropic.headers.contains { $0 == ("anthropic-version", "2023-06-01") })
         #expect(anthropic.displayURL == "https://api.anthropic.com/v1/models")
+        #expect(anthropic.credential.placement == .header(name: "x-api-key", prefix: ""))
+        // No field of the request holds the key as text: it lives only in SecureBytes.
+        var dumped = ""
+        dump(anthropic, to: &dumped)
+        #expect(!dumped.contains("secret"))
+        #expect(Self.head(anthropic).contains("\r\nx-api-key: secret key+123\r\n"))
+
+        let openai = try ProbeRequest.make(provider: BuiltinProviders.named("openai")!, key: key)
+        #expect(Self.head(openai).contains("\r\nauthorization: Bearer secret key+123\r\n"))
+
         var custom = ProviderDefinition(name: "q", displayName: "Q", baseURL: "http://127.0.0.1:9/base", auth: .query("key"), env: "Q_KEY", probe: Probe(path: "/v1/me"))
         let query = try ProbeRequest.make(provider: custom, key: key)
-        #expect(query.target == "/base/v1/me?key=secret-key-123")
+        #expect(query.target == "/base/v1/me")
+        #expect(Self.head(query).hasPrefix("GET /base/v1/me?key=secret%20key%2B123 HTTP/1.1\r\n"))
         #expect(!query.displayURL.contains("secret"))
         custom.probe = nil
         #expect(throws: KeywardenError.self) { try ProbeRequest.make(provider: custom, key: key) }
+    }
+
+    /// The bytes `CredentialRequestEncoder` writes for `request`'s head.
+    static func head(_ request: ProbeRequest) -> String {
+        var buffer = ByteBufferAllocator().buffer(capacity: 512)
+        request.credential.writeHead(method: request.method, uri: request.target, headers: request.headers, into: &buffer)
+        return buffer.readString(length: buffer.readableBytes) ?? ""
     }
 }

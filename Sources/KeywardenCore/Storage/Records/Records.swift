@@ -58,6 +58,8 @@ struct ProviderRecord: SnakeCaseRecord {
     var baseUrl: String?
     var env: String?
     var updatedAt: String
+    /// Plain `http://` to a host that is not loopback was allowed (migration 0007).
+    var allowInsecureHttp = false
 }
 
 /// `keys`: a provider credential in a scope, sealed.

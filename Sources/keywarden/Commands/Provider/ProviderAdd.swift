@@ -24,6 +24,7 @@ struct ProviderAdd: ParsableCommand {
     @Option(help: "Path of the request that checks a key, e.g. /v1/models.") var probePath: String?
     @Option(help: "Method of that request (GET or POST).") var probeMethod: String = "GET"
     @Option(help: "Human name (default: the name).") var displayName: String?
+    @Flag(help: "Accept a plain http:// --base-url to a host that is not loopback (keys travel unencrypted).") var allowInsecureHttp = false
 
     func run() throws {
         let placement = try Self.parsePlacement(auth)
@@ -45,9 +46,10 @@ struct ProviderAdd: ParsableCommand {
             let pattern = keyPattern ?? (keyPrefix.map { NSRegularExpressionEscape.escape($0) }.joined(separator: "|").wrappedAsGroup + ".+")
             format = KeyFormat(pattern: pattern, prefixes: keyPrefix, description: keyPattern.map { "matching \($0)" } ?? "starting with \(keyPrefix.joined(separator: " or "))")
         }
-        let definition = ProviderDefinition(
+        var definition = ProviderDefinition(
             name: name, displayName: displayName ?? name, baseURL: baseURL, auth: placement, headers: headers, env: env,
             keyFormat: format, probe: probePath.map { Probe(method: probeMethod.uppercased(), path: $0) })
+        definition.allowInsecureHTTP = allowInsecureHttp
         let opened = try Session.open(vault, command: "provider add")
         try opened.addProvider(definition)
         Output.line("Added provider \(name) (\(baseURL), key as \(placement.summary), env \(env)).")

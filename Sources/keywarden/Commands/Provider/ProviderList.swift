@@ -34,7 +34,7 @@ struct ProviderJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, displayName = "display_name", baseURL = "base_url", auth, headers, env, alternateEnv = "alternate_env"
-        case keyFormat = "key_format", probe, consoleURL = "console_url", source, keys
+        case keyFormat = "key_format", probe, consoleURL = "console_url", allowInsecureHTTP = "allow_insecure_http", source, keys
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -50,6 +50,7 @@ struct ProviderJSON: Encodable {
         try c.encodeIfPresent(d.keyFormat, forKey: .keyFormat)
         try c.encodeIfPresent(d.probe, forKey: .probe)
         try c.encodeIfPresent(d.consoleURL, forKey: .consoleURL)
+        try c.encode(d.allowInsecureHTTP, forKey: .allowInsecureHTTP)
         try c.encode(info.source, forKey: .source)
         try c.encode(info.keys, forKey: .keys)
     }

@@ -11,6 +11,13 @@ struct ProviderSet: ParsableCommand {
           keywarden provider set zhipu --base-url https://api.z.ai/api/paas/v4
           keywarden provider set azure-openai --base-url https://my-resource.openai.azure.com
           keywarden provider set anthropic --reset-base-url
+          keywarden provider set openai --base-url http://127.0.0.1:8080/openai
+          keywarden provider set openai --base-url http://llm-proxy.lan:8080 --allow-insecure-http
+
+        A plain http:// base URL is refused unless its host is loopback (127.0.0.0/8, ::1,
+        localhost) or --allow-insecure-http is given: over plain HTTP anyone on the network
+        path reads the key. The permission is stored with that URL, shown by `provider show`,
+        recorded in the audit trail, and cleared by the next --base-url given without it.
         """
     )
 
@@ -19,13 +26,15 @@ struct ProviderSet: ParsableCommand {
     @Option(help: "New base URL.") var baseURL: String?
     @Flag(help: "Go back to the built-in base URL.") var resetBaseURL = false
     @Option(help: "New default environment variable for keys added from now on.") var env: String?
+    @Flag(help: "Accept a plain http:// --base-url to a host that is not loopback (keys travel unencrypted).") var allowInsecureHttp = false
 
     func validate() throws {
         if baseURL != nil && resetBaseURL { throw ValidationError("--base-url and --reset-base-url exclude each other") }
     }
 
     func run() throws {
-        let updated = try Session.open(vault, command: "provider set").updateProvider(name, baseURL: baseURL, env: env, resetBaseURL: resetBaseURL)
-        Output.line("Provider \(updated.name): base URL \(updated.baseURL), env \(updated.env).")
+        let updated = try Session.open(vault, command: "provider set").updateProvider(name, baseURL: baseURL, env: env, resetBaseURL: resetBaseURL,
+                                                                                       allowInsecureHTTP: allowInsecureHttp)
+        Output.line("Provider \(updated.name): base URL \(updated.baseURL)\(updated.allowInsecureHTTP ? " (plain HTTP allowed: keys travel unencrypted)" : ""), env \(updated.env).")
     }
 }

@@ -29,6 +29,9 @@ struct ProviderShow: ParsableCommand {
         ]
         if !d.alternateEnv.isEmpty { rows.append(("also read", d.alternateEnv.joined(separator: ", "))) }
         for (header, value) in d.headers.sorted(by: { $0.key < $1.key }) { rows.append(("header", "\(header): \(value)")) }
+        if d.baseURL.lowercased().hasPrefix("http://") {
+            rows.append(("plain HTTP", d.allowInsecureHTTP ? "allowed by --allow-insecure-http: keys travel unencrypted" : "loopback only"))
+        }
         if let format = d.keyFormat { rows.append(("key format", format.description)) }
         if let probe = d.probe { rows.append(("probe", "\(probe.method) \(d.baseURL)\(probe.path)")) }
         if let console = d.consoleURL { rows.append(("manage keys", console)) }

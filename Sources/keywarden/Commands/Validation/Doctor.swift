@@ -10,7 +10,10 @@ struct Doctor: AsyncParsableCommand {
         Stages, each timed: proxy variables in effect; DNS (addresses); TCP connect; TLS handshake
         (protocol, certificate subject, issuer, expiry, verification); the authenticated probe with the
         scope's active key (status, classified outcome); then a verdict with what to do. Never prints
-        the key. Exit 0 when the key works, 5 otherwise.
+        the key. When the certificate fails verification, doctor shows it from a second handshake that
+        stops right after the certificate arrives and sends nothing, so that server never sees the key.
+        Exit 0 when the key works, 5 when the key does not, 6 when it could not be checked (network,
+        proxy, TLS, a failing provider).
 
         Examples:
           keywarden doctor anthropic --scope prod
@@ -44,7 +47,8 @@ struct Doctor: AsyncParsableCommand {
         } else {
             report.print()
         }
-        if report.check.outcome != .valid { throw CommandFailure(code: ExitCode.validationFailed, message: "") }
+        let code = ValidationSummary([report.check]).exitCode
+        if code != ExitCode.success { throw CommandFailure(code: code, message: "") }
     }
 
     private func pickKey(_ vault: Vault) throws -> KeyToCheck {

@@ -17,7 +17,16 @@ struct Validate: AsyncParsableCommand {
         connect_error, tls_error, timeout, proxy_error, unexpected. Transient outcomes are retried with
         capped exponential backoff and jitter, honouring retry-after-ms / retry-after, within --timeout.
         HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured. Each result is stored on the key (`key list`)
-        and in the audit trail (`audit --failed-auth`). Exit 0 when every key is valid, 5 otherwise.
+        and in the audit trail (`audit --failed-auth`).
+
+        After the table comes a summary that keeps two things apart: keys the provider answered about
+        and that do not work (invalid, forbidden, no_credit), and keys that could not be checked at all
+        (dns_error, connect_error, tls_error, timeout, proxy_error, provider_error, rate_limited,
+        unexpected), e.g. "could not check 12 of 12 key(s): DNS fails for api.anthropic.com". Each piece
+        of advice is given once per outcome and host.
+
+        Exit codes: 0 every key is valid; 5 at least one key is not valid (this wins when both happen);
+        6 no key was found bad, but at least one could not be checked.
 
         Examples:
           keywarden validate
@@ -80,9 +89,9 @@ struct Validate: AsyncParsableCommand {
             ValidationTable.print(results)
             for failover in failovers { Output.line("\(failover.provider)/\(failover.scope): \(failover.message)") }
         }
-        let failed = results.filter { $0.outcome != .valid }.count
-        if failed > 0 {
-            throw CommandFailure(code: ExitCode.validationFailed, message: json ? "" : "\(failed) of \(results.count) key(s) are not valid")
+        let summary = ValidationSummary(results)
+        if summary.exitCode != ExitCode.success {
+            throw CommandFailure(code: summary.exitCode, message: json ? "" : summary.message ?? "")
         }
     }
 }
@@ -92,10 +101,11 @@ enum ValidationTable {
         Output.table(["PROVIDER", "SCOPE", "KEY", "HINT", "OUTCOME", "LATENCY", "REASON"], results.map { r in
             [r.provider, r.scope, r.id, r.hint, r.outcome.rawValue, "\(Int(r.latencyMs.rounded())) ms", r.reason]
         })
-        let failing = results.filter { $0.outcome != .valid && $0.fix != nil }
-        if !failing.isEmpty {
+        // Once per outcome and host: twelve keys behind one broken DNS get one line.
+        let advice = ValidationSummary(results).adviceLines
+        if !advice.isEmpty {
             Output.line()
-            for r in failing { Output.line("\(r.id) (\(r.provider)/\(r.scope)): \(r.fix!)") }
+            for line in advice { Output.line(line) }
         }
     }
 }
