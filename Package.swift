@@ -79,6 +79,7 @@ let package = Package(
             dependencies: [
                 "KeywardenCore",
                 "KeywardenServer",
+                "CPeerCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -22,15 +22,23 @@ struct AgentRoutes: Sendable {
         router.post("/v1/reports", use: report)
         router.post("/v1/lock", use: lock)
         router.post("/v1/validate", use: validate)
+        router.post("/v1/exported-files", use: rememberExport)
         router.get("/metrics", use: prometheus)
     }
 
     // MARK: - Routes
 
     @Sendable func health(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let locked = state.isLocked
-        return try json(["status": "ok", "locked": locked ? "true" : "false", "version": KeywardenVersion.current,
-                         "started_at": state.startedAt.iso8601])
+        try json(HealthAnswer(status: "ok", locked: state.isLocked, version: KeywardenVersion.current, startedAt: state.startedAt.iso8601))
+    }
+
+    /// `locked` is a JSON boolean so clients decode it instead of searching the text.
+    struct HealthAnswer: Encodable {
+        var status: String
+        var locked: Bool
+        var version: String
+        var startedAt: String
+        enum CodingKeys: String, CodingKey { case status, locked, version, startedAt = "started_at" }
     }
 
     @Sendable func listKeys(_ request: Request, _ context: AgentRequestContext) async throws -> Response {

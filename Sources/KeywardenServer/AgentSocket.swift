@@ -14,12 +14,28 @@ public struct AgentSocket: Sendable {
     public var group: gid_t?
 
     /// `--socket`, else `$KEYWARDEN_SOCKET`, else `$XDG_RUNTIME_DIR/keywarden/agent.sock`,
-    /// else `/tmp/keywarden-$UID/agent.sock`.
+    /// else `$XDG_STATE_HOME/keywarden/run/agent.sock` (`~/.local/state/…`).
+    ///
+    /// Never a fixed path in a world-writable folder such as `/tmp`: another
+    /// user could create that folder first and listen there. The fallback is
+    /// in the user's own home, where nobody else can create it; the server
+    /// makes its folder 0700 and the client checks it before trusting it.
     public static func defaultPath(environment: [String: String]) -> String {
         if let explicit = environment["KEYWARDEN_SOCKET"], !explicit.isEmpty { return explicit }
         if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") { return runtime + "/keywarden/agent.sock" }
-        return "/tmp/keywarden-\(getuid())/agent.sock"
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/keywarden/run/agent.sock" }
+        return homeDirectory(environment: environment) + "/.local/state/keywarden/run/agent.sock"
     }
+
+    /// `$HOME`, else the passwd entry's home (cron and `su` may not set HOME).
+    static func homeDirectory(environment: [String: String]) -> String {
+        if let home = environment["HOME"], home.hasPrefix("/") { return home }
+        if let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir, dir.pointee != 0 { return String(cString: dir) }
+        return "/nonexistent"
+    }
+
+    /// The longest path a `sockaddr_un` holds (107 bytes and a NUL on Linux).
+    public static var maximumPathLength: Int { MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 }
 
     public init(path: String, group: gid_t? = nil) {
         self.path = path
@@ -36,6 +52,9 @@ public struct AgentSocket: Sendable {
     /// Prepares the folder, refuses to steal a live agent's socket, removes a
     /// stale one, and sets the umask so the socket is born with its final mode.
     public func prepare() throws(KeywardenError) {
+        guard path.utf8.count <= Self.maximumPathLength else {
+            throw KeywardenError(.invalidInput, "the socket path \(path) is \(path.utf8.count) bytes, longer than a Unix socket address holds (\(Self.maximumPathLength)); choose a shorter one with --socket or KEYWARDEN_SOCKET")
+        }
         let directory = SecureFiles.parentDirectory(of: path)
         var info = stat()
         if stat(directory, &info) == 0 {

@@ -37,9 +37,9 @@ struct Keywarden: ParsableCommand {
 @main
 enum Main {
     static func main() async {
-        // Secrets must not end up in a core file.
-        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
-        setrlimit(Int32(RLIMIT_CORE.rawValue), &noCore)
+        // Secrets must not end up in a core file or another process's view
+        // of our memory.
+        CoreDumps.disable()
         do {
             var command = try Keywarden.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

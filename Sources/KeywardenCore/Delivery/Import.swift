@@ -31,14 +31,18 @@ public struct ImportPlan: Codable, Sendable {
 
 extension Vault {
     /// Works out what importing `entries` into `scope` would do, without writing.
-    public func planImport(_ entries: [DotenvEntry], scope: String, file: String) throws(KeywardenError) -> ImportPlan {
-        try read { db in try makeImportPlan(entries, scope: scope, file: file, db) }
+    /// A name in ``LoaderVariables`` is refused unless `allowLoader` says yes.
+    public func planImport(_ entries: [DotenvEntry], scope: String, file: String,
+                           allowLoader: (String) -> Bool = { _ in false }) throws(KeywardenError) -> ImportPlan {
+        try read { db in try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, db) }
     }
 
     /// Imports `entries` into `scope` in one transaction: all of them, or none.
-    public func applyImport(_ entries: [DotenvEntry], scope: String, file: String) throws(KeywardenError) -> ImportPlan {
+    /// A name in ``LoaderVariables`` is refused unless `allowLoader` says yes.
+    public func applyImport(_ entries: [DotenvEntry], scope: String, file: String,
+                            allowLoader: (String) -> Bool = { _ in false }) throws(KeywardenError) -> ImportPlan {
         try write { db in
-            let plan = try makeImportPlan(entries, scope: scope, file: file, db)
+            let plan = try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, db)
             let providers = try allProviders(db)
             for (item, entry) in zip(plan.items, entries) where item.change != "unchanged" {
                 let value = SecureBytes(copying: entry.value)
@@ -67,7 +71,7 @@ extension Vault {
         return result
     }
 
-    private func makeImportPlan(_ entries: [DotenvEntry], scope: String, file: String, _ db: Database) throws -> ImportPlan {
+    private func makeImportPlan(_ entries: [DotenvEntry], scope: String, file: String, allowLoader: (String) -> Bool, _ db: Database) throws -> ImportPlan {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
         guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
         let providers = try allProviders(db)
@@ -75,6 +79,11 @@ extension Vault {
         for entry in entries {
             guard Names.isEnvironmentVariable(entry.name) else {
                 throw KeywardenError(.invalidInput, "\(file):\(entry.line): '\(entry.name)' is not a valid variable name; nothing was imported")
+            }
+            // A .env from elsewhere must not decide which binary `run` starts
+            // or what code it preloads.
+            if LoaderVariables.contains(entry.name), !allowLoader(entry.name) {
+                throw KeywardenError(.invalidInput, "\(file):\(entry.line): \(entry.name) changes how programs load (\(LoaderVariables.summary)); nothing was imported. If it belongs in the vault, import with --allow \(entry.name)")
             }
             if entry.value.contains(0) {
                 throw KeywardenError(.invalidInput, "\(file):\(entry.line): the value of \(entry.name) contains a NUL byte; nothing was imported")

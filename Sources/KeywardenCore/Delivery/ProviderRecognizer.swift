@@ -60,21 +60,45 @@ public enum SecretHeuristics {
         }
         if nameSaysSecret { return false }
         if text.count > 200 || text.contains(where: { $0.isWhitespace && $0 != " " }) { return false }
-        if isPlainURL(text) { return true }
+        // A URL is judged as a URL only: the model-name shortcuts below must
+        // not make `MODEL_URL=https://u:p@host` plain.
+        if text.contains("://") { return isPlainURL(text) }
         if Double(text) != nil || Int(text) != nil { return true }
         if ["true", "false", "yes", "no", "on", "off", "debug", "info", "warning", "error", "development", "production", "staging", "test"].contains(text.lowercased()) { return true }
-        if upperName.contains("MODEL") && !text.contains(" ") { return true }
-        if modelPrefixes.contains(where: { text.lowercased().hasPrefix($0) }) && !text.contains(" ") && text.count < 80 { return true }
+        if upperName.contains("MODEL") && !text.contains(" ") && !text.contains("@") { return true }
+        if modelPrefixes.contains(where: { text.lowercased().hasPrefix($0) }) && !text.contains(" ") && !text.contains("@") && text.count < 80 { return true }
         return false
     }
 
+    /// Hosts whose URLs carry their credential in the path (incoming webhooks,
+    /// bot tokens): the URL is the secret.
+    static let credentialInPathHosts = ["hooks.slack.com", "hooks.zapier.com", "api.telegram.org", "maker.ifttt.com", "webhook.office.com", "outlook.office.com"]
+
+    /// A URL is plain only without userinfo (`user:pass@`), without a query or
+    /// fragment (`?token=…`, `#access_token=…`), and without a credential in
+    /// its path: a webhook host, a `webhooks`/`hooks` path, or a segment that
+    /// looks like a token.
     static func isPlainURL(_ text: String) -> Bool {
         guard let schemeEnd = text.range(of: "://") else { return false }
         let scheme = text[..<schemeEnd.lowerBound]
         guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0 == "+" }) else { return false }
         let rest = text[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        // user:password@host or ?key=… can carry a credential.
-        return !authority.contains("@") && !text.contains("?") && !text.contains(" ")
+        guard !authority.contains("@"), !text.contains("?"), !text.contains("#"), !text.contains(" ") else { return false }
+        let host = authority.split(separator: ":").first.map { $0.lowercased() } ?? ""
+        if credentialInPathHosts.contains(where: { host == $0 || host.hasSuffix("." + $0) }) { return false }
+        let segments = rest.dropFirst(authority.count).split(separator: "/")
+        if segments.contains(where: { ["webhooks", "webhook", "hooks"].contains($0.lowercased()) }) { return false }
+        return !segments.contains(where: looksLikeToken)
+    }
+
+    /// A path segment that is probably a credential: long, from a token's
+    /// alphabet, mixing letters and digits (`T00000000/B00000000/XXXXXXXX…`,
+    /// `bot123456:AAH…`), or very long whatever it holds.
+    static func looksLikeToken(_ segment: Substring) -> Bool {
+        let tokenAlphabet = segment.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~=+:".contains($0)) }
+        guard tokenAlphabet else { return segment.count >= 32 }
+        if segment.count >= 32 { return true }
+        return segment.count >= 16 && segment.contains(where: \.isNumber) && segment.contains(where: \.isLetter)
     }
 }

@@ -65,8 +65,11 @@ enum DotenvEncoding {
         if singleProblem == nil {
             return .written(singleQuoted(value))
         }
-        // 4. Unquoted, for one-line values with both kinds of quote (JSON with
-        //    an apostrophe) or a `'` beside backslashes.
+        // 4. Unquoted, for values that single quotes cannot hold only because
+        //    of backslashes (`a\\b`), and only in a charset that a shell
+        //    sourcing the file (`set -a; . .env`) reads as one plain word: an
+        //    unquoted `;`, `|`, `&`, space or quote would let a value run a
+        //    command there.
         let unquotedProblem = facts.unquotedProblem
         if unquotedProblem == nil {
             return .written(value)
@@ -131,6 +134,8 @@ enum DotenvEncoding {
         var hasBackslash = false
         var hasDoubleBackslash = false
         var hasDollar = false
+        var hasBacktick = false
+        var hasShellSpecial = false
         var hasLineFeed = false
         var hasCarriageReturn = false
         var hasHash = false
@@ -149,6 +154,7 @@ enum DotenvEncoding {
                     hasBackslash = true
                     if previous == byte { hasDoubleBackslash = true }
                 case UInt8(ascii: "$"): hasDollar = true
+                case UInt8(ascii: "`"): hasBacktick = true
                 case UInt8(ascii: "#"): hasHash = true
                 case 0x0A: hasLineFeed = true
                 case 0x0D: hasCarriageReturn = true
@@ -156,6 +162,7 @@ enum DotenvEncoding {
                 case 0x00..<0x20, 0x7F: hasControl = true
                 default: break
                 }
+                if !Self.isShellWordByte(byte) { hasShellSpecial = true }
                 previous = byte
             }
             endsWithBackslash = value.last == UInt8(ascii: "\\")
@@ -186,6 +193,7 @@ enum DotenvEncoding {
             if hasDoubleQuote { return "a \" (Node dotenv keeps the backslash of \\\")" }
             if hasBackslash { return "a backslash (each reader unescapes \\ differently)" }
             if hasDollar { return "a $ (compose-go and godotenv expand it and Node dotenv keeps \\$ as written)" }
+            if hasBacktick { return "a ` (a shell sourcing the file would run it as a command)" }
             return nil
         }
 
@@ -197,7 +205,22 @@ enum DotenvEncoding {
             if startsWithQuote { return "a leading quote (the readers take it as the start of a quoted value)" }
             if hasControl { return "a control character" }
             if edgeIsBlank { return "leading or trailing whitespace (every reader trims it)" }
+            if hasShellSpecial {
+                return "characters other than letters, digits, _-.,/:@%+=^ and \\ (a shell sourcing the file could run or expand them)"
+            }
             return nil
+        }
+
+        /// The bytes an unquoted dotenv value may hold: a shell reads a run
+        /// of them after `NAME=` as one literal word (a `\` just quotes the
+        /// next of them), with no expansion, redirection or command.
+        static func isShellWordByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "/"), UInt8(ascii: ":"),
+                 UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: "="), UInt8(ascii: "^"), UInt8(ascii: "\\"): true
+            default: false
+            }
         }
 
         /// Whitespace as any of the readers trims it: Python's `str.isspace`

@@ -16,9 +16,9 @@
 /// | – | is not valid UTF-8 | refused | python-dotenv fails to decode the file; Node dotenv substitutes U+FFFD |
 /// | – | contains `${…}` that python-dotenv's `\$\{[^}:]*(:-[^}]*)?\}` matches | refused | python-dotenv interpolates it in every quoting style, with no escape |
 /// | 1 | has no `'`, CR, LF, `\\`, or trailing `\` | `NAME='v'` | the portable subset: literal in all four |
-/// | 2 | has no `"`, `\`, `$` | `NAME="v"`, LF as `\n`, CR as `\r` | `\n`/`\r` are the only escapes all four decode; a raw CR becomes LF in python-dotenv and Node |
+/// | 2 | has no `"`, `\`, `$`, `` ` `` | `NAME="v"`, LF as `\n`, CR as `\r` | `\n`/`\r` are the only escapes all four decode; a raw CR becomes LF in python-dotenv and Node; a backtick would run a command when a shell sources the file |
 /// | 3 | has LF but otherwise fits row 1 | `NAME='v'` over several lines | multi-line single quotes are literal in all four |
-/// | 4 | one line; no `#`, `$`, controls; no leading quote or backtick; no whitespace at either end | `NAME=v` | unquoted text is raw in all four once those are excluded |
+/// | 4 | only letters, digits, `_-.,/:@%+=^` and `\` (not trailing) | `NAME=v` | raw in all four, and a shell that sources the file sees one word with nothing to expand or run |
 /// | – | anything else | refused | e.g. `'` with `$`: single quotes cannot hold `'`, double quotes and unquoted text expand `$` in compose-go/godotenv |
 ///
 /// Why the exclusions: a `'` cannot be escaped in single quotes for Node
@@ -28,6 +28,13 @@
 /// the others unescape them; compose-go and godotenv expand `$` outside single
 /// quotes; Node dotenv ends an unquoted value at any `#`, and every reader trims
 /// unquoted values and reads a leading quote as quoting.
+///
+/// A dotenv file is also often loaded with `set -a; . ./.env`, so every
+/// accepted spelling executes nothing in bash and dash: single quotes are
+/// literal there, double quotes never hold `$` or a backtick, and an unquoted
+/// value is a single word of characters the shell gives no meaning to. (A
+/// shell may still read `\n` in double quotes differently; use the `shell`
+/// format for shells.)
 ///
 /// ## shell
 /// `export NAME='v'` with each `'` written `'\''`: inside single quotes bash

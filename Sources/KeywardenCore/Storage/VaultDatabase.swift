@@ -43,6 +43,7 @@ public final class VaultDatabase: Sendable {
     /// Opens an existing vault, migrating an older schema forward.
     public static func open(at location: VaultLocation) throws(KeywardenError) -> VaultDatabase {
         let path = location.databasePath
+        try location.checkFolder()
         guard let mode = SecureFiles.mode(of: path) else { throw .noVault(at: path) }
         guard mode & 0o077 == 0 else {
             throw KeywardenError(.invalidInput, "\(path) is open to other users (mode \(SecureFiles.octal(mode))); run `chmod 600 \(path)` and check who could have copied it")

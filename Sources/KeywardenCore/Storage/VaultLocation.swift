@@ -33,6 +33,30 @@ public struct VaultLocation: Sendable, Equatable {
 
     /// Whether a vault file exists here.
     public var exists: Bool { access(databasePath, F_OK) == 0 }
+
+    /// Checks the vault's folder before the file in it is trusted, as ssh
+    /// checks `~/.ssh`: whoever can write the folder can swap `vault.db` (an
+    /// older copy, someone else's vault) or its `-wal`. A folder of another
+    /// user, or one that others can write, is refused; one that others can
+    /// only read or list is tightened to 0700, since nothing could have been
+    /// changed through it. Root may open any folder.
+    public func checkFolder() throws(KeywardenError) {
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return }  // no folder: no vault, reported by the caller
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw KeywardenError(.invalidInput, "the vault folder \(directory) is not a folder")
+        }
+        let uid = getuid()
+        if info.st_uid != uid && uid != 0 {
+            throw KeywardenError(.invalidInput, "the vault folder \(directory) belongs to uid \(info.st_uid), not to you (uid \(uid)); refusing to use a vault someone else can replace")
+        }
+        if info.st_mode & 0o022 != 0 {
+            throw KeywardenError(.invalidInput, "the vault folder \(directory) is writable by other users (mode \(SecureFiles.octal(info.st_mode & 0o777))), so its vault.db may have been replaced; run `chmod 700 \(directory)`, check the files in it, then try again")
+        }
+        if info.st_mode & 0o077 != 0, info.st_uid == uid {
+            guard chmod(directory, 0o700) == 0 else { throw SecureFiles.posixError("cannot set mode 0700 on \(directory)") }
+        }
+    }
 }
 
 /// File-system operations with explicit modes. Secrets never depend on the

@@ -24,10 +24,20 @@ public enum Keyfile {
     }
 
     /// Reads a keyfile, refusing one that others can read or that has the wrong size.
+    /// The checks are made with `fstat` on the opened descriptor, so they are
+    /// about the file that is read, not one swapped in after a `stat`.
     public static func read(at path: String) throws(KeywardenError) -> SymmetricKey {
+        // O_NONBLOCK: a FIFO planted at the path must not hang the open; it is
+        // refused below as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw KeywardenError.wrongCredentials("keyfile \(path) does not exist (\(String(cString: strerror(errno))))") }
+            throw KeywardenError.wrongCredentials("cannot read keyfile \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw KeywardenError.wrongCredentials("keyfile \(path) does not exist (\(String(cString: strerror(errno))))")
+        guard fstat(fd, &info) == 0 else {
+            throw KeywardenError.wrongCredentials("cannot read keyfile \(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw KeywardenError.wrongCredentials("keyfile \(path) is not a regular file")

@@ -20,19 +20,48 @@ struct AgentClient {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    /// The agent at the configured socket, if one answers and is unlocked;
-    /// nil when there is none or `KEYWARDEN_NO_AGENT` is set.
+    /// The agent at the configured socket, if one answers unlocked and passes
+    /// every ``AgentTrust`` check; nil when there is none, it is locked, or
+    /// `KEYWARDEN_NO_AGENT` is set. An agent that fails a check gets nothing:
+    /// a warning on stderr names the reason and the caller opens the vault.
     static func available(environment: [String: String]) -> AgentClient? {
         if let off = environment["KEYWARDEN_NO_AGENT"], !off.isEmpty, off != "0" { return nil }
         let path = AgentSocket.defaultPath(environment: environment)
-        guard access(path, F_OK) == 0 else { return nil }
+        switch AgentTrust.checkFiles(socket: path) {
+        case nil: return nil
+        case .failure(let refusal)?:
+            warnUntrusted(path, refusal)
+            return nil
+        case .success?: break
+        }
         let client = AgentClient(path: path)
-        guard let health = try? client.request("GET", "/v1/health"), health.status == 200, !health.text.contains("\"locked\":\"true\"") else { return nil }
+        let health: Answer
+        do {
+            health = try client.request("GET", "/v1/health")
+        } catch let refusal as AgentTrust.Refusal {
+            warnUntrusted(path, refusal)
+            return nil
+        } catch {
+            return nil
+        }
+        // Decoded, not searched: a `locked` that is not a JSON boolean is not an answer we know.
+        guard health.status == 200, let state = try? JSONDecoder().decode(Health.self, from: Data(health.body)), !state.locked else { return nil }
         return client
     }
 
-    /// Sends one request and reads the whole answer.
-    func request(_ method: String, _ target: String, body: [UInt8] = [], purpose: String? = nil) throws(KeywardenError) -> Answer {
+    /// The part of `/v1/health` the CLI reads.
+    struct Health: Decodable {
+        var locked: Bool
+    }
+
+    static func warnUntrusted(_ path: String, _ refusal: AgentTrust.Refusal) {
+        Output.error("keywarden: warning: not using the agent at \(path): \(refusal.reason); opening the vault directly")
+    }
+
+    /// Sends one request and reads the whole answer. The listener's uid is
+    /// checked (``AgentTrust/checkPeer(of:uid:)``) after connecting and
+    /// before a byte is written; a failed check throws ``AgentTrust/Refusal``.
+    func request(_ method: String, _ target: String, body: [UInt8] = [], purpose: String? = nil) throws -> Answer {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw KeywardenError(.failed, "cannot create a socket") }
         defer { close(fd) }
@@ -45,32 +74,59 @@ struct AgentClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw KeywardenError(.failed, "cannot reach the agent at \(path): \(String(cString: strerror(errno)))") }
+        if case .failure(let refusal) = AgentTrust.checkPeer(of: fd) { throw refusal }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: keywarden\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         if !body.isEmpty { head += "Content-Type: application/json\r\n" }
         if let purpose { head += "X-Keywarden-Purpose: \(purpose.filter { !$0.isNewline })\r\n" }
-        let request = Array((head + "\r\n").utf8) + body
+        var request = Array((head + "\r\n").utf8) + body
+        defer { wipe(&request) }
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
             guard n > 0 else { throw KeywardenError(.failed, "the agent closed the connection") }
             sent += n
         }
-        var response: [UInt8] = []
+        var response = WipingBuffer()
+        defer { response.wipeAll() }
         var chunk = [UInt8](repeating: 0, count: 65536)
+        defer { wipe(&chunk) }
         while true {
             let n = read(fd, &chunk, chunk.count)
             if n <= 0 { break }
-            response += chunk[0..<n]
+            response.append(chunk[0..<n])
         }
-        wipe(&chunk)
-        guard let split = response.firstRange(of: Array("\r\n\r\n".utf8)) else { throw KeywardenError(.failed, "the agent sent an incomplete answer") }
-        let headText = String(decoding: response[..<split.lowerBound], as: UTF8.self)
+        // `response.bytes` is read in place, never bound to a local: a second
+        // reference would make the final wipe copy the storage and wipe the copy.
+        guard let split = response.bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { throw KeywardenError(.failed, "the agent sent an incomplete answer") }
+        let headText = String(decoding: response.bytes[..<split.lowerBound], as: UTF8.self)
         let statusLine = headText.split(separator: "\r\n").first ?? ""
         let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        var bodyBytes = Array(response[split.upperBound...])
-        if headText.lowercased().contains("transfer-encoding: chunked") { bodyBytes = Self.dechunk(bodyBytes) }
-        wipe(&response)
+        var bodyBytes = Array(response.bytes[split.upperBound...])
+        if headText.lowercased().contains("transfer-encoding: chunked") {
+            let dechunked = Self.dechunk(bodyBytes)
+            wipe(&bodyBytes)
+            bodyBytes = dechunked
+        }
         return Answer(status: status, body: bodyBytes)
+    }
+
+    /// A growing byte buffer that wipes each old allocation when it grows, so
+    /// an answer holding values leaves no stale copies on the heap.
+    struct WipingBuffer {
+        private(set) var bytes: [UInt8] = []
+
+        mutating func append(_ more: ArraySlice<UInt8>) {
+            if bytes.count + more.count > bytes.capacity {
+                var grown: [UInt8] = []
+                grown.reserveCapacity(max(2 * bytes.capacity, bytes.count + more.count, 4096))
+                grown.append(contentsOf: bytes)
+                wipe(&bytes)
+                bytes = grown
+            }
+            bytes.append(contentsOf: more)
+        }
+
+        mutating func wipeAll() { wipe(&bytes) }
     }
 
     /// Throws the agent's error message for a non-2xx answer.

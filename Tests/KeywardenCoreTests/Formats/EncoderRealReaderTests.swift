@@ -47,6 +47,22 @@ struct EncoderRealReaderTests {
     }
 
     @Test(
+        "dotenv runs nothing when bash or dash sources it with set -a; . ./.env",
+        arguments: ["bash", "dash"])
+    func dotenvSourcedByShells(shell: String) throws {
+        try #require(RealReaders.locate(shell) != nil, "\(shell) is not installed")
+        try withFormatsTemporaryDirectory { directory in
+            try encodeAll(.dotenv, mustAccept: \.dotenv) { value, file in
+                try writeFormatsFile(file, named: ".env", in: directory)
+                // Whatever the shell makes of the value, it must not run it.
+                _ = try RealReaders.run(shell, ["-c", "set -a; . ./.env"], in: directory)
+                #expect(!Hostile.markerExists, "\(shell) ran a command from the dotenv spelling of \(value.label)")
+                try? FileManager.default.removeItem(atPath: Hostile.marker)
+            }
+        }
+    }
+
+    @Test(
         "shell reads back in bash and dash with set -a; . ./file",
         arguments: ["bash", "dash"])
     func shellInPosixShells(shell: String) throws {

@@ -13,8 +13,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the agent: unlock once, then serve keys to local programs over a Unix socket.",
         discussion: """
         Listens on --socket, else $KEYWARDEN_SOCKET, else $XDG_RUNTIME_DIR/keywarden/agent.sock, else
-        /tmp/keywarden-$UID/agent.sock: a 0600 socket in a 0700 folder (0660 and that group with
-        --socket-group). The agent's own user and root have full access; other users need a token
+        ~/.local/state/keywarden/run/agent.sock: a 0600 socket in a 0700 folder (0660 and that group
+        with --socket-group). The agent's own user and root have full access; other users need a token
         (`keywarden token create`). SIGTERM or SIGINT stop it cleanly. See the README for the API.
 
         Examples:

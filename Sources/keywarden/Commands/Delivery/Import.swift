@@ -10,7 +10,9 @@ struct Import: ParsableCommand {
         and a BOM. Keys are recognised by variable name (ANTHROPIC_API_KEY, GEMINI_API_KEY, …) or
         format (sk-ant-…, sk-proj-…, AIza…, gsk_…, sk-or-v1-…); they keep the file's variable name.
         Other values become config entries, secret unless clearly not (URLs without credentials,
-        numbers, booleans, model names). No interpolation is done. All or nothing: a malformed line
+        numbers, booleans, model names). Variables that change how programs load (PATH, LD_*,
+        DYLD_*, NODE_OPTIONS, PYTHONPATH, PERL5OPT, BASH_ENV, ENV, …) are refused unless allowed
+        with --allow NAME or --allow-loader-vars. No interpolation is done. All or nothing: a malformed line
         is an error with file:line:column and nothing is imported.
 
         Examples:
@@ -24,6 +26,9 @@ struct Import: ParsableCommand {
     @Option(help: "The scope to import into.") var scope: String
     @Flag(help: "Show what would be imported; change nothing.") var dryRun = false
     @Flag(help: "Print the plan as JSON.") var json = false
+    @Option(name: .customLong("allow"), help: ArgumentHelp("Import this variable even though it changes how programs load (PATH, LD_*, …).", valueName: "NAME"))
+    var allowed: [String] = []
+    @Flag(help: "Import every variable that changes how programs load (PATH, LD_*, …).") var allowLoaderVars = false
 
     func run() throws {
         let bytes = try InputFile.read(file)
@@ -34,7 +39,9 @@ struct Import: ParsableCommand {
             throw KeywardenError(.invalidInput, "\(error.description); nothing was imported")
         }
         let opened = try Session.open(vault, command: "import")
-        let plan = dryRun ? try opened.planImport(entries, scope: scope, file: file) : try opened.applyImport(entries, scope: scope, file: file)
+        let allowLoader: (String) -> Bool = { [allowed, allowLoaderVars] name in allowLoaderVars || allowed.contains(name) }
+        let plan = dryRun ? try opened.planImport(entries, scope: scope, file: file, allowLoader: allowLoader)
+                          : try opened.applyImport(entries, scope: scope, file: file, allowLoader: allowLoader)
         if json { return try Output.json(plan) }
         Output.table(["LINE", "NAME", "AS", "CHANGE", "NOTE"], plan.items.map { item in
             let what = item.kind == .key ? "\(item.provider ?? "?") key \(item.hint ?? "")" : (item.secret ? "config (secret)" : "config (plain)")

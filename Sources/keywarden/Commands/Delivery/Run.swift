@@ -40,6 +40,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // The command is found with the caller's PATH, before any of the
+        // scope's variables (which may hold a PATH of their own) are set.
+        let executable = try Self.resolve(command[0], path: getenv("PATH").map { String(cString: $0) })
         let source = try ValueSources.open(vault, command: "run")
         let destination = "command \(Self.programName(command[0]))"
         var variables: [(name: String, value: SecureBytes)] = []
@@ -55,14 +58,46 @@ struct Run: ParsableCommand {
             clearenv()
             for (name, value) in keep { setenv(name, value, 1) }
         }
+        // Keywarden's own credentials unlock the whole vault; the command gets
+        // only what the scope gives it (a scope may still define one of these
+        // names on purpose, which is set below).
+        for name in Self.ownCredentials { unsetenv(name) }
         for variable in variables { Self.export(variable.name, variable.value) }
         for (name, value) in fromTemplate { Self.export(name, value) }
         Self.restoreDefaultSignals()
+        CoreDumps.restoreForChild()
         fflush(nil)
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        execvp(command[0], &argv)
+        execv(executable, &argv)
+        if errno == ENOEXEC {
+            // A script without a #! line: run it with sh, as execvp does.
+            var shArgv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), strdup(executable)] + command.dropFirst().map { strdup($0) } + [nil]
+            execv("/bin/sh", &shArgv)
+        }
         let code: Int32 = errno == ENOENT ? 127 : 126
         throw CommandFailure(code: code, message: "cannot run \(command[0]): \(String(cString: strerror(errno)))")
+    }
+
+    /// The variables that carry Keywarden's own credentials.
+    static let ownCredentials = ["KEYWARDEN_PASSPHRASE", "KEYWARDEN_NEW_PASSPHRASE", "KEYWARDEN_KEYFILE", "KEYWARDEN_TOKEN"]
+
+    /// The file `name` runs: itself when it contains a `/`, else the first
+    /// executable regular file of that name in `path` (as execvp searches;
+    /// an empty entry is the current folder). Exit 127 when there is none,
+    /// 126 when only non-executable ones exist.
+    static func resolve(_ name: String, path: String?) throws -> String {
+        if name.contains("/") { return name }
+        guard !name.isEmpty else { throw CommandFailure(code: 127, message: "cannot run an empty command name") }
+        var denied = false
+        for entry in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (entry.isEmpty ? "." : String(entry)) + "/" + name
+            var info = stat()
+            guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if access(candidate, X_OK) == 0 { return candidate }
+            denied = true
+        }
+        if denied { throw CommandFailure(code: 126, message: "cannot run \(name): Permission denied") }
+        throw CommandFailure(code: 127, message: "cannot run \(name): command not found in PATH")
     }
 
     /// A program expects default signal dispositions and an empty signal mask;

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CPeerCredentials
+
+/// Keeps the CLI's memory (a passphrase, the master key, values on their way
+/// to a file or a child) away from other processes of the same user and out
+/// of core files, without changing what `run`'s command inherits.
+enum CoreDumps {
+    /// The soft core limit the CLI was started with, for `run`'s child.
+    nonisolated(unsafe) private static var inheritedSoftLimit: rlim_t?
+
+    /// At start: not dumpable (no ptrace or /proc/PID/mem by same-uid
+    /// processes, no core), and the soft core limit 0. The hard limit is left
+    /// alone so the limit can be given back to `run`'s command.
+    static func disable() {
+        _ = kw_disable_dumping()
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else { return }
+        inheritedSoftLimit = limit.rlim_cur
+        limit.rlim_cur = 0
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+    }
+
+    /// Just before `run` execs its command: the soft core limit it would have
+    /// had without Keywarden. (exec itself makes the new program dumpable
+    /// again: the kernel resets the flag for a binary that is not set-id.)
+    static func restoreForChild() {
+        guard let soft = inheritedSoftLimit else { return }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else { return }
+        limit.rlim_cur = soft
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+    }
+}
