@@ -26,8 +26,8 @@ final class ActiveKeyCache: Sendable {
     private let state = NIOLockedValueBox(State())
     private let paths: [String]
 
-    init(location: VaultLocation) {
-        paths = [location.databasePath, location.databasePath + "-wal"]
+    init(location: VaultLocation?) {
+        paths = location.map { [$0.databasePath, $0.databasePath + "-wal"] } ?? []
     }
 
     /// The cached key, or nil (after dropping everything if the vault changed).

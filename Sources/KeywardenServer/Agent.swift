@@ -14,13 +14,24 @@ public enum KeywardenVersion {
     public static let current = "0.1.0"
 }
 
-/// Builds the agent: router, middleware, HTTP/1.1 on the Unix socket, the
-/// audit batcher as a service.
-public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
-                       failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false }) -> (some ApplicationProtocol, AuditBuffer) {
-    let audit = AuditBuffer(state: state, logger: logger)
+/// Why `runAgent` returned.
+public enum AgentExit: Sendable, Equatable {
+    /// SIGTERM or SIGINT: a clean stop.
+    case stopped
+    /// `POST /v1/lock`: the caller must not keep this process's memory; see
+    /// `LockedRestart.replaceProcess`.
+    case locked
+}
+
+/// Builds the agent: router, middleware, HTTP/1.1 on the Unix socket with the
+/// connection guard, and the audit journal.
+public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits,
+                       scheduler: (interval: Duration, validator: Validator)? = nil,
+                       failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
+                       onRunning: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
+    let audit = AuditJournal(state: state, logger: logger)
     let metrics = AgentMetrics()
-    var services: [any Service] = [audit]
+    var services: [any Service] = []
     if let scheduler {
         services.append(RotationScheduler(state: state, metrics: metrics, logger: logger, interval: scheduler.interval, validator: scheduler.validator))
     }
@@ -28,30 +39,54 @@ public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, s
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     AgentRoutes(state: state, audit: audit, metrics: metrics, access: AccessControl(state: state, audit: audit, metrics: metrics), failover: failover)
         .add(to: router)
-    let app = Application(
+    let limiter = ConnectionLimiter(limits: limits)
+    return Application(
         router: router,
-        // Bounded headers and an idle timeout: a client that connects and
-        // sends nothing, or sends too much, is dropped.
-        server: .http1(configuration: .init(idleTimeout: .seconds(30),
+        // Bounded headers and an idle timeout; the guard limits connections
+        // per uid and closes those that send no complete request in time.
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuardHandler(limiter: limiter, logger: logger)],
+                                            idleTimeout: .seconds(30),
                                             httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "keywarden-agent", backlog: 1024),
         services: services,
-        onServerRunning: { _ in socket.finishBinding() },
+        onServerRunning: { _ in
+            socket.finishBinding()
+            onRunning()
+        },
         logger: logger)
-    return (app, audit)
 }
 
-/// Runs the agent until SIGTERM or SIGINT, then shuts down gracefully: the
-/// server stops accepting, the audit batch is written, the socket removed.
-public func runAgent(vault: Vault, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
-                     failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false }) async throws {
+/// Runs the agent until SIGTERM or SIGINT (`.stopped`) or until it is locked
+/// (`.locked`), then shuts down gracefully: in-flight requests are answered,
+/// the socket removed. `onRunning` is called once the socket is bound and the
+/// server accepts connections.
+public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
+                     failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
+                     onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {
     // No core dumps, no ptrace by other processes of the same user.
     var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
     setrlimit(Int32(RLIMIT_CORE.rawValue), &noCore)
     _ = kw_disable_dumping()
+    let limits = ConnectionLimits.forDescriptorLimit(ConnectionLimits.raiseDescriptorLimit())
     try socket.prepare()
     let state = AgentState(vault: vault)
-    let (app, _) = buildAgent(state: state, socket: socket, logger: logger, scheduler: scheduler, failover: failover)
+    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, scheduler: scheduler, failover: failover, onRunning: onRunning)
     defer { unlink(socket.path) }
-    try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+    if vault != nil {
+        // Locking ends the group gracefully, like SIGTERM.
+        services.append(.init(service: LockWatcher(state: state), successTerminationBehavior: .gracefullyShutdownGroup))
+    }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+    return vault != nil && state.isLocked ? .locked : .stopped
+}
+
+/// Returns when the agent is locked (or the group shuts down).
+struct LockWatcher: Service {
+    let state: AgentState
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await state.waitUntilLocked() }
+    }
 }

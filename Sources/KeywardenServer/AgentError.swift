@@ -21,6 +21,17 @@ public struct AgentError: HTTPResponseError, Sendable {
 
     static let locked = AgentError(.init(code: 423, reasonPhrase: "Locked"), "the vault is locked; restart the agent (`keywarden serve`) to unlock it")
 
+    /// Values are served only once their audit event is durable; when it cannot
+    /// be written, nothing is served.
+    static func auditUnavailable(_ reason: String) -> AgentError {
+        AgentError(.serviceUnavailable, "the audit trail cannot be written (\(reason)); the agent serves no value until it can")
+    }
+
+    /// A token's answer for anything outside its grant and for anything that
+    /// does not exist: the same status and body, so a token cannot tell which
+    /// scopes, providers, keys or config entries exist beyond what it may read.
+    static let notFoundForToken = AgentError(.notFound, "not found, or not granted to this token")
+
     /// Maps a vault error to its HTTP form.
     static func from(_ error: KeywardenError) -> AgentError {
         switch error.kind {

@@ -7,7 +7,7 @@ import KeywardenCrypto
 /// The agent's HTTP API (see the README for `curl --unix-socket` examples).
 struct AgentRoutes: Sendable {
     let state: AgentState
-    let audit: AuditBuffer
+    let audit: AuditJournal
     let metrics: AgentMetrics
     let access: AccessControl
     let failover: @Sendable (Vault, String, String) -> Bool
@@ -46,7 +46,7 @@ struct AgentRoutes: Sendable {
         let scope = request.uri.queryParameters["scope"].map(String.init)
         try await access.require(caller, scope: scope)
         let vault = try await unlocked()
-        var keys = try run { try vault.listKeys(KeyFilter(scope: scope)) }
+        var keys = try run(caller) { try vault.listKeys(KeyFilter(scope: scope)) }
         if let token = caller.token { keys = keys.filter { token.allows(provider: $0.provider) } }
         return try json(keys)
     }
@@ -62,10 +62,12 @@ struct AgentRoutes: Sendable {
             (key, value) = cached
         } else {
             let stamp = state.cache.currentStamp()
-            (key, value) = try run { try vault.resolveActiveKey(provider: provider, scope: scope) }
+            (key, value) = try run(caller) { try vault.resolveActiveKey(provider: provider, scope: scope) }
             state.cache.store(provider: provider, scope: scope, key: key, value: value, stampBefore: stamp)
         }
-        await served(key: key, scope: scope, caller: caller, request: request)
+        // The value leaves only after its event is durable.
+        try await audit.record(servedEvent(key: key, scope: scope, caller: caller, request: request))
+        metrics.valueServed()
         return ServedKey.response(key, value)
     }
 
@@ -90,13 +92,7 @@ struct AgentRoutes: Sendable {
         }
         let only = request.uri.queryParameters["only"].map { $0.split(separator: ",").map(String.init) }
         let vault = try await unlocked()
-        var variables = try run { try vault.resolveEnvironment(scope: scope, only: only) }
-        if let token = caller.token {
-            variables = variables.filter { variable in
-                if case .key(_, let provider, _) = variable.origin { return token.allows(provider: provider) }
-                return true
-            }
-        }
+        let variables = try run(caller) { try vault.resolveEnvironment(scope: scope, only: only, visible: caller.allows) }
         var plain = variables.map { (name: $0.name, value: $0.value?.copyBytes() ?? []) }
         defer { for i in plain.indices { wipe(&plain[i].value) } }
         if request.uri.queryParameters["encoding"] == "base64" {
@@ -109,7 +105,8 @@ struct AgentRoutes: Sendable {
         } catch {
             throw AgentError(.unprocessableContent, error.description)
         }
-        for variable in variables { await served(variable: variable, scope: scope, caller: caller, request: request) }
+        try await audit.record(variables.map { servedEvent(variable: $0, scope: scope, caller: caller, request: request) })
+        for _ in variables { metrics.valueServed() }
         let type = format == .json ? "application/json" : "text/plain; charset=utf-8"
         return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -119,13 +116,7 @@ struct AgentRoutes: Sendable {
         guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
         try await access.require(caller, scope: scope)
         let vault = try await unlocked()
-        var variables = try run { try vault.resolveEnvironment(scope: scope, decrypt: false) }
-        if let token = caller.token {
-            variables = variables.filter { variable in
-                if case .key(_, let provider, _) = variable.origin { return token.allows(provider: provider) }
-                return true
-            }
-        }
+        let variables = try run(caller) { try vault.resolveEnvironment(scope: scope, decrypt: false, visible: caller.allows) }
         return try json(variables.map(\.name))
     }
 
@@ -149,15 +140,13 @@ struct AgentRoutes: Sendable {
             throw AgentError(.badRequest, "expected JSON {\"key_id\"|\"fingerprint\"|\"value\": …, \"status\": 401, \"detail\": \"…\"}")
         }
         let vault = try await unlocked()
-        let results = try run {
+        // A token touches only keys in its grant, checked for every matching
+        // key before anything changes; others answer "not found".
+        let results = try run(caller) {
             try vault.report(
                 KeyReport(keyID: body.keyID, fingerprint: body.fingerprint, value: body.value.map { SecureBytes(copying: Array($0.utf8)) },
                           status: body.status, detail: body.detail),
-                by: caller.actor, failover: { provider, scope in failover(vault, provider, scope) })
-        }
-        if let token = caller.token, let result = results.first, !token.allows(scope: result.scope) {
-            // Recorded (a failing key matters whoever reports it), but not described to a client that cannot read that scope.
-            return try json(["recorded": "true"])
+                by: caller.actor, visible: caller.allows(provider:scope:), failover: { provider, scope in failover(vault, provider, scope) })
         }
         for result in results { metrics.report(result.outcome.rawValue) }
         return try json(results)
@@ -209,10 +198,10 @@ struct AgentRoutes: Sendable {
     @Sendable func lock(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
         let caller = try await access.caller(request, context)
         try await access.requireOwner(caller, "locking the agent")
-        if let vault = state.current {
-            audit.append(AuditDraft(action: "agent.lock", outcome: "ok", detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid)", actor: caller.actor))
-            await audit.flush()
-            _ = vault
+        if !state.isLocked {
+            // Locking is the safe direction: it happens even if the event cannot be written.
+            try? await audit.record(AuditDraft(action: "agent.lock", outcome: "ok",
+                                               detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid); the agent restarts locked", actor: caller.actor))
         }
         state.lock()
         return try json(["status": "locked"])
@@ -239,6 +228,17 @@ struct AgentRoutes: Sendable {
         }
     }
 
+    /// Like `run`, but a token's "not found" is the one answer it also gets
+    /// for what lies outside its grant.
+    func run<T>(_ caller: Caller, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KeywardenError {
+            if caller.token != nil, error.kind == .notFound { throw AgentError.notFoundForToken }
+            throw AgentError.from(error)
+        }
+    }
+
     func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -251,20 +251,18 @@ struct AgentRoutes: Sendable {
         return String(raw.prefix(120).filter { !$0.isNewline })
     }
 
-    func served(key: KeyInfo, scope: String, caller: Caller, request: Request) async {
-        metrics.valueServed()
-        audit.append(AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint,
-                                      outcome: "ok", detail: "\(purpose(request)): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: caller.actor))
+    func servedEvent(key: KeyInfo, scope: String, caller: Caller, request: Request) -> AuditDraft {
+        AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint,
+                                      outcome: "ok", detail: "\(purpose(request)): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: caller.actor)
     }
 
-    func served(variable: DeliveredVariable, scope: String, caller: Caller, request: Request) async {
-        metrics.valueServed()
+    func servedEvent(variable: DeliveredVariable, scope: String, caller: Caller, request: Request) -> AuditDraft {
         switch variable.origin {
         case .key(let id, let provider, let fingerprint):
-            audit.append(AuditDraft(action: "agent.serve", provider: provider, scope: scope, keyID: id, fingerprint: fingerprint,
-                                          outcome: "ok", detail: "\(purpose(request)): \(variable.name)", actor: caller.actor))
+            AuditDraft(action: "agent.serve", provider: provider, scope: scope, keyID: id, fingerprint: fingerprint,
+                       outcome: "ok", detail: "\(purpose(request)): \(variable.name)", actor: caller.actor)
         case .config:
-            audit.append(AuditDraft(action: "agent.serve", scope: scope, outcome: "ok", detail: "\(purpose(request)): config \(variable.name)", actor: caller.actor))
+            AuditDraft(action: "agent.serve", scope: scope, outcome: "ok", detail: "\(purpose(request)): config \(variable.name)", actor: caller.actor)
         }
     }
 }

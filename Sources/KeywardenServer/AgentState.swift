@@ -1,19 +1,29 @@
 import KeywardenCore
 import NIOConcurrencyHelpers
 
-/// The agent's hold on the vault. `lock()` drops the unlocked vault, whose
-/// keys live in `sodium_malloc` memory that is wiped when released; every
-/// later request is answered "locked". A lock, not an actor: every request
-/// reads it, and an actor hop per request costs more than the read.
+/// The agent's hold on the vault. A lock, not an actor: every request reads
+/// it, and an actor hop per request costs more than the read.
+///
+/// `lock()` stops serving at once (every later request is answered
+/// "locked") and signals `runAgent`, which shuts the server down and returns
+/// `.locked`; `keywarden serve` then replaces the process image with a locked
+/// agent (`execve`), because dropping references cannot prove that no copy of
+/// the master key or of a served value is left in the heap (NIO buffers,
+/// decoded requests, freed allocations). After `execve` none is.
 public final class AgentState: Sendable {
     private let vault: NIOLockedValueBox<Vault?>
     public let startedAt = Timestamp.now()
     /// Active keys already decrypted, valid while the vault file is unchanged.
     let cache: ActiveKeyCache
+    private let lockSignal: AsyncStream<Void>
+    private let lockContinuation: AsyncStream<Void>.Continuation
 
-    public init(vault: Vault) {
+    /// An agent serving `vault`, or (nil) a locked agent that serves nothing.
+    public init(vault: Vault?) {
         self.vault = NIOLockedValueBox(vault)
-        cache = ActiveKeyCache(location: vault.database.location)
+        cache = ActiveKeyCache(location: vault?.database.location)
+        (lockSignal, lockContinuation) = AsyncStream.makeStream(of: Void.self)
+        if vault == nil { lockContinuation.finish() }
     }
 
     /// The unlocked vault, or nil once locked.
@@ -21,8 +31,15 @@ public final class AgentState: Sendable {
 
     public var isLocked: Bool { current == nil }
 
+    /// Stops serving values and asks the agent to shut down for re-execution.
     public func lock() {
-        cache.clear()
         vault.withLockedValue { $0 = nil }
+        cache.clear()
+        lockContinuation.finish()
+    }
+
+    /// Returns once `lock()` was called (at once for a locked agent).
+    func waitUntilLocked() async {
+        for await _ in lockSignal {}
     }
 }

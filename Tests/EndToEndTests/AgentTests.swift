@@ -9,11 +9,12 @@ final class RunningAgent: @unchecked Sendable {
     let socket: String
     let stderr = Pipe()
 
-    init(_ cli: CLIHarness, extra: [String] = [], umaskZero: Bool = false) throws {
+    /// `shellPrefix`: shell commands run before the agent starts (e.g. `ulimit -S -n 128;`).
+    init(_ cli: CLIHarness, extra: [String] = [], umaskZero: Bool = false, shellPrefix: String? = nil) throws {
         socket = cli.environment["KEYWARDEN_SOCKET"]!
-        if umaskZero {
+        if umaskZero || shellPrefix != nil {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "umask 000; exec \"$0\" \"$@\"", CommandRunner.keywardenBinary, "serve"] + extra
+            process.arguments = ["-c", "\(shellPrefix ?? "") \(umaskZero ? "umask 000;" : "") exec \"$0\" \"$@\"", CommandRunner.keywardenBinary, "serve"] + extra
         } else {
             process.executableURL = URL(fileURLWithPath: CommandRunner.keywardenBinary)
             process.arguments = ["serve"] + extra
@@ -151,8 +152,9 @@ struct AgentTests {
         let ok = try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=prod"], asNobody: true)
         #expect(status(ok) == 200)
         #expect(body(ok).contains(prodKey))
-        #expect(status(try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=dev"], asNobody: true)) == 403)
-        #expect(status(try curl(cli, auth + ["http://k/v1/keys/openai?scope=prod"], asNobody: true)) == 403)
+        // Outside the token's grant: answered like something that does not exist.
+        #expect(status(try curl(cli, auth + ["http://k/v1/keys/anthropic?scope=dev"], asNobody: true)) == 404)
+        #expect(status(try curl(cli, auth + ["http://k/v1/keys/openai?scope=prod"], asNobody: true)) == 404)
         #expect(status(try curl(cli, ["-H", "Authorization: Bearer kwt_forged", "http://k/v1/keys/anthropic?scope=prod"], asNobody: true)) == 403)
         #expect(status(try curl(cli, auth + ["-X", "POST", "http://k/v1/lock"], asNobody: true)) == 403)
         try cli.ok(["token", "revoke", "web"])
@@ -205,6 +207,8 @@ struct AgentTests {
         #expect(second.status == 2)
         #expect(second.err.contains("already serving"))
         try cli.ok(["lock"])
+        // The agent restarts itself locked (same pid, same socket): wait until it answers.
+        for _ in 0..<200 where status(try curl(cli, ["http://k/v1/health"])) != 200 { usleep(20_000) }
         #expect(body(try curl(cli, ["http://k/v1/health"])).contains("\"locked\":\"true\""))
         #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 423)
         // A crashed agent leaves its socket behind; the next one replaces it.

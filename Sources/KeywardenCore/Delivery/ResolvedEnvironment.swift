@@ -24,9 +24,13 @@ extension Vault {
     /// for each config name the nearest entry; on a name defined in several
     /// scopes the nearest scope wins. Sorted by name. With `only`, just those
     /// names (each must exist). Values are decrypted only for what is returned.
-    public func resolveEnvironment(scope: String, only: [String]? = nil, decrypt: Bool = true) throws(KeywardenError) -> [DeliveredVariable] {
+    /// `visible` hides variables from a caller with a narrower grant (an agent
+    /// token): they are left out after the nearest-scope choice, and naming
+    /// one in `only` fails exactly as naming one that does not exist.
+    public func resolveEnvironment(scope: String, only: [String]? = nil, decrypt: Bool = true,
+                                   visible: (DeliveredVariable) -> Bool = { _ in true }) throws(KeywardenError) -> [DeliveredVariable] {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
-        let candidates: [(variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = try read { db in
+        let nearest: [(variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = try read { db in
             let chain = try scopeChain(scope, db)
             var byName: [String: (depth: Int, variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = [:]
             var providersSeen = Set<String>()
@@ -46,6 +50,7 @@ extension Vault {
             }
             return byName.values.sorted { $0.variable.name < $1.variable.name }.map { ($0.variable, $0.sealed) }
         }
+        let candidates = nearest.filter { visible($0.variable) }
         var selected = candidates
         if let only {
             let known = Set(candidates.map(\.variable.name))

@@ -53,7 +53,13 @@ extension Vault {
     /// Records a report: the key's health, an audit event naming the reporter,
     /// and — when `failover` allows and the key is active and failed auth or
     /// credit — the promotion of the pool's next healthy standby key.
-    public func report(_ report: KeyReport, by reporter: AuditActor, failover: (String, String) -> Bool) throws(KeywardenError) -> [ReportResult] {
+    ///
+    /// `visible(provider, scope)` says which keys the reporter may touch (an
+    /// agent token's grant). Every matching key is checked before anything
+    /// changes: a key outside it is left alone and, when none is left, the
+    /// answer is the same "not found" as for a key that does not exist.
+    public func report(_ report: KeyReport, by reporter: AuditActor, visible: (String, String) -> Bool = { _, _ in true },
+                       failover: (String, String) -> Bool) throws(KeywardenError) -> [ReportResult] {
         guard (100...599).contains(report.status) else {
             throw KeywardenError(.invalidInput, "invalid status \(report.status): use an HTTP status code (100-599)")
         }
@@ -66,10 +72,10 @@ extension Vault {
         return try write { db in
             var records: [KeyRecord]
             if let id = report.keyID {
-                guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+                guard let record = try KeyRecord.fetchOne(db, key: id), visible(record.provider, record.scope) else { throw KeywardenError.unknownKey(id) }
                 records = [record]
             } else {
-                records = try KeyRecord.filter(Column("fingerprint") == fingerprint!).fetchAll(db)
+                records = try KeyRecord.filter(Column("fingerprint") == fingerprint!).fetchAll(db).filter { visible($0.provider, $0.scope) }
                 guard !records.isEmpty else {
                     throw KeywardenError(.notFound, "no stored key has that \(report.value != nil ? "value" : "fingerprint"); it may have been removed or never added")
                 }

@@ -10,6 +10,8 @@ struct AgentTokenRecord: SnakeCaseRecord {
     var hash: String
     var scopes: String
     var providers: String
+    /// JSON array of config names, `["*"]` for all; empty: none (0006_agent).
+    var config: String
     var createdAt: String
     var expiresAt: String?
     var revokedAt: String?
@@ -23,13 +25,16 @@ public struct AgentToken: Codable, Sendable, Equatable {
     public var scopes: [String]
     /// Empty means every provider.
     public var providers: [String]
+    /// The config entries it may read: names, or `["*"]` for every entry of
+    /// its scopes. Empty (the default) means none, secret or plain.
+    public var config: [String]
     public var createdAt: Timestamp
     public var expiresAt: Timestamp?
     public var revokedAt: Timestamp?
     public var lastUsedAt: Timestamp?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, scopes, providers, createdAt = "created_at", expiresAt = "expires_at", revokedAt = "revoked_at", lastUsedAt = "last_used_at"
+        case id, name, scopes, providers, config, createdAt = "created_at", expiresAt = "expires_at", revokedAt = "revoked_at", lastUsedAt = "last_used_at"
     }
 
     /// Whether the token may read `scope` (exactly one of its scopes).
@@ -38,11 +43,18 @@ public struct AgentToken: Codable, Sendable, Equatable {
     /// Whether the token may read keys of `provider`.
     public func allows(provider: String) -> Bool { providers.isEmpty || providers.contains(provider) }
 
+    /// Whether the token may read the config entry `name` (in a scope it may read).
+    public func allows(config name: String) -> Bool { config.contains("*") || config.contains(name) }
+
+    /// Whether the token may see or act on a key of `provider` in `scope`.
+    public func allows(provider: String, scope: String) -> Bool { allows(scope: scope) && allows(provider: provider) }
+
     init(_ r: AgentTokenRecord) {
         id = r.id
         name = r.name
         scopes = (try? JSONDecoder().decode([String].self, from: Data(r.scopes.utf8))) ?? []
         providers = (try? JSONDecoder().decode([String].self, from: Data(r.providers.utf8))) ?? []
+        config = (try? JSONDecoder().decode([String].self, from: Data(r.config.utf8))) ?? []
         createdAt = Timestamp(iso8601: r.createdAt) ?? Timestamp(millisecondsSince1970: 0)
         expiresAt = r.expiresAt.flatMap(Timestamp.init(iso8601:))
         revokedAt = r.revokedAt.flatMap(Timestamp.init(iso8601:))
@@ -68,10 +80,14 @@ extension Vault {
     static let tokenPrefix = "kwt_"
 
     /// Creates a token and returns it with the one and only copy of its secret.
-    public func createToken(name: String, scopes: [String], providers: [String], ttl: DurationSpec?) throws(KeywardenError) -> (AgentToken, SecureBytes) {
+    /// `config` lists the config entries it may read (`["*"]`: all; empty: none).
+    public func createToken(name: String, scopes: [String], providers: [String], config: [String] = [], ttl: DurationSpec?) throws(KeywardenError) -> (AgentToken, SecureBytes) {
         guard Names.isLabel(name), name.utf8.count <= 64 else { throw .invalidName("token name", name, "use 1 to 64 printable characters") }
         guard !scopes.isEmpty else { throw KeywardenError(.invalidInput, "a token needs at least one --scope") }
         for scope in scopes { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
+        for entry in config where entry != "*" {
+            try Names.require(Names.isEnvironmentVariable(entry), "config name", entry, Names.envRule)
+        }
         let secret = SecureBytes.random(count: 32)
         let token = Self.tokenPrefix + Data(secret.copyBytes()).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
@@ -87,10 +103,11 @@ extension Vault {
                 id: Self.newIdentifier(prefix: "t_"), name: name, hash: hash,
                 scopes: String(decoding: try JSONEncoder().encode(scopes), as: UTF8.self),
                 providers: String(decoding: try JSONEncoder().encode(providers), as: UTF8.self),
+                config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self),
                 createdAt: now, expiresAt: ttl.map { context.clock().adding(seconds: $0.seconds).iso8601 }, revokedAt: nil, lastUsedAt: nil)
             try record.insert(db)
             try appendAudit(AuditDraft(action: "token.create", outcome: "ok",
-                                       detail: "\(name): scopes \(scopes.joined(separator: ",")), providers \(providers.isEmpty ? "all" : providers.joined(separator: ","))\(ttl.map { ", expires in \($0)" } ?? "")"), db)
+                                       detail: "\(name): scopes \(scopes.joined(separator: ",")), providers \(providers.isEmpty ? "all" : providers.joined(separator: ",")), config \(config.isEmpty ? "none" : config.contains("*") ? "all" : config.joined(separator: ","))\(ttl.map { ", expires in \($0)" } ?? "")"), db)
             return record
         }
         return (AgentToken(record), tokenBytes)
@@ -125,6 +142,15 @@ extension Vault {
         if token.revokedAt != nil { return .failure(.revoked(name: token.name)) }
         if let expires = token.expiresAt, expires <= context.clock() { return .failure(.expired(name: token.name)) }
         return .success(token)
+    }
+
+    /// Records that a token was used (`agent_tokens.last_used_at`). The agent
+    /// calls it at most once a minute per token, off the request's path; it is
+    /// bookkeeping, not an audit event, and touches no other column.
+    public func markTokenUsed(id: String, at time: Timestamp) throws(KeywardenError) {
+        try write { db in
+            try db.execute(sql: "UPDATE agent_tokens SET last_used_at = ? WHERE id = ?", arguments: [time.iso8601, id])
+        }
     }
 
     func tokenHash(_ token: SecureBytes) -> String {

@@ -28,12 +28,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The Unix socket to listen on.", valueName: "path")) var socket: String?
     @Option(help: ArgumentHelp("Let this group connect too (socket 0660).", valueName: "group")) var socketGroup: String?
     @Option(help: ArgumentHelp("How often the rotation scheduler runs ('off' to disable).", valueName: "duration")) var rotationInterval: String = "5m"
+    /// Set only by the agent itself after `lock`: serve "locked" without opening the vault.
+    @Flag(help: .hidden) var locked = false
 
     func run() async throws {
+        let inherited = LockedRestart.openDescriptors()
         let environment = Session.environment
         let path = socket ?? AgentSocket.defaultPath(environment: environment)
         let group = try socketGroup.map { name throws(KeywardenError) in try AgentSocket.group(named: name) }
         let agentSocket = AgentSocket(path: path, group: group)
+        if locked { return try await serveLocked(agentSocket, environment: environment) }
         if AgentSocket.isLive(path) {
             throw KeywardenError(.conflict, "another agent is already serving at \(path); stop it first, or use --socket")
         }
@@ -41,7 +45,6 @@ struct Serve: AsyncParsableCommand {
         try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok", detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")"))
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
         var scheduler: (interval: Duration, validator: Validator)?
         if rotationInterval != "off" {
             guard let spec = DurationSpec(parsing: rotationInterval), spec.seconds > 0 else {
@@ -49,10 +52,33 @@ struct Serve: AsyncParsableCommand {
             }
             scheduler = (.seconds(spec.seconds), Validator(client: ProbeOptions.client(caFile: nil)))
         }
-        try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, failover: { vault, provider, scope in
+        let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, failover: { vault, provider, scope in
             ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false
+        }, onRunning: {
+            // Only now: the socket is bound and the server accepts connections.
+            Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
         })
+        if ending == .locked {
+            // No copy of the master key or of a served value may outlive the
+            // lock: replace this process image with a locked agent.
+            Output.error("keywarden: agent locked; restarting without the vault (pid \(ProcessIDs.current))")
+            let failure = LockedRestart.replaceProcess(socket: agentSocket, environment: environment, inherited: inherited)
+            Output.error("keywarden: \(failure); exiting")
+            Glibc.exit(1)
+        }
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
+        Output.error("keywarden: agent stopped")
+    }
+
+    /// The agent after `lock`: same socket, no vault; every request but
+    /// `/v1/health` and `/metrics` is answered "locked" until it is stopped
+    /// or replaced by a new `keywarden serve`.
+    private func serveLocked(_ socket: AgentSocket, environment: [String: String]) async throws {
+        var logger = Logger(label: "keywarden-agent")
+        logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        _ = try await runAgent(vault: nil, socket: socket, logger: logger, onRunning: {
+            Output.error("keywarden: locked agent at \(socket.path) (pid \(ProcessIDs.current)); run `keywarden serve` to unlock")
+        })
         Output.error("keywarden: agent stopped")
     }
 }
