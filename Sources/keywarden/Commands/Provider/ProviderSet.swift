@@ -12,12 +12,9 @@ struct ProviderSet: ParsableCommand {
           keywarden provider set azure-openai --base-url https://my-resource.openai.azure.com
           keywarden provider set anthropic --reset-base-url
           keywarden provider set openai --base-url http://127.0.0.1:8080/openai
-          keywarden provider set openai --base-url http://llm-proxy.lan:8080 --allow-insecure-http
+          keywarden provider set openai --base-url http://gw.lan --allow-insecure-http
 
-        A plain http:// base URL is refused unless its host is loopback (127.0.0.0/8, ::1,
-        localhost) or --allow-insecure-http is given: over plain HTTP anyone on the network
-        path reads the key. The permission is stored with that URL, shown by `provider show`,
-        recorded in the audit trail, and cleared by the next --base-url given without it.
+        A plain http:// base URL is refused unless its host is loopback (127.0.0.0/8, ::1, localhost) or --allow-insecure-http is given: over plain HTTP anyone on the network path reads the key. The permission is stored with that URL, shown by `provider show`, recorded in the audit trail, and cleared by the next --base-url given without it.
         """
     )
 

@@ -10,10 +10,11 @@ struct Doctor: AsyncParsableCommand {
         Stages, each timed: proxy variables in effect; DNS (addresses); TCP connect; TLS handshake
         (protocol, certificate subject, issuer, expiry, verification); the authenticated probe with the
         scope's active key (status, classified outcome); then a verdict with what to do. Never prints
-        the key. When the certificate fails verification, doctor shows it from a second handshake that
-        stops right after the certificate arrives and sends nothing, so that server never sees the key.
-        Exit 0 when the key works, 5 when the key does not, 6 when it could not be checked (network,
-        proxy, TLS, a failing provider).
+        the key.
+
+        When the certificate fails verification, doctor shows it from a second handshake that stops right after the certificate arrives and sends nothing, so that server never sees the key.
+
+        Exit codes: 0 the key works; 5 the key does not; 6 it could not be checked (network, proxy, TLS, a failing provider).
 
         Examples:
           keywarden doctor anthropic --scope prod

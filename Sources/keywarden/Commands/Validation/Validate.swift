@@ -19,14 +19,9 @@ struct Validate: AsyncParsableCommand {
         HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured. Each result is stored on the key (`key list`)
         and in the audit trail (`audit --failed-auth`).
 
-        After the table comes a summary that keeps two things apart: keys the provider answered about
-        and that do not work (invalid, forbidden, no_credit), and keys that could not be checked at all
-        (dns_error, connect_error, tls_error, timeout, proxy_error, provider_error, rate_limited,
-        unexpected), e.g. "could not check 12 of 12 key(s): DNS fails for api.anthropic.com". Each piece
-        of advice is given once per outcome and host.
+        After the table comes a summary that keeps two things apart: keys the provider answered about and that do not work (invalid, forbidden, no_credit), and keys that could not be checked at all (dns_error, connect_error, tls_error, timeout, proxy_error, provider_error, rate_limited, unexpected), e.g. "could not check 12 of 12 key(s): DNS fails for api.anthropic.com". Each piece of advice is given once per outcome and host.
 
-        Exit codes: 0 every key is valid; 5 at least one key is not valid (this wins when both happen);
-        6 no key was found bad, but at least one could not be checked.
+        Exit codes: 0 every key is valid; 5 at least one key is not valid (this wins when both happen); 6 no key was found bad, but at least one could not be checked.
 
         Examples:
           keywarden validate
