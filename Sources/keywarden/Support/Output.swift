@@ -45,8 +45,11 @@ enum Output {
         bytes.withUnsafeBytes { raw($0) }
     }
 
-    /// Prints rows under headers, columns padded to their widest cell.
+    /// Prints rows under headers, columns padded to their widest cell. Cells
+    /// hold stored text (details, labels, names), so terminal controls and
+    /// bidi overrides are replaced before they reach the terminal.
     static func table(_ headers: [String], _ rows: [[String]]) {
+        let rows = rows.map { $0.map(DisplayText.sanitized) }
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }

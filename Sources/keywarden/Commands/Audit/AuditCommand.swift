@@ -55,11 +55,14 @@ struct AuditList: ParsableCommand {
         if json { return try Output.json(events) }
         if events.isEmpty { return Output.line("No matching events.") }
         Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "PROVIDER", "SCOPE", "KEY", "OUTCOME", "DETAIL"], events.map { e in
-            [String(e.seq) + (e.sealed ? "" : "*"), Output.time(Timestamp(iso8601: e.at)), "\(e.actor) (uid \(e.uid), pid \(e.pid))", e.action,
+            [String(e.seq) + (e.sealed ? "" : "*") + (e.sealed && !e.authenticated ? "!" : ""), Output.time(Timestamp(iso8601: e.at)), "\(e.actor) (uid \(e.uid), pid \(e.pid))", e.action,
              e.provider ?? "-", e.scope ?? "-", e.keyID ?? "-", e.outcome, e.detail ?? ""]
         })
         if events.contains(where: { !$0.sealed }) {
             Output.line("* written while the vault was locked; sealed into the chain at the next unlock")
+        }
+        if events.contains(where: { $0.sealed && !$0.authenticated }) {
+            Output.line("! recorded while the vault was locked: its place in the chain is checked, its content is not authenticated")
         }
     }
 }
@@ -84,8 +87,12 @@ struct AuditVerify: ParsableCommand {
             try Output.json(result)
         } else if result.ok {
             Output.line("Audit trail intact: \(result.checked) events verified\(result.unsealed > 0 ? ", \(result.unsealed) recent event(s) not yet sealed" : "").")
+            if result.unauthenticated > 0 {
+                Output.line("\(result.unauthenticated) of them were recorded while the vault was locked: chained, but their content is not authenticated.")
+            }
+            for note in result.notes { Output.line("Note: \(DisplayText.sanitized(note))") }
         } else {
-            Output.line("Audit trail BROKEN: \(result.problem ?? "unknown problem")")
+            Output.line("Audit trail BROKEN: \(DisplayText.sanitized(result.problem ?? "unknown problem"))")
             Output.line("\(result.checked) events before it verified.")
         }
         if !result.ok { throw CommandFailure(code: ExitCode.integrity, message: "") }

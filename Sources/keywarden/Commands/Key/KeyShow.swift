@@ -50,6 +50,7 @@ struct KeyShow: ParsableCommand {
             ("created", Output.time(key.createdAt)), ("activated", Output.time(key.activatedAt)),
             ("last check", key.outcome.map { "\($0) at \(Output.time(key.checkedAt))\(key.detail.map { ": \($0)" } ?? "")" } ?? "never"),
         ]
-        for (name, value) in rows { Output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+        // Label and last detail are stored text: no terminal controls.
+        for (name, value) in rows { Output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + DisplayText.sanitized(value)) }
     }
 }
