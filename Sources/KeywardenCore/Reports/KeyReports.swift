@@ -114,7 +114,7 @@ extension Vault {
         let value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
         let text = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         if !text.isEmpty { detail = detail.replacingOccurrences(of: text, with: "[key]") }
-        return detail.replacingOccurrences(of: "\n", with: " ")
+        return DisplayText.sanitized(detail)
     }
 
     /// The oldest standby key of a pool that has not been found bad.
