@@ -39,6 +39,7 @@ let package = Package(
                 .embedInCode("0002_agent_tokens.sql"),
                 .embedInCode("0003_rotation.sql"),
                 .embedInCode("0004_row_macs.sql"),
+                .embedInCode("0005_revoke_timeout.sql"),
                 .embedInCode("0006_agent.sql"),
                 .embedInCode("0007_provider_insecure.sql"),
             ]

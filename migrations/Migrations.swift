@@ -8,6 +8,7 @@ public enum SchemaMigrations {
         ("0002_agent_tokens", String(decoding: PackageResources._002_agent_tokens_sql, as: UTF8.self)),
         ("0003_rotation", String(decoding: PackageResources._003_rotation_sql, as: UTF8.self)),
         ("0004_row_macs", String(decoding: PackageResources._004_row_macs_sql, as: UTF8.self)),
+        ("0005_revoke_timeout", String(decoding: PackageResources._005_revoke_timeout_sql, as: UTF8.self)),
         ("0006_agent", String(decoding: PackageResources._006_agent_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_sql, as: UTF8.self)),
     ]

@@ -68,4 +68,134 @@ struct RotationEndToEndTests {
         cli.secrets.removeAll()
         await mock.shutdown()
     }
+
+    func states(_ cli: CLIHarness) throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try keys(cli).map { ($0["id"] as! String, $0["state"] as! String) })
+    }
+
+    @Test("16.1 and 16.3: when only a grace period has ended, the dry run lists the revocation and the re-export, and the real run rewrites the file before revoking")
+    func graceEndEndToEnd() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        let old = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
+        let standby = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("n"))
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--grace", "1s"])
+        let envFile = cli.directory.file("prod.env")
+        try cli.ok(["export", "--scope", "prod", "--output", envFile])
+        // Rotated without --reexport: the file keeps the old key.
+        try cli.ok(["rotate", "anthropic", "--scope", "prod"])
+        #expect(try String(contentsOfFile: envFile, encoding: .utf8).contains(FakeKeys.anthropic("o")))
+        usleep(1_500_000)
+        let dry = try cli.ok(["rotate", "--due", "--dry-run", "--reexport"]).out
+        #expect(!dry.contains("Nothing is due"), "\(dry)")
+        #expect(dry.contains("would revoke") && dry.contains(old), "\(dry)")
+        #expect(dry.contains("Would re-export ") && dry.contains("prod.env"), "\(dry)")
+        #expect(try states(cli)[old] == "retiring", "the dry run changed nothing")
+        let real = try cli.ok(["rotate", "--due", "--reexport"]).out
+        #expect(real.contains("revoked") && real.contains("Re-exported ") && real.contains("prod.env") && real.contains("before the revocation"), "\(real)")
+        let states = try states(cli)
+        #expect(states[old] == "revoked")
+        #expect(states[standby] == "active")
+        let file = try String(contentsOfFile: envFile, encoding: .utf8)
+        #expect(!file.contains(FakeKeys.anthropic("o")))
+        #expect(file.contains(FakeKeys.anthropic("n")))
+        #expect(try cli.ok(["rotate", "--due", "--dry-run", "--reexport"]).out.contains("Nothing is due"))
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("16.2: a file exported through a running agent is recorded, and `rotate --reexport` rewrites it")
+    func agentExportIsRecorded() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        _ = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
+        _ = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("n"))
+        let agent = try RunningAgent(cli, extra: ["--rotation-interval", "off"])
+        let envFile = cli.directory.file("via-agent.env")
+        try cli.ok(["export", "--scope", "prod", "--output", envFile])
+        let served = try cli.ok(["audit", "--action", "agent.serve", "--json"]).out
+        #expect(served.contains("via-agent.env"), "the export went through the agent")
+        #expect(try String(contentsOfFile: envFile, encoding: .utf8).contains(FakeKeys.anthropic("o")))
+        let rotated = try cli.ok(["rotate", "anthropic", "--scope", "prod", "--reexport"]).out
+        #expect(rotated.contains("Re-exported ") && rotated.contains("via-agent.env"), "\(rotated)")
+        let file = try String(contentsOfFile: envFile, encoding: .utf8)
+        #expect(!file.contains(FakeKeys.anthropic("o")))
+        #expect(file.contains(FakeKeys.anthropic("n")))
+        agent.stop()
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("16.4: after a crash during test, one `rotate PROVIDER` finishes the interrupted rotation and starts no second one")
+    func oneRotationAfterCrash() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        let old = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
+        let first = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("f"), extra: ["--label", "spare-1"])
+        let second = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("s"), extra: ["--label", "spare-2"])
+        let crashed = try cli.run(["rotate", "anthropic", "--scope", "prod"], env: ["KEYWARDEN_CRASH_AT": "test"])
+        #expect(crashed.signalled && crashed.status == SIGKILL)
+        let dry = try cli.ok(["rotate", "anthropic", "--scope", "prod", "--dry-run"]).out
+        #expect(dry.contains("would resume") && !dry.contains("would rotate"), "\(dry)")
+        let resumed = try cli.ok(["rotate", "anthropic", "--scope", "prod"]).out
+        #expect(resumed.contains("resumed"), "\(resumed)")
+        let states = try states(cli)
+        #expect(states[old] == "retiring")
+        #expect(states[first] == "active")
+        #expect(states[second] == "standby", "no second rotation")
+        let rotations = try cli.ok(["audit", "--action", "key.rotate", "--json"])
+        #expect((try cli.json(rotations) as! [Any]).count == 1)
+        await mock.shutdown()
+    }
+
+    @Test("9.6: a revoke command that echoes the old key to stderr and a rotate command that echoes its output leave no value in the vault file, audit, key detail or output")
+    func stderrRedacted() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        let old = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
+        let made = FakeKeys.anthropic("m"), refused = FakeKeys.anthropic("r")
+        cli.secrets += [made, refused]
+        let script = cli.directory.file("new-key.sh")
+        try Data("#!/bin/sh\nset -x\nk=\(made)\necho \"$k\"\necho \"made $k\" >&2\n".utf8).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o700)
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--grace", "1s", "--command", script,
+                    "--revoke-command", "echo \"$(cat)\" >&2; exit 1", "--revoke-timeout", "20s"])
+        let policies = try cli.json(try cli.ok(["rotate", "policy", "list", "--json"])) as! [[String: Any]]
+        #expect(policies.first?["revoke_timeout"] as? String == "20s")
+        let rotated = try cli.ok(["rotate", "anthropic", "--scope", "prod"]).out
+        #expect(rotated.contains("rotated"), "\(rotated)")
+        usleep(1_500_000)
+        let revoked = try cli.ok(["rotate", "--due"]).out
+        #expect(revoked.contains("revoke command failed") && revoked.contains("[redacted]"), "\(revoked)")
+        let detail = try cli.ok(["key", "show", old, "--json"]).out
+        #expect(detail.contains("revoke command failed") && detail.contains("[redacted]"), "\(detail)")
+        // A rotate command that prints a key, echoes it to stderr and fails.
+        let failing = cli.directory.file("failing-key.sh")
+        try Data("#!/bin/sh\necho \(refused)\necho \"oops \(refused)\" >&2\nexit 1\n".utf8).write(to: URL(fileURLWithPath: failing))
+        chmod(failing, 0o700)
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--command", failing])
+        let failed = try cli.run(["rotate", "anthropic", "--scope", "prod"])
+        #expect(failed.status != 0 && failed.out.contains("[redacted]"), "\(failed.out)")
+        let audit = try cli.ok(["audit", "--json"]).out
+        #expect(audit.contains("[redacted]"))
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("16.6: `key rm` of the active key promotes a healthy standby and says so; with none it is refused unless --force")
+    func removeActiveKey() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        let active = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("a"))
+        let standby = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("b"))
+        let removed = try cli.ok(["key", "rm", active]).out
+        #expect(removed.contains("Promoted standby \(standby)"), "\(removed)")
+        #expect(try states(cli)[standby] == "active")
+        let refused = try cli.run(["key", "rm", standby])
+        #expect(refused.status != 0 && refused.err.contains("--force"), "\(refused.err)")
+        #expect(try states(cli)[standby] == "active", "nothing was removed")
+        try cli.ok(["key", "rm", standby, "--force"])
+        #expect(try states(cli).isEmpty)
+        await mock.shutdown()
+    }
 }

@@ -9,54 +9,85 @@ import KeywardenCrypto
 /// Runs a policy's commands with `/bin/sh -c`, in their own process group so
 /// a timeout kills everything they started. Keys travel only on stdout (a new
 /// key) or stdin (a key to revoke), never in argv or the environment; stdout
-/// is never logged, stderr is kept (shortened) for the audit trail.
+/// is never logged. Stderr is kept (shortened) for the error text and the
+/// audit trail, after every value involved — the old key and the new one — is
+/// redacted from it (`SecretRedactor`).
 public enum RotateCommand {
     struct Outcome {
         var status: Int32
         var stdout: [UInt8]
-        var stderr: String
+        var stderr: [UInt8]
         var timedOut: Bool
+        /// Killed, but still not reaped when the bounded wait gave up.
+        var leftBehind: pid_t?
     }
 
-    /// Runs the rotate command and returns the new key it printed.
-    static func run(_ command: String, provider: String, scope: String, oldKeyID: String, timeout: Int64, vault: Vault) async throws(KeywardenError) -> (key: SecureBytes, stderr: String) {
-        var result = try await spawn(command, environment: ["KEYWARDEN_PROVIDER": provider, "KEYWARDEN_SCOPE": scope, "KEYWARDEN_OLD_KEY_ID": oldKeyID],
+    /// Runs the rotate command and returns the new key it printed. The output
+    /// must be a usable key in the provider's format; a mismatch is reported
+    /// without the value and nothing is returned. `redacting` holds the other
+    /// values involved (the old key), removed from stderr with the output.
+    static func run(_ command: String, provider: ProviderDefinition, scope: String, oldKeyID: String, timeout: Int64,
+                    redacting: [SecureBytes]) async throws(KeywardenError) -> (key: SecureBytes, stderr: String) {
+        var result = try await spawn(command, environment: ["KEYWARDEN_PROVIDER": provider.name, "KEYWARDEN_SCOPE": scope, "KEYWARDEN_OLD_KEY_ID": oldKeyID],
                                      stdin: [], timeout: timeout)
         defer { wipe(&result.stdout) }
+        var output = result.stdout
+        defer { wipe(&output) }
+        while let last = output.last, last == 0x0A || last == 0x0D { output.removeLast() }
+        let value = SecureBytes(copying: output)
+        // Whatever it printed is redacted, key or not: `oops-not-a-key` may
+        // still be half a real one.
+        var redactor = SecretRedactor(redacting + [value, SecureBytes(copying: result.stdout)])
+        defer { redactor.erase() }
+        let stderr = text(result.stderr, redactor, limit: 300)
         if result.timedOut {
-            throw KeywardenError(.failed, "the rotate command did not finish within \(DurationSpec(seconds: timeout)) and was killed\(stderrNote(result))")
+            throw KeywardenError(.failed, "the rotate command did not finish within \(DurationSpec(seconds: timeout)) and was killed\(leftBehindNote(result))\(note(stderr))")
         }
         guard result.status == 0 else {
-            throw KeywardenError(.failed, "the rotate command exited with status \(result.status)\(stderrNote(result))")
+            throw KeywardenError(.failed, "the rotate command exited with status \(result.status)\(note(stderr))")
         }
-        if result.stdout.last == 0x0A { result.stdout.removeLast() }
-        if result.stdout.last == 0x0D { result.stdout.removeLast() }
-        let value = SecureBytes(copying: result.stdout)
         do {
             try Vault.checkKeyValue(value)
         } catch {
             throw KeywardenError(.failed, "the rotate command's output is not a usable key: \(error.message)")
         }
-        // Its stderr goes to the audit trail; a key echoed there is removed.
-        let keyText = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-        let stderr = String(result.stderr.replacingOccurrences(of: keyText, with: "[key]").trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))
+        if let format = provider.keyFormat, !Vault.matches(value, format) {
+            throw KeywardenError(.failed, "the rotate command's output (\(value.count) bytes) does not look like a key for \(provider.displayName) (expected \(format.description)); nothing was stored. Check what the command prints on stdout")
+        }
         return (value, stderr)
     }
 
-    /// Gives a revoked key to the revoke command on stdin.
-    static func revoke(_ command: String, provider: String, scope: String, keyID: String, value: SecureBytes, timeout: Int64, vault: Vault) async throws(KeywardenError) {
+    /// Gives a revoked key to the revoke command on stdin. `redacting` holds
+    /// the other values involved (the pool's active key).
+    static func revoke(_ command: String, provider: String, scope: String, keyID: String, value: SecureBytes, timeout: Int64,
+                       redacting: [SecureBytes]) async throws(KeywardenError) {
         var input = value.copyBytes() + [0x0A]
         defer { wipe(&input) }
         var result = try await spawn(command, environment: ["KEYWARDEN_PROVIDER": provider, "KEYWARDEN_SCOPE": scope, "KEYWARDEN_KEY_ID": keyID],
                                      stdin: input, timeout: timeout)
+        var redactor = SecretRedactor([value] + redacting + [SecureBytes(copying: result.stdout)])
+        defer { redactor.erase() }
         wipe(&result.stdout)
-        if result.timedOut { throw KeywardenError(.failed, "the revoke command timed out\(stderrNote(result))") }
-        guard result.status == 0 else { throw KeywardenError(.failed, "the revoke command exited with status \(result.status)\(stderrNote(result))") }
+        let stderr = text(result.stderr, redactor, limit: 200)
+        if result.timedOut {
+            throw KeywardenError(.failed, "the revoke command did not finish within \(DurationSpec(seconds: timeout)) and was killed\(leftBehindNote(result))\(note(stderr))")
+        }
+        guard result.status == 0 else { throw KeywardenError(.failed, "the revoke command exited with status \(result.status)\(note(stderr))") }
     }
 
-    static func stderrNote(_ result: Outcome) -> String {
-        let text = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "" : " (stderr: \(text.prefix(200)))"
+    /// Redacted, then shortened: never the other way round, or a cut could
+    /// leave part of a key.
+    static func text(_ stderr: [UInt8], _ redactor: SecretRedactor, limit: Int) -> String {
+        let redacted = String(decoding: redactor.redact(stderr), as: UTF8.self)
+        return String(redacted.trimmingCharacters(in: .whitespacesAndNewlines).prefix(limit))
+    }
+
+    static func note(_ stderr: String) -> String {
+        stderr.isEmpty ? "" : " (stderr: \(stderr))"
+    }
+
+    static func leftBehindNote(_ result: Outcome) -> String {
+        result.leftBehind.map { "; it did not exit after SIGKILL either and was left behind as pid \($0)" } ?? ""
     }
 
     static func spawn(_ command: String, environment extra: [String: String], stdin input: [UInt8], timeout: Int64) async throws(KeywardenError) -> Outcome {
@@ -68,6 +99,9 @@ public enum RotateCommand {
             throw KeywardenError(.failed, "cannot run the command: \(error)")
         }
     }
+
+    /// How long a killed command gets to be reaped.
+    static let reapGrace: TimeInterval = 5
 
     private static func spawnBlocking(_ command: String, environment extra: [String: String], stdin input: [UInt8], timeout: Int64) throws -> Outcome {
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
@@ -136,10 +170,31 @@ public enum RotateCommand {
             }
         }
         for fd in open { close(fd) }
+        // The pipes can close long before the command exits (it closed them,
+        // or a child holds none of them), so the wait has the same deadline:
+        // WNOHANG polling, then SIGKILL to the group, then a short grace for
+        // the kernel to deliver it. Past that it is reported, not waited for.
         var status: Int32 = 0
-        if timedOut { kill(-pid, SIGKILL) }
-        waitpid(pid, &status, 0)
+        var killedAt: Date?
+        if timedOut {
+            kill(-pid, SIGKILL)
+            killedAt = Date()
+        }
+        var reaped = false
+        while true {
+            let rc = waitpid(pid, &status, WNOHANG)
+            if rc == pid { reaped = true; break }
+            if rc < 0 && errno != EINTR { break }
+            if let killedAt {
+                if Date().timeIntervalSince(killedAt) > Self.reapGrace { break }
+            } else if Date() >= deadline {
+                timedOut = true
+                kill(-pid, SIGKILL)
+                killedAt = Date()
+            }
+            usleep(10_000)
+        }
         let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Outcome(status: exit, stdout: out, stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+        return Outcome(status: reaped ? exit : 137, stdout: out, stderr: err, timedOut: timedOut, leftBehind: reaped ? nil : pid)
     }
 }

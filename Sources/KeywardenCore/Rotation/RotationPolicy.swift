@@ -13,6 +13,7 @@ struct RotationPolicyRecord: SnakeCaseRecord {
     var commandTimeoutSeconds: Int64
     var failover: Bool
     var updatedAt: String
+    var revokeTimeoutSeconds: Int64
 }
 
 /// How a pool's keys are rotated. A policy set on a parent scope applies to
@@ -30,6 +31,8 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
     /// Receives the old key on stdin when it is revoked.
     public var revokeCommand: String?
     public var commandTimeout: DurationSeconds
+    /// Time limit for the revoke command (default 60s).
+    public var revokeTimeout: DurationSeconds
     /// Promote a healthy standby key when the active one is reported or found bad.
     public var failover: Bool
     /// Set when listed for a child scope that inherits it.
@@ -37,6 +40,7 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case provider, scope, every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout", failover
+        case revokeTimeout = "revoke_timeout"
         case inheritedBy = "inherited_by"
     }
 
@@ -48,6 +52,7 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
         command = r.command
         revokeCommand = r.revokeCommand
         commandTimeout = DurationSeconds(r.commandTimeoutSeconds)
+        revokeTimeout = DurationSeconds(r.revokeTimeoutSeconds)
         failover = r.failover
     }
 }
@@ -75,15 +80,17 @@ public struct RotationPolicyChange: Sendable {
     public var command: String??
     public var revokeCommand: String??
     public var commandTimeout: DurationSpec?
+    public var revokeTimeout: DurationSpec?
     public var failover: Bool?
 
     public init(every: DurationSpec?? = nil, grace: DurationSpec? = nil, command: String?? = nil, revokeCommand: String?? = nil,
-                commandTimeout: DurationSpec? = nil, failover: Bool? = nil) {
+                commandTimeout: DurationSpec? = nil, revokeTimeout: DurationSpec? = nil, failover: Bool? = nil) {
         self.every = every
         self.grace = grace
         self.command = command
         self.revokeCommand = revokeCommand
         self.commandTimeout = commandTimeout
+        self.revokeTimeout = revokeTimeout
         self.failover = failover
     }
 }
@@ -98,12 +105,13 @@ extension Vault {
             try ensureProviderRow(provider, db)
             var record = try RotationPolicyRecord.filter(Column("provider") == provider && Column("scope") == scope).fetchOne(db)
                 ?? RotationPolicyRecord(provider: provider, scope: scope, everySeconds: nil, graceSeconds: 86400, command: nil, revokeCommand: nil,
-                                        commandTimeoutSeconds: 60, failover: false, updatedAt: now)
+                                        commandTimeoutSeconds: 60, failover: false, updatedAt: now, revokeTimeoutSeconds: 60)
             if let every = change.every { record.everySeconds = every?.seconds }
             if let grace = change.grace { record.graceSeconds = grace.seconds }
             if let command = change.command { record.command = command?.isEmpty == true ? nil : command }
             if let revoke = change.revokeCommand { record.revokeCommand = revoke?.isEmpty == true ? nil : revoke }
             if let timeout = change.commandTimeout { record.commandTimeoutSeconds = max(1, timeout.seconds) }
+            if let timeout = change.revokeTimeout { record.revokeTimeoutSeconds = max(1, timeout.seconds) }
             if let failover = change.failover { record.failover = failover }
             record.updatedAt = now
             try record.save(db)

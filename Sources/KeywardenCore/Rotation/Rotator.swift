@@ -23,17 +23,31 @@ struct RotationRecord: SnakeCaseRecord {
     var detail: String?
 }
 
-/// What one rotation (or the retirement of a key) did.
+/// What one step of a rotation run did (or, in a dry run, would do).
 public struct RotationReport: Codable, Sendable {
     public var provider: String
     public var scope: String
-    /// `rotated`, `failed`, `would rotate`, `resumed`, `rolled back`, `revoked`, `skipped`.
+    /// `rotated`, `failed`, `rolled back`, `revoked`, `re-exported`,
+    /// `skipped`; in a dry run `would rotate`, `would resume`, `would roll
+    /// back`, `would revoke`, `would re-export`, `would fail`.
     public var result: String
     public var oldKey: String?
     public var newKey: String?
     public var detail: String
+    /// The file, for a re-export.
+    public var path: String?
 
-    enum CodingKeys: String, CodingKey { case provider, scope, result, oldKey = "old_key", newKey = "new_key", detail }
+    public init(provider: String, scope: String, result: String, oldKey: String?, newKey: String?, detail: String, path: String? = nil) {
+        self.provider = provider
+        self.scope = scope
+        self.result = result
+        self.oldKey = oldKey
+        self.newKey = newKey
+        self.detail = detail
+        self.path = path
+    }
+
+    enum CodingKeys: String, CodingKey { case provider, scope, result, oldKey = "old_key", newKey = "new_key", detail, path }
 }
 
 /// Runs the four steps of a rotation, as AWS Secrets Manager does:
@@ -43,11 +57,14 @@ public struct RotationReport: Codable, Sendable {
 /// transaction. Each step is recorded first, so a crash at any point is
 /// resumed or rolled back by the next run; the old key stays active until the
 /// finish commits, and "exactly one active key" holds at every commit.
+///
+/// A run is planned first (`plan`, in RotationPlan.swift) and then carried
+/// out (`execute`); the dry run prints the same plan.
 public struct Rotator: Sendable {
     public var vault: Vault
     public var validator: Validator
-    /// Test hook: `KEYWARDEN_CRASH_AT=create|set|test|finish` kills the
-    /// process (SIGKILL) right after that step is recorded.
+    /// Test hook (debug builds only): `KEYWARDEN_CRASH_AT=create|set|test|finish`
+    /// kills the process (SIGKILL) right after that step is recorded.
     public var crashAt: String?
 
     public init(vault: Vault, validator: Validator, crashAt: String? = nil) {
@@ -57,42 +74,32 @@ public struct Rotator: Sendable {
     }
 
     private func checkpoint(_ step: String) {
+        #if DEBUG
         if crashAt == step { kill(getpid(), SIGKILL) }
+        #endif
     }
 
-    /// Pools whose policy says a rotation is due at `now` (active key older than `every`).
-    public func duePools(now: Timestamp) throws(KeywardenError) -> [(provider: String, scope: String)] {
-        try vault.read { db in
-            var due: [(String, String)] = []
-            let pools = try Row.fetchAll(db, sql: "SELECT DISTINCT provider, scope FROM keys WHERE state = 'active'")
-            for row in pools {
-                let provider: String = row["provider"], scope: String = row["scope"]
-                guard let policy = try vault.rotationPolicy(provider: provider, scope: scope, db), let every = policy.every else { continue }
-                guard let active = try KeyRecord.filter(Column("provider") == provider && Column("scope") == scope && Column("state") == "active").fetchOne(db),
-                      let since = Timestamp(iso8601: active.activatedAt ?? active.createdAt) else { continue }
-                if since.adding(seconds: every.seconds) <= now { due.append((provider, scope)) }
-            }
-            return due
-        }
-    }
-
-    /// Rotates one pool now. `dryRun` only says what would happen.
-    public func rotate(provider: String, scope: String, trigger: String, dryRun: Bool = false) async throws(KeywardenError) -> RotationReport {
+    /// Rotates one pool now: to `standby` when it is still a standby key of
+    /// the pool, else to the pool's next healthy standby, else to a key from
+    /// the policy's command.
+    public func rotate(provider: String, scope: String, trigger: String, standby preferred: String? = nil) async throws(KeywardenError) -> RotationReport {
         let policy = try vault.rotationPolicy(provider: provider, scope: scope)
         let definition = try vault.provider(named: provider)
+        let pool = Pool(provider: provider, scope: scope)
         // Start: record the rotation before anything changes (step create).
-        let (rotation, old, standby): (RotationRecord?, KeyRecord, KeyRecord?) = try vault.write { db in
-            guard let old = try KeyRecord.filter(Column("provider") == provider && Column("scope") == scope && Column("state") == "active").fetchOne(db) else {
-                throw KeywardenError(.notFound, "\(provider)/\(scope) has no active key to rotate; add one with `keywarden key add \(provider) --scope \(scope)`")
+        let (started, old, standby): (RotationRecord, KeyRecord, KeyRecord?) = try vault.write { db in
+            guard let old = try activeKey(pool, db) else {
+                throw KeywardenError(.notFound, "\(pool) has no active key to rotate; add one with `keywarden key add \(provider) --scope \(scope)`")
             }
-            if let open = try RotationRecord.filter(Column("provider") == provider && Column("scope") == scope && ["create", "set", "test"].contains(Column("step"))).fetchOne(db) {
-                throw KeywardenError(.conflict, "a rotation of \(provider)/\(scope) is already under way (\(open.id), step \(open.step)); run `keywarden rotate --due` to finish or roll it back")
+            if let open = try RotationRecord.filter(Column("provider") == provider && Column("scope") == scope && Self.openSteps.contains(Column("step"))).fetchOne(db) {
+                throw KeywardenError(.conflict, "a rotation of \(pool) is already under way (\(open.id), step \(open.step)); run `keywarden rotate --due` to finish or roll it back")
             }
-            let standby = try vault.healthyStandby(provider: provider, scope: scope, db)
+            var standby = try preferred.flatMap { try KeyRecord.fetchOne(db, key: $0) }
+            if let chosen = standby, chosen.state != KeyState.standby.rawValue || chosen.provider != provider || chosen.scope != scope { standby = nil }
+            if standby == nil { standby = try vault.healthyStandby(provider: provider, scope: scope, db) }
             if standby == nil && policy?.command == nil {
-                throw KeywardenError(.invalidInput, "\(provider)/\(scope) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(provider) --scope \(scope)`) or set one (`keywarden rotate policy \(provider) --scope \(scope) --command CMD`)")
+                throw KeywardenError(.invalidInput, "\(pool) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(provider) --scope \(scope)`) or set one (`keywarden rotate policy \(provider) --scope \(scope) --command CMD`)")
             }
-            if dryRun { return (nil, old, standby) }
             let record = RotationRecord(id: Vault.newIdentifier(prefix: "r_"), provider: provider, scope: scope, oldKeyId: old.id, newKeyId: nil,
                                         trigger: trigger, step: "create", startedAt: vault.now, updatedAt: vault.now, detail: nil)
             try record.insert(db)
@@ -100,10 +107,7 @@ public struct Rotator: Sendable {
                                              detail: "\(record.id) (\(trigger)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a key from the rotate command")"), db)
             return (record, old, standby)
         }
-        guard var rotation else {
-            return RotationReport(provider: provider, scope: scope, result: "would rotate", oldKey: old.id, newKey: standby?.id,
-                                  detail: "would replace \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a new key from the rotate command"), test it, then retire \(old.id) for \(policy?.grace.description ?? "24h")")
-        }
+        var rotation = started
         checkpoint("create")
 
         // Create + set: the new key, stored as pending.
@@ -112,8 +116,9 @@ public struct Rotator: Sendable {
             if let standby {
                 newKey = try vault.write { db in try setPending(standby.id, in: &rotation, db) }
             } else {
-                let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: provider, scope: scope, oldKeyID: old.id,
-                                                                  timeout: policy!.commandTimeout.seconds, vault: vault)
+                let oldValue = try vault.open(nonce: old.nonce, ciphertext: old.ciphertext, for: RowBinding(key: old))
+                let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: definition, scope: scope, oldKeyID: old.id,
+                                                                  timeout: policy!.commandTimeout.seconds, redacting: [oldValue])
                 newKey = try vault.write { db in
                     let added = try vault.insertKey(provider: definition, scope: scope, label: "rotated-\(rotation.id.dropFirst(2))", env: old.env, value: value,
                                                     activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", db)
@@ -122,7 +127,7 @@ public struct Rotator: Sendable {
             }
         } catch {
             try? fail(&rotation, newKey: nil, reason: "create failed: \(error.message)")
-            return RotationReport(provider: provider, scope: scope, result: "failed", oldKey: old.id, newKey: nil, detail: "create failed: \(error.message); \(old.id) stays active")
+            return RotationReport(pool, "failed", old: old.id, new: nil, detail: "create failed: \(error.message); \(old.id) stays active")
         }
         checkpoint("set")
         return try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: policy?.grace.seconds ?? 86400)
@@ -205,78 +210,114 @@ public struct Rotator: Sendable {
         rotation.step = "failed"
     }
 
-    /// Finishes or rolls back rotations a crash interrupted: nothing stored
-    /// yet (create) → rolled back; a pending key (set, test) → tested again
-    /// and finished or failed. Idempotent.
+    /// Finishes or rolls back every rotation a crash interrupted: nothing
+    /// stored yet (create) → rolled back; a pending key (set, test) → tested
+    /// again and finished or failed. Idempotent.
     public func recover() async throws(KeywardenError) -> [RotationReport] {
-        let open: [RotationRecord] = try vault.read { db in
-            try RotationRecord.filter(["create", "set", "test"].contains(Column("step"))).fetchAll(db)
+        var plan = try plan(.due, reexport: false)
+        plan.steps = plan.steps.filter {
+            switch $0 {
+            case .resume, .rollBack: true
+            default: false
+            }
+        }
+        return try await execute(plan)
+    }
+
+    /// Resumes one interrupted rotation: tests its pending key again, then
+    /// promotes it or marks it failed. Rolls it back instead when its keys
+    /// are no longer where the crash left them.
+    func resume(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
+        let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try vault.read { db in
+            guard let r = try RotationRecord.fetchOne(db, key: rotationID) else { return (nil, nil, nil) }
+            return (r, try r.oldKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) }, try r.newKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) })
+        }
+        guard var rotation = found, Self.openSteps.contains(rotation.step) else {
+            return RotationReport(provider: found?.provider ?? "-", scope: found?.scope ?? "-", result: "skipped", oldKey: found?.oldKeyId, newKey: found?.newKeyId,
+                                  detail: "\(rotationID) was already finished by another run")
+        }
+        guard let old, old.state == KeyState.active.rawValue, let newKey, newKey.state == KeyState.pending.rawValue else {
+            return try rollBack(rotationID)
+        }
+        let definition = try vault.provider(named: rotation.provider)
+        let grace = try vault.rotationPolicy(provider: rotation.provider, scope: rotation.scope)?.grace.seconds ?? 86400
+        try vault.recordAudit(AuditDraft(action: "rotate.recover", provider: rotation.provider, scope: rotation.scope, keyID: newKey.id, outcome: "resumed",
+                                         detail: "\(rotation.id) was interrupted at \(rotation.step); testing \(newKey.id) again"))
+        var report = try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: grace)
+        report.detail = "resumed \(rotation.id) (interrupted at \(found!.step)); no second rotation: " + report.detail
+        return report
+    }
+
+    /// Rolls back one interrupted rotation; a standby it had taken goes back to standby.
+    func rollBack(_ rotationID: String) throws(KeywardenError) -> RotationReport {
+        try vault.write { db in
+            guard var r = try RotationRecord.fetchOne(db, key: rotationID), Self.openSteps.contains(r.step) else {
+                return RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run")
+            }
+            let interruptedAt = r.step
+            if let id = r.newKeyId, var key = try KeyRecord.fetchOne(db, key: id), key.state == KeyState.pending.rawValue {
+                key.state = KeyState.standby.rawValue
+                key.updatedAt = vault.now
+                try key.update(db)
+            }
+            r.step = "rolled_back"
+            r.detail = "interrupted at \(interruptedAt); rolled back"
+            r.updatedAt = vault.now
+            try r.update(db)
+            try vault.appendAudit(AuditDraft(action: "rotate.recover", provider: r.provider, scope: r.scope, keyID: r.oldKeyId, outcome: "rolled_back",
+                                             detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), db)
+            return RotationReport(provider: r.provider, scope: r.scope, result: "rolled back", oldKey: r.oldKeyId, newKey: nil,
+                                  detail: "\(rotationID) was interrupted at \(interruptedAt); rolled back, \(r.oldKeyId ?? "the old key") stays active")
+        }
+    }
+
+    /// Revokes retiring keys whose grace period has ended at `now`, giving
+    /// each old key to the policy's revoke command on stdin.
+    public func retireExpired(now: Timestamp) async throws(KeywardenError) -> [RotationReport] {
+        let expired: [String] = try vault.read { db in
+            try KeyRecord.filter(Column("state") == KeyState.retiring.rawValue && Column("retire_after") <= now.iso8601).order(Column("retire_after")).fetchAll(db).map(\.id)
         }
         var reports: [RotationReport] = []
-        for var rotation in open {
-            let (old, newKey): (KeyRecord?, KeyRecord?) = try vault.read { db in
-                (try rotation.oldKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) }, try rotation.newKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) })
-            }
-            guard let old, old.state == KeyState.active.rawValue, let newKey, newKey.state == KeyState.pending.rawValue else {
-                let rotationID = rotation.id
-                try vault.write { db in
-                    var r = try RotationRecord.fetchOne(db, key: rotationID)!
-                    let interruptedAt = r.step
-                    // A standby taken for the rotation goes back to standby.
-                    if let id = r.newKeyId, var key = try KeyRecord.fetchOne(db, key: id), key.state == KeyState.pending.rawValue {
-                        key.state = KeyState.standby.rawValue
-                        try key.update(db)
-                    }
-                    r.step = "rolled_back"
-                    r.detail = "interrupted at \(interruptedAt); rolled back"
-                    r.updatedAt = vault.now
-                    try r.update(db)
-                    try vault.appendAudit(AuditDraft(action: "rotate.recover", provider: r.provider, scope: r.scope, keyID: r.oldKeyId, outcome: "rolled_back",
-                                                     detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), db)
-                }
-                reports.append(RotationReport(provider: rotation.provider, scope: rotation.scope, result: "rolled back", oldKey: rotation.oldKeyId, newKey: nil,
-                                              detail: "\(rotation.id) was interrupted; rolled back, \(rotation.oldKeyId ?? "the old key") stays active"))
-                continue
-            }
-            let definition = try vault.provider(named: rotation.provider)
-            let grace = try vault.rotationPolicy(provider: rotation.provider, scope: rotation.scope)?.grace.seconds ?? 86400
-            try vault.recordAudit(AuditDraft(action: "rotate.recover", provider: rotation.provider, scope: rotation.scope, keyID: newKey.id, outcome: "resumed",
-                                             detail: "\(rotation.id) was interrupted at \(rotation.step); testing \(newKey.id) again"))
-            var report = try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: grace)
-            report.detail = "resumed \(rotation.id): " + report.detail
-            reports.append(report)
+        for id in expired {
+            if let report = try await revoke(id, now: now) { reports.append(report) }
         }
         return reports
     }
 
-    /// Revokes retiring keys whose grace period has ended, giving each old key
-    /// to the policy's revoke command on stdin.
-    public func retireExpired(now: Timestamp) async throws(KeywardenError) -> [RotationReport] {
-        let expired: [KeyRecord] = try vault.read { db in
-            try KeyRecord.filter(Column("state") == KeyState.retiring.rawValue && Column("retire_after") <= now.iso8601).fetchAll(db)
+    /// Revokes one retiring key whose grace has ended; nil when it is no
+    /// longer retiring (another run got there first). The revoke command's
+    /// stderr is redacted of the key and of the pool's active key.
+    func revoke(_ keyID: String, now: Timestamp) async throws(KeywardenError) -> RotationReport? {
+        let (found, active): (KeyRecord?, KeyRecord?) = try vault.read { db in
+            guard let key = try KeyRecord.fetchOne(db, key: keyID), key.state == KeyState.retiring.rawValue else { return (nil, nil) }
+            return (key, try activeKey(Pool(provider: key.provider, scope: key.scope), db))
         }
-        var reports: [RotationReport] = []
-        for key in expired {
-            var detail = "grace period over"
-            if let command = try vault.rotationPolicy(provider: key.provider, scope: key.scope)?.revokeCommand {
-                let value = try vault.open(nonce: key.nonce, ciphertext: key.ciphertext, for: RowBinding(key: key))
-                do {
-                    try await RotateCommand.revoke(command, provider: key.provider, scope: key.scope, keyID: key.id, value: value, timeout: 60, vault: vault)
-                    detail += "; revoke command succeeded"
-                } catch {
-                    detail += "; revoke command failed: \(error.message) (the key is still marked revoked here; revoke it upstream by hand)"
-                }
+        guard let key = found else { return nil }
+        var detail = "grace period over"
+        var failed = false
+        let policy = try vault.rotationPolicy(provider: key.provider, scope: key.scope)
+        if let command = policy?.revokeCommand {
+            let value = try vault.open(nonce: key.nonce, ciphertext: key.ciphertext, for: RowBinding(key: key))
+            var others: [SecureBytes] = []
+            if let active { others.append(try vault.open(nonce: active.nonce, ciphertext: active.ciphertext, for: RowBinding(key: active))) }
+            do {
+                try await RotateCommand.revoke(command, provider: key.provider, scope: key.scope, keyID: key.id, value: value,
+                                               timeout: policy?.revokeTimeout.seconds ?? 60, redacting: others)
+                detail += "; revoke command succeeded"
+            } catch {
+                failed = true
+                detail += "; revoke command failed: \(error.message) (the key is still marked revoked here; revoke it upstream by hand)"
             }
-            try vault.write { db in
-                guard var current = try KeyRecord.fetchOne(db, key: key.id), current.state == KeyState.retiring.rawValue else { return }
-                current.state = KeyState.revoked.rawValue
-                current.updatedAt = vault.now
-                try current.update(db)
-                try vault.appendAudit(AuditDraft(action: "key.revoke", provider: key.provider, scope: key.scope, keyID: key.id, fingerprint: key.fingerprint,
-                                                 outcome: "ok", detail: detail), db)
-            }
-            reports.append(RotationReport(provider: key.provider, scope: key.scope, result: "revoked", oldKey: key.id, newKey: nil, detail: detail))
         }
-        return reports
+        try vault.write { db in
+            guard var current = try KeyRecord.fetchOne(db, key: key.id), current.state == KeyState.retiring.rawValue else { return }
+            current.state = KeyState.revoked.rawValue
+            current.updatedAt = vault.now
+            current.lastDetail = detail
+            try current.update(db)
+            try vault.appendAudit(AuditDraft(action: "key.revoke", provider: key.provider, scope: key.scope, keyID: key.id, fingerprint: key.fingerprint,
+                                             outcome: failed ? "failed" : "ok", detail: detail), db)
+        }
+        return RotationReport(provider: key.provider, scope: key.scope, result: "revoked", oldKey: key.id, newKey: nil, detail: detail)
     }
 }

@@ -67,8 +67,6 @@ enum RowAuthentication {
     static let rotationPolicies = Table(name: "rotation_policies", key: ["provider", "scope"], fields: [
         "every_seconds", "grace_seconds", "command", "revoke_command", "command_timeout_seconds", "revoke_timeout_seconds",
         "failover", "updated_at",
-        // 0005: the revoke command's time limit.
-        "revoke_timeout_seconds",
     ])
     static let exportedFiles = Table(name: "exported_files", key: ["path"], fields: ["scope", "format", "only", "updated_at"])
 

@@ -158,13 +158,37 @@ extension Vault {
         return (KeyInfo(record), value)
     }
 
-    /// Deletes a key and its sealed value. Returns the removed key's metadata.
-    public func removeKey(id: String) throws(KeywardenError) -> KeyInfo {
+    /// Deletes a key and its sealed value. Removing the active key promotes
+    /// the pool's oldest healthy standby in the same transaction, so the pool
+    /// is never without an active key while one could serve; with no such
+    /// standby it is refused unless `force`. Returns the removed key and the
+    /// promoted one.
+    public func removeKey(id: String, force: Bool = false) throws(KeywardenError) -> (removed: KeyInfo, promoted: KeyInfo?) {
         try write { db in
             guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+            var promoted: KeyRecord?
+            if record.state == KeyState.active.rawValue {
+                promoted = try healthyStandby(provider: record.provider, scope: record.scope, db)
+                if promoted == nil && !force {
+                    throw KeywardenError(.conflict, "\(id) is the active \(record.provider) key of \(record.scope) and no healthy standby key can take over; add one first (`keywarden key add \(record.provider) --scope \(record.scope)`), or remove it anyway with --force and leave \(record.provider)/\(record.scope) without an active key. Nothing was removed")
+                }
+            }
             _ = try record.delete(db)
-            try appendAudit(AuditDraft(action: "key.remove", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: "was \(record.state)"), db)
-            return KeyInfo(record)
+            var detail = "was \(record.state)"
+            if var standby = promoted {
+                standby.state = KeyState.active.rawValue
+                standby.activatedAt = now
+                standby.updatedAt = now
+                try standby.update(db)
+                promoted = standby
+                detail += "; \(standby.id) promoted from standby to active"
+                try appendAudit(AuditDraft(action: "key.activate", provider: standby.provider, scope: standby.scope, keyID: standby.id, fingerprint: standby.fingerprint,
+                                           outcome: "ok", detail: "promoted: the active key \(id) was removed"), db)
+            } else if record.state == KeyState.active.rawValue {
+                detail += "; removed with --force, the pool has no active key"
+            }
+            try appendAudit(AuditDraft(action: "key.remove", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail), db)
+            return (KeyInfo(record), promoted.map(KeyInfo.init))
         }
     }
 

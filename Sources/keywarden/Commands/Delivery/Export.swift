@@ -38,9 +38,20 @@ struct Export: ParsableCommand {
         defer { wipe(&bytes) }
         if let output {
             try SecureFiles.writeAtomically(output, bytes: bytes)
-            if let direct = source as? VaultSource {
-                // Remembered so that `rotate --reexport` can rewrite it.
-                try direct.vault.rememberExport(path: URL(fileURLWithPath: output).standardizedFileURL.path, scope: scope, format: format, only: names)
+            // Remembered, whichever path wrote it, so that `rotate --reexport`
+            // rewrites it; without a record a rotation would leave the old key here.
+            let path = URL(fileURLWithPath: output).standardizedFileURL.path
+            do {
+                if let direct = source as? VaultSource {
+                    try direct.vault.rememberExport(path: path, scope: scope, format: format, only: names)
+                } else if let agent = source as? AgentSource {
+                    var record: [String: Any] = ["path": path, "scope": scope, "format": format.rawValue]
+                    if let names { record["only"] = names }
+                    let body = try JSONSerialization.data(withJSONObject: record)
+                    _ = try agent.client.check(agent.client.request("POST", "/v1/exported-files", body: Array(body)))
+                }
+            } catch {
+                throw KeywardenError(.failed, "wrote \(output), but could not record it for `rotate --reexport`: \((error as? KeywardenError)?.message ?? "\(error)"); run the export again")
             }
             Output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
         } else {

@@ -6,20 +6,27 @@ struct KeyRemove: ParsableCommand {
         commandName: "rm",
         abstract: "Delete a key and its sealed value.",
         discussion: """
+        Removing the active key promotes the pool's oldest healthy standby key in the same
+        transaction. Without one, it is refused unless --force (which leaves no active key).
+
         Examples:
           keywarden key rm k_7hq2m4x9ab
+          keywarden key rm k_7hq2m4x9ab --force
         """,
         aliases: ["remove"]
     )
 
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The key id.") var id: String
+    @Flag(help: "Remove the active key even when no standby key can take over.") var force = false
 
     func run() throws {
-        let removed = try Session.open(vault, command: "key rm").removeKey(id: id)
+        let (removed, promoted) = try Session.open(vault, command: "key rm").removeKey(id: id, force: force)
         Output.line("Removed \(removed.provider) key \(removed.id) '\(removed.label)' from \(removed.scope).")
-        if removed.state == .active {
-            Output.error("keywarden: warning: it was the active \(removed.provider) key of \(removed.scope); activate another with `keywarden key activate ID`")
+        if let promoted {
+            Output.line("Promoted standby \(promoted.id) '\(promoted.label)' to active \(removed.provider) key of \(removed.scope).")
+        } else if removed.state == .active {
+            Output.error("keywarden: warning: it was the active \(removed.provider) key of \(removed.scope) and no standby could take over; \(removed.provider)/\(removed.scope) has no active key until you add or activate one (`keywarden key activate ID`)")
         }
     }
 }

@@ -35,7 +35,8 @@ struct RotatePolicySet: ParsableCommand {
     @Option(help: ArgumentHelp("How long a replaced key stays valid (default 24h).", valueName: "duration")) var grace: String?
     @Option(help: ArgumentHelp("Command that prints a new key ('' to remove).", valueName: "cmd")) var command: String?
     @Option(help: ArgumentHelp("Command that receives a revoked key on stdin ('' to remove).", valueName: "cmd")) var revokeCommand: String?
-    @Option(help: ArgumentHelp("Time limit for those commands (default 60s).", valueName: "duration")) var commandTimeout: String?
+    @Option(help: ArgumentHelp("Time limit for the rotate command (default 60s).", valueName: "duration")) var commandTimeout: String?
+    @Option(help: ArgumentHelp("Time limit for the revoke command (default 60s).", valueName: "duration")) var revokeTimeout: String?
     @Option(help: ArgumentHelp("Fail over to a standby key: on or off.", valueName: "on|off")) var failover: String?
 
     func run() throws {
@@ -55,6 +56,7 @@ struct RotatePolicySet: ParsableCommand {
         }
         change.grace = try duration(grace, "grace")
         change.commandTimeout = try duration(commandTimeout, "command-timeout")
+        change.revokeTimeout = try duration(revokeTimeout, "revoke-timeout")
         if let command { change.command = .some(command) }
         if let revokeCommand { change.revokeCommand = .some(revokeCommand) }
         if let failover {

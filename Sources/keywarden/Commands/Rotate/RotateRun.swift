@@ -30,7 +30,7 @@ struct RotateRun: AsyncParsableCommand {
     @Option(help: "Its scope.") var scope: String?
     @Flag(help: "Rotate every pool whose policy says it is due, and retire expired keys.") var due = false
     @Flag(help: "Say what would happen; change nothing.") var dryRun = false
-    @Flag(help: "Rewrite the files `export --output` wrote for the rotated scopes.") var reexport = false
+    @Flag(help: "Rewrite the files `export --output` wrote whose keys change (rotation or revocation).") var reexport = false
     @Option(help: ArgumentHelp("Time limit for testing the new key.", valueName: "duration")) var timeout: String = "15s"
     @Flag(help: "Print JSON.") var json = false
 
@@ -41,34 +41,33 @@ struct RotateRun: AsyncParsableCommand {
 
     func run() async throws {
         let opened = try Session.open(vault, command: "rotate")
-        let environment = Session.environment
         let validator = Validator(client: ProbeOptions.client(caFile: nil), timeout: try ProbeOptions.duration(timeout))
-        let rotator = Rotator(vault: opened, validator: validator, crashAt: environment["KEYWARDEN_CRASH_AT"])
-        var reports: [RotationReport] = []
-        if !dryRun { reports += try await rotator.recover() }
-        if due {
-            let now = opened.context.clock()
-            for pool in try rotator.duePools(now: now) {
-                reports.append(try await rotator.rotate(provider: pool.provider, scope: pool.scope, trigger: "due", dryRun: dryRun))
-            }
-            if !dryRun { reports += try await rotator.retireExpired(now: now) }
-        } else {
-            reports.append(try await rotator.rotate(provider: provider!, scope: scope!, trigger: "manual", dryRun: dryRun))
-        }
-        var rewritten: [String] = []
-        if reexport && !dryRun {
-            for scope in Set(reports.filter { $0.result == "rotated" || $0.result.hasPrefix("resumed") }.map(\.scope)) {
-                rewritten += try opened.reexport(after: scope)
-            }
-        }
+        var rotator = Rotator(vault: opened, validator: validator)
+        #if DEBUG
+        // The crash tests' hook; release builds do not read it.
+        rotator.crashAt = Session.environment["KEYWARDEN_CRASH_AT"]
+        #endif
+        // One plan for both: the dry run prints exactly what the real run does.
+        let plan = try rotator.plan(due ? .due : .pool(provider: provider!, scope: scope!), reexport: reexport)
+        let reports = dryRun ? plan.preview : try await rotator.execute(plan)
         if json { return try Output.json(reports) }
+        let changes = reports.filter { $0.path == nil }
         if reports.isEmpty { Output.line(due ? "Nothing is due." : "Nothing to do.") }
-        else {
-            Output.table(["PROVIDER", "SCOPE", "RESULT", "OLD", "NEW", "DETAIL"], reports.map { r in
+        if !changes.isEmpty {
+            Output.table(["PROVIDER", "SCOPE", "RESULT", "OLD", "NEW", "DETAIL"], changes.map { r in
                 [r.provider, r.scope, r.result, r.oldKey ?? "-", r.newKey ?? "-", r.detail]
             })
         }
-        for path in rewritten { Output.line("Re-exported \(path).") }
-        if reports.contains(where: { $0.result == "failed" }) { throw CommandFailure(code: ExitCode.failure, message: "a rotation failed; the old key stays active") }
+        for file in reports where file.path != nil {
+            switch file.result {
+            case "re-exported": Output.line("Re-exported \(file.path!): \(file.detail).")
+            case "would re-export": Output.line("Would re-export \(file.path!): \(file.detail).")
+            case "skipped": Output.line("Not re-exported: \(file.detail).")
+            default: Output.line("Re-export FAILED: \(file.detail).")
+            }
+        }
+        if reports.contains(where: { $0.result == "failed" }) {
+            throw CommandFailure(code: ExitCode.failure, message: "a rotation step failed (see above); every pool keeps an active key")
+        }
     }
 }
