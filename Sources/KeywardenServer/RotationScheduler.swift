@@ -38,12 +38,12 @@ public struct RotationScheduler: Service {
         guard let vault = state.current else { return }
         let rotator = Rotator(vault: vault, validator: validator)
         do {
-            var reports = try await rotator.recover()
-            let now = vault.context.clock()
-            for pool in try rotator.duePools(now: now) {
-                reports.append(try await rotator.rotate(provider: pool.provider, scope: pool.scope, trigger: "scheduler"))
-            }
-            reports += try await rotator.retireExpired(now: now)
+            // The same plan as `rotate --due`: one pool's trouble does not
+            // stop the others, and a resumed rotation is not followed by a second.
+            // Files are not re-exported here: programs reading through the
+            // agent get the new key at once; `rotate --due --reexport` rewrites
+            // files, also at revocation.
+            let reports = try await rotator.execute(try rotator.plan(.due, reexport: false, trigger: "scheduler"))
             for report in reports {
                 metrics.rotation(report.result)
                 logger.info("rotation \(report.provider)/\(report.scope): \(report.result): \(report.detail)")

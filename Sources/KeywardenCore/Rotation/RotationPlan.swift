@@ -104,8 +104,9 @@ extension Rotator {
     /// is now: interrupted rotations (resumed or rolled back), rotations
     /// (a pool resumed here is not rotated again), pools that cannot rotate,
     /// re-exports (with `reexport`) and revocations of keys whose grace has
-    /// ended (`.due` only).
-    public func plan(_ request: RotationRequest, reexport: Bool) throws(KeywardenError) -> RotationPlan {
+    /// ended (`.due` only). `trigger` is recorded with each rotation
+    /// (`manual`, `due`, `scheduler`); by default it follows the request.
+    public func plan(_ request: RotationRequest, reexport: Bool, trigger: String? = nil) throws(KeywardenError) -> RotationPlan {
         let now = vault.context.clock()
         return try vault.read { db in
             var steps: [RotationStep] = []
@@ -132,9 +133,9 @@ extension Rotator {
             case .pool(let provider, let scope):
                 _ = try vault.provider(named: provider, db)
                 let pool = Pool(provider: provider, scope: scope)
-                if !resumed.contains(pool) { targets.append((pool, "manual")) }
+                if !resumed.contains(pool) { targets.append((pool, trigger ?? "manual")) }
             case .due:
-                for pool in try duePools(now: now, db) where !resumed.contains(pool) { targets.append((pool, "due")) }
+                for pool in try duePools(now: now, db) where !resumed.contains(pool) { targets.append((pool, trigger ?? "due")) }
             }
             var rotating: [Pool] = []
             for (pool, trigger) in targets {
