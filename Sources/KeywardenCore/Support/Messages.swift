@@ -22,7 +22,7 @@ extension KeywardenError {
         .init(.integrity, "\(path) is not a usable Keywarden vault: \(why)")
     }
     static func wrongCredentials(_ what: String) -> KeywardenError {
-        .init(.locked, "cannot unlock the vault: \(what)")
+        .init(.locked, unlockPrefix + what)
     }
     static func tamperedValue(_ row: String) -> KeywardenError {
         .init(.integrity, "integrity error: the sealed value of \(row) does not open; it was altered, or copied from another row or version. Restore the vault from a backup")

@@ -8,7 +8,10 @@ import KeywardenCrypto
 /// A keyfile: exactly 32 random bytes in a file only its owner can read.
 public enum Keyfile {
     /// Creates a new keyfile (mode 0600, never overwriting) and returns its key.
+    /// Missing folders on the way (`~/.config/keywarden` on a fresh home) are
+    /// created 0700; existing ones are left as they are.
     public static func create(at path: String) throws(KeywardenError) -> SymmetricKey {
+        try createMissingFolders(above: path)
         let key = SymmetricKey.random()
         do {
             try key.withUnsafeBytes { bytes in try SecureFiles.writeNewPrivateFile(path, bytes: bytes) }
@@ -21,6 +24,25 @@ public enum Keyfile {
             throw KeywardenError(.failed, "cannot write keyfile \(path)")
         }
         return key
+    }
+
+    /// Creates the folders of `path` that do not exist yet, outermost first, each
+    /// 0700 whatever the umask: they hold a key, so nobody else needs to list them.
+    /// Existing folders are not touched (a keyfile in `$HOME` must not chmod `$HOME`).
+    static func createMissingFolders(above path: String) throws(KeywardenError) {
+        var missing: [String] = []
+        var folder = SecureFiles.parentDirectory(of: path)
+        while folder != "/", folder != ".", !folder.isEmpty, access(folder, F_OK) != 0 {
+            missing.append(folder)
+            folder = SecureFiles.parentDirectory(of: folder)
+        }
+        for folder in missing.reversed() {
+            if mkdir(folder, 0o700) != 0 {
+                if errno == EEXIST { continue }  // made meanwhile by someone else: theirs to keep
+                throw SecureFiles.posixError("cannot create folder \(folder) for keyfile \(path)")
+            }
+            guard chmod(folder, 0o700) == 0 else { throw SecureFiles.posixError("cannot set mode 0700 on \(folder)") }
+        }
     }
 
     /// Reads a keyfile, refusing one that others can read or that has the wrong size.

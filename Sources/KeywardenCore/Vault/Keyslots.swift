@@ -17,6 +17,9 @@ extension Vault {
         do {
             return try write { db in
                 try record.insert(db)
+                // KeyslotRecord does not take its rowid back on insert; without this the
+                // id printed and audited is 0 instead of the one `keyslot list` shows.
+                record.id = db.lastInsertedRowID
                 try appendAudit(AuditDraft(action: "keyslot.add", outcome: "ok", detail: "\(record.kind) slot \(record.id ?? 0) '\(record.label)'"), db)
                 return Self.info(record)
             }

@@ -205,7 +205,7 @@ extension Vault {
         do {
             return try Keyfile.read(at: path)
         } catch {
-            AuditTrail.appendUnsealed(AuditDraft(action: "vault.unlock", outcome: "denied", detail: error.message), database: database, context: context)
+            AuditTrail.appendUnsealed(AuditDraft(action: "vault.unlock", outcome: "denied", detail: error.unlockReason), database: database, context: context)
             throw error
         }
     }

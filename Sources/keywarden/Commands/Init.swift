@@ -48,7 +48,10 @@ struct Init: ParsableCommand {
         Output.line()
         Output.line("Next:")
         if let keyfile { Output.line("  export KEYWARDEN_KEYFILE=\(keyfile)") }
-        Output.line("  keywarden key add anthropic --scope dev     # paste the key; it is never taken from argv")
+        // The hint must name a scope this vault has: `--scope ci --scope live` has no dev.
+        if let scope = scopes.first {
+            Output.line("  keywarden key add anthropic --scope \(scope)     # paste the key; it is never taken from argv")
+        }
         Output.line("  keywarden key list")
     }
 }

@@ -10,7 +10,8 @@ struct Passwd: ParsableCommand {
 
         Examples:
           keywarden passwd
-          KEYWARDEN_PASSPHRASE=old KEYWARDEN_NEW_PASSPHRASE=new keywarden passwd --slot 2
+          KEYWARDEN_PASSPHRASE=old KEYWARDEN_NEW_PASSPHRASE=new \\
+            keywarden passwd --slot 2
         """
     )
 

@@ -47,7 +47,7 @@ enum Session {
         if let typed = SecretInput.readHidden(prompt: "Vault passphrase: ") {
             return .passphrase(typed)
         }
-        throw KeywardenError(.locked, "the vault is locked: pass --keyfile PATH, set KEYWARDEN_KEYFILE or KEYWARDEN_PASSPHRASE, or run in a terminal to type the passphrase")
+        throw KeywardenError(.locked, KeywardenError.unlockPrefix + "no keyfile or passphrase given: pass --keyfile PATH, set KEYWARDEN_KEYFILE or KEYWARDEN_PASSPHRASE, or run in a terminal to type the passphrase")
     }
 }
 

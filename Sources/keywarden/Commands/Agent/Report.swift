@@ -13,7 +13,8 @@ struct Report: ParsableCommand {
         the pool's next healthy standby key. Uses the agent when one answers.
 
         Examples:
-          keywarden report --env ANTHROPIC_API_KEY --status 401 --detail "invalid x-api-key"
+          keywarden report --env ANTHROPIC_API_KEY --status 401 \\
+            --detail "invalid x-api-key"
           keywarden report --key k_7hq2m4x9ab --status 429
         """
     )

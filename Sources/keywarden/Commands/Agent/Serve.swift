@@ -20,7 +20,8 @@ struct Serve: AsyncParsableCommand {
         Examples:
           keywarden serve
           keywarden serve --socket /run/keywarden/agent.sock --socket-group deploy
-          curl --unix-socket "$XDG_RUNTIME_DIR/keywarden/agent.sock" 'http://k/v1/keys/anthropic?scope=prod'
+          curl --unix-socket "$XDG_RUNTIME_DIR/keywarden/agent.sock" \\
+            'http://k/v1/keys/anthropic?scope=prod'
         """
     )
 
@@ -38,10 +39,21 @@ struct Serve: AsyncParsableCommand {
         let group = try socketGroup.map { name throws(KeywardenError) in try AgentSocket.group(named: name) }
         let agentSocket = AgentSocket(path: path, group: group)
         if locked { return try await serveLocked(agentSocket, environment: environment) }
+        // A locked agent serves nothing, so `serve` takes its place (after this
+        // process has unlocked, so a wrong passphrase leaves it running); an
+        // unlocked one is never taken over.
+        var lockedAgent: Int32?
         if AgentSocket.isLive(path) {
-            throw KeywardenError(.conflict, "another agent is already serving at \(path); stop it first, or use --socket")
+            guard let pid = LockedAgent.pid(at: path) else {
+                throw KeywardenError(.conflict, "another agent is already serving at \(path); stop it first, or use --socket")
+            }
+            lockedAgent = pid
         }
         let opened = try Session.open(vault, command: "serve")
+        if let lockedAgent {
+            try LockedAgent.stop(lockedAgent, at: path)
+            Output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
+        }
         try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok", detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")"))
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

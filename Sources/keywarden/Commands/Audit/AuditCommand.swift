@@ -5,6 +5,12 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Show the audit trail, or verify its hash chain.",
+        discussion: """
+        `keywarden audit` lists events (see `keywarden audit list --help` for the
+        filters); --action takes a name, a family (key) or a last part (unlock).
+        The actions:
+        \(AuditList.actionList)
+        """,
         subcommands: [AuditList.self, AuditVerify.self],
         defaultSubcommand: AuditList.self
     )
@@ -15,20 +21,41 @@ struct AuditList: ParsableCommand {
         commandName: "list",
         abstract: "List audit events (the default of `keywarden audit`).",
         discussion: """
+        --action takes an action name, a family (key: every key.…) or the part after
+        the dot (unlock: vault.unlock). The actions:
+        \(actionList)
+
         Examples:
           keywarden audit
           keywarden audit --failed-auth --since 7d
           keywarden audit --key k_7hq2m4x9ab --json
           keywarden audit --action key --provider anthropic
+          keywarden audit --action unlock
         """
     )
+
+    /// The action names, a few to a line, indented and short enough that the
+    /// help's wrapping at 80 columns leaves the lines alone.
+    static var actionList: String {
+        var lines: [String] = []
+        var line = ""
+        for name in AuditActions.names {
+            if !line.isEmpty, line.count + name.count + 2 > 72 {
+                lines.append("  " + line + ",")
+                line = ""
+            }
+            line += line.isEmpty ? name : ", " + name
+        }
+        if !line.isEmpty { lines.append("  " + line) }
+        return lines.joined(separator: "\n")
+    }
 
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Only events where a key failed authentication (invalid or forbidden).") var failedAuth = false
     @Option(help: "Only this provider.") var provider: String?
     @Option(help: "Only this scope.") var scope: String?
     @Option(name: .customLong("key"), help: "Only this key id.") var keyID: String?
-    @Option(help: "Only this action (key.add) or family (key).") var action: String?
+    @Option(help: "Only this action (key.add), family (key) or last part (unlock).") var action: String?
     @Option(help: ArgumentHelp("Only events newer than a duration (30m, 7d) or a time (2026-11-01T00:00:00Z).", valueName: "when")) var since: String?
     @Option(help: "Only the newest N events.") var limit: Int?
     @Flag(help: "Print JSON.") var json = false
@@ -39,7 +66,7 @@ struct AuditList: ParsableCommand {
         filter.provider = provider
         filter.scope = scope
         filter.keyID = keyID
-        filter.action = action
+        filter.action = try action.map { text throws(KeywardenError) in try AuditActions.normalize(text) }
         filter.limit = limit
         if let since {
             if let duration = DurationSpec(parsing: since) {

@@ -10,7 +10,8 @@ struct ConfigSet: ParsableCommand {
         An entry that is secret stays secret when set again.
 
         Examples:
-          keywarden config set ANTHROPIC_BASE_URL https://gateway.internal/anthropic --scope prod
+          keywarden config set ANTHROPIC_BASE_URL https://gateway.internal/anthropic \\
+            --scope prod
           keywarden config set DATABASE_URL --secret --scope prod < db-url.txt
         """
     )

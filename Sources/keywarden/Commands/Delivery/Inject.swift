@@ -27,6 +27,8 @@ struct Inject: ParsableCommand {
         defer { wipe(&rendered) }
         if let output {
             try SecureFiles.writeAtomically(output, bytes: rendered)
+            // Like `export --output`: on stderr, so a script piping stdout is unaffected.
+            Output.error("keywarden: wrote \(output) from \(input == "-" ? "stdin" : input) (mode 0600)")
         } else {
             rendered.withUnsafeBytes { Output.raw($0) }
         }

@@ -7,9 +7,11 @@ struct ProviderAdd: ParsableCommand {
         abstract: "Define a custom provider (an internal gateway, a self-hosted model server, any HTTP API).",
         discussion: """
         Examples:
-          keywarden provider add my-gateway --base-url https://llm.internal --env GATEWAY_API_KEY
-          keywarden provider add acme --base-url https://api.acme.dev --env ACME_TOKEN \\
-            --auth header:X-Api-Key --key-prefix acme_ --key-pattern 'acme_[A-Za-z0-9]{32}' --probe-path /v1/me
+          keywarden provider add my-gateway --base-url https://llm.internal \\
+            --env GATEWAY_API_KEY
+          keywarden provider add acme --base-url https://api.acme.dev \\
+            --env ACME_TOKEN --auth header:X-Api-Key --key-prefix acme_ \\
+            --key-pattern 'acme_[A-Za-z0-9]{32}' --probe-path /v1/me
         """
     )
 

@@ -7,9 +7,11 @@ struct ProviderSet: ParsableCommand {
         abstract: "Change a provider's base URL (gateway, region, local test server) or default variable.",
         discussion: """
         Examples:
-          keywarden provider set anthropic --base-url https://gateway.internal/anthropic
+          keywarden provider set anthropic \\
+            --base-url https://gateway.internal/anthropic
           keywarden provider set zhipu --base-url https://api.z.ai/api/paas/v4
-          keywarden provider set azure-openai --base-url https://my-resource.openai.azure.com
+          keywarden provider set azure-openai \\
+            --base-url https://my-resource.openai.azure.com
           keywarden provider set anthropic --reset-base-url
           keywarden provider set openai --base-url http://127.0.0.1:8080/openai
           keywarden provider set openai --base-url http://gw.lan --allow-insecure-http

@@ -22,7 +22,8 @@ struct RotatePolicySet: ParsableCommand {
         or found invalid, forbidden or out of credit.
 
         Examples:
-          keywarden rotate policy anthropic --scope prod --every 30d --grace 24h --command ./new-anthropic-key.sh
+          keywarden rotate policy anthropic --scope prod --every 30d --grace 24h \\
+            --command ./new-anthropic-key.sh
           keywarden rotate policy openai --scope prod --failover on
           keywarden rotate policy list
         """

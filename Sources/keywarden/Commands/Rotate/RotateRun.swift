@@ -15,8 +15,10 @@ struct RotateRun: AsyncParsableCommand {
         the next run. --due also revokes retiring keys whose grace period has ended (their revoke
         command gets the old key on stdin).
 
-        cron:    */15 * * * *  KEYWARDEN_KEYFILE=/etc/keywarden/vault.key keywarden rotate --due --reexport
-        systemd: a keywarden-rotate.service running `keywarden rotate --due` with a .timer (OnCalendar=*:0/15)
+        From cron, as crontab lines (the README has the setup and systemd units):
+          KEYWARDEN_HOME=/var/lib/keywarden
+          KEYWARDEN_KEYFILE=/etc/keywarden/vault.key
+          */15 * * * * /usr/local/bin/keywarden rotate --due --reexport
 
         Examples:
           keywarden rotate anthropic --scope prod

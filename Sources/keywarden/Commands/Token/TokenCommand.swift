@@ -23,7 +23,8 @@ struct TokenCreate: ParsableCommand {
 
         Examples:
           keywarden token create web --scope prod --provider anthropic --ttl 30d
-          keywarden token create ci --scope staging --scope dev --config DATABASE_URL,APP_URL
+          keywarden token create ci --scope staging --scope dev \\
+            --config DATABASE_URL,APP_URL
           keywarden token create batch --scope prod --config all --no-expiry
         """
     )
