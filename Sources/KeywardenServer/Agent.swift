@@ -4,9 +4,11 @@ import Glibc
 import Darwin
 #endif
 import CPeerCredentials
+import Foundation
 import Hummingbird
 import KeywardenCore
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// The version the agent reports.
@@ -24,12 +26,14 @@ public enum AgentExit: Sendable, Equatable {
 }
 
 /// Builds the agent: router, middleware, HTTP/1.1 on the Unix socket with the
-/// connection guard, and the audit journal.
-public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits,
+/// connection guard, and the audit journal, which commits on `auditPool`
+/// (a started pool of its own, so its commits never wait behind DNS lookups
+/// or other blocking work).
+public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits, auditPool: NIOThreadPool,
                        scheduler: (interval: Duration, validator: Validator)? = nil,
                        failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
                        onRunning: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
-    let audit = AuditJournal(state: state, logger: logger)
+    let audit = AuditJournal(state: state, logger: logger, pool: auditPool)
     let metrics = AgentMetrics()
     var services: [any Service] = []
     if let scheduler {
@@ -60,8 +64,14 @@ public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, l
 /// (`.locked`), then shuts down gracefully: in-flight requests are answered,
 /// the socket removed. `onRunning` is called once the socket is bound and the
 /// server accepts connections.
+///
+/// A lock does not wait for slow requests (a validation may run for an
+/// hour): if the shutdown has not ended `lockDeadline` after the lock,
+/// `onLockDeadline` is called on a thread of its own, whatever is still in
+/// flight; it must replace or end the process (`LockedRestart`).
 public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
                      failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
+                     lockDeadline: Duration = .seconds(2), onLockDeadline: (@Sendable () -> Void)? = nil,
                      onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {
     // No core dumps, no ptrace by other processes of the same user.
     var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
@@ -70,23 +80,42 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     let limits = ConnectionLimits.forDescriptorLimit(ConnectionLimits.raiseDescriptorLimit())
     try socket.prepare()
     let state = AgentState(vault: vault)
-    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, scheduler: scheduler, failover: failover, onRunning: onRunning)
+    let auditPool = NIOThreadPool(numberOfThreads: 1)
+    auditPool.start()
+    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, auditPool: auditPool,
+                         scheduler: scheduler, failover: failover, onRunning: onRunning)
     defer { unlink(socket.path) }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
     if vault != nil {
-        // Locking ends the group gracefully, like SIGTERM.
-        services.append(.init(service: LockWatcher(state: state), successTerminationBehavior: .gracefullyShutdownGroup))
+        // Locking ends the group gracefully, like SIGTERM, but within a deadline.
+        services.append(.init(service: LockWatcher(state: state, deadline: lockDeadline, onDeadline: onLockDeadline),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
     }
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    do {
+        try await group.run()
+    } catch {
+        try? await auditPool.shutdownGracefully()
+        throw error
+    }
+    try? await auditPool.shutdownGracefully()
     return vault != nil && state.isLocked ? .locked : .stopped
 }
 
-/// Returns when the agent is locked (or the group shuts down).
+/// Returns when the agent is locked (or the group shuts down). Once locked,
+/// it starts the deadline: a plain thread, so that busy tasks cannot delay it.
 struct LockWatcher: Service {
     let state: AgentState
+    let deadline: Duration
+    let onDeadline: (@Sendable () -> Void)?
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await state.waitUntilLocked() }
+        guard state.isLocked, let onDeadline else { return }
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: seconds)
+            onDeadline()
+        }
     }
 }

@@ -76,7 +76,14 @@ struct AgentRoutes: Sendable {
         try await access.requireOwner(caller, "reading a key by id")
         let id = try context.parameters.require("id")
         let vault = try await unlocked()
-        let (key, value) = try run { try vault.revealKey(id: id, purpose: "key.reveal") }
+        // The caller and its purpose are recorded, and the event is durable
+        // before the value leaves: revealKey commits it before returning.
+        let (key, value) = try run {
+            try vault.revealKey(id: id, purpose: "key.reveal", actor: caller.actor,
+                                detail: purpose(request))
+        }
+        // Locked meanwhile: nothing leaves, as for the other routes.
+        guard !state.isLocked else { throw AgentError.locked }
         metrics.valueServed()
         return try json(ServedKey(id: key.id, provider: key.provider, scope: key.scope, env: key.env, fingerprint: key.fingerprint,
                                   value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
@@ -189,7 +196,11 @@ struct AgentRoutes: Sendable {
                                   timeout: .seconds(Int64(max(1, min(body.timeoutSeconds ?? 15, 3600)))),
                                   concurrency: max(1, min(body.concurrency ?? 8, 1024)), perProvider: body.perProvider)
         let checks = await validator.check(keys)
+        // Locked while the checks ran: nothing more is written through the
+        // vault this request captured.
+        _ = try await unlocked()
         try run { try vault.recordChecks(checks, by: "validate (agent, uid \(caller.peer.uid), pid \(caller.peer.pid))") }
+        _ = try await unlocked()
         let failovers = try run { try vault.failover(after: checks) }
         for check in checks { metrics.validation(check.outcome.rawValue) }
         return try json(ValidateAnswer(checks: checks, failovers: failovers))

@@ -122,7 +122,12 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         timeout = context.eventLoop.scheduleTask(in: limiter.limits.firstRequestTimeout) {
             channel.close(promise: nil)
         }
-        guard let provider = channel as? any SocketOptionProvider else { return }
+        // Fails closed: a channel whose peer cannot be identified is not served.
+        guard let provider = channel as? any SocketOptionProvider else {
+            logger.warning("closed a connection whose peer credentials cannot be read")
+            channel.close(promise: nil)
+            return
+        }
         let peer: EventLoopFuture<kw_ucred> = provider.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: kw_so_peercred()))
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let logger = self.logger

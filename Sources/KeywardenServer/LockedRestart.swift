@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import KeywardenCore
+import NIOConcurrencyHelpers
 
 /// What `lock` does to the agent's memory. Dropping the vault and wiping the
 /// buffers we own is not enough to be sure: served values also passed through
@@ -23,12 +24,34 @@ public enum LockedRestart {
     public static func openDescriptors() -> Set<Int32> {
         guard let directory = opendir("/proc/self/fd") else { return [] }
         defer { closedir(directory) }
+        // The directory's own descriptor is not one of ours to keep.
+        let own = dirfd(directory)
         var descriptors: Set<Int32> = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let fd = Int32(name) { descriptors.insert(fd) }
+            if let fd = Int32(name), fd != own { descriptors.insert(fd) }
         }
         return descriptors
+    }
+
+    private static let claimed = NIOLockedValueBox(false)
+
+    /// `replaceProcess`, at most once: after a lock both the agent's normal
+    /// return and its lock deadline (`runAgent`'s `onLockDeadline`) come here,
+    /// and whichever is second waits for the first, which replaces the
+    /// process or, if `execve` failed, reports why and exits.
+    public static func restartLocked(socket: AgentSocket, environment: [String: String], inherited: Set<Int32>,
+                                     report: (String) -> Void) -> Never {
+        let first = claimed.withLockedValue { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+        if !first {
+            while true { pause() }
+        }
+        let failure = replaceProcess(socket: socket, environment: environment, inherited: inherited)
+        report(failure)
+        exit(1)
     }
 
     /// Replaces this process with `keywarden serve --locked` on `socket`,

@@ -43,7 +43,19 @@ public struct RotationScheduler: Service {
             // Files are not re-exported here: programs reading through the
             // agent get the new key at once; `rotate --due --reexport` rewrites
             // files, also at revocation.
-            let reports = try await rotator.execute(try rotator.plan(.due, reexport: false, trigger: "scheduler"))
+            // One step at a time, each only while the agent is still unlocked:
+            // after `lock` nothing more is written through the vault it held.
+            let plan = try rotator.plan(.due, reexport: false, trigger: "scheduler")
+            var reports: [RotationReport] = []
+            for step in plan.steps {
+                guard state.current != nil, !Task.isCancelled else {
+                    logger.info("rotation scheduler: agent locked or stopping; the rest of this run is left for the next one")
+                    break
+                }
+                var single = plan
+                single.steps = [step]
+                reports += try await rotator.execute(single)
+            }
             for report in reports {
                 metrics.rotation(report.result)
                 logger.info("rotation \(report.provider)/\(report.scope): \(report.result): \(report.detail)")

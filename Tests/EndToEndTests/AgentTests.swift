@@ -23,7 +23,9 @@ final class RunningAgent: @unchecked Sendable {
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 {
+        // Generous: unlocking (Argon2) on a loaded machine running the whole suite takes a while.
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline && process.isRunning {
             if let r = try? CommandRunner.run("/usr/bin/curl", ["-s", "--unix-socket", socket, "http://k/v1/health"], environment: cli.environment, timeout: 5),
                r.status == 0, r.out.contains("ok") { return }
             usleep(25_000)
@@ -207,9 +209,17 @@ struct AgentTests {
         #expect(second.status == 2)
         #expect(second.err.contains("already serving"))
         try cli.ok(["lock"])
-        // The agent restarts itself locked (same pid, same socket): wait until it answers.
-        for _ in 0..<200 where status(try curl(cli, ["http://k/v1/health"])) != 200 { usleep(20_000) }
-        #expect(body(try curl(cli, ["http://k/v1/health"])).contains("\"locked\":\"true\""))
+        // The agent restarts itself locked (same pid, same socket): wait for the
+        // new image (the old one may answer "locked" until execve), then until it answers.
+        let pid = agent.process.processIdentifier
+        let deadline = Date().addingTimeInterval(60)
+        func runsLocked() -> Bool {
+            FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")?.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "--locked" } ?? false
+        }
+        while Date() < deadline && !runsLocked() { usleep(20_000) }
+        #expect(runsLocked(), "the agent re-executed itself as serve --locked")
+        while Date() < deadline, status(try curl(cli, ["http://k/v1/health"])) != 200 { usleep(20_000) }
+        #expect(body(try curl(cli, ["http://k/v1/health"])).contains("\"locked\":true"))
         #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 423)
         // A crashed agent leaves its socket behind; the next one replaces it.
         kill(agent.process.processIdentifier, SIGKILL)
@@ -256,7 +266,7 @@ struct AgentTests {
         idle.close()
         print(json.dumps(results))
         """
-        let result = try CommandRunner.run("/usr/bin/env", ["python3", "-c", script, agent.socket], environment: cli.environment, timeout: 60)
+        let result = try CommandRunner.run("/usr/bin/env", ["python3", "-c", script, agent.socket], environment: cli.environment, timeout: 180)
         #expect(result.status == 0, "\(result.err)")
         let r = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: Any]
         #expect((r["garbage"] as? String)?.hasPrefix("HTTP/1.1 4") == true, "\(r)")
@@ -281,7 +291,7 @@ struct AgentTests {
         let agent = try RunningAgent(cli, extra: ["--rotation-interval", "1s"])
         var statuses: [Int] = []
         var served: Set<String> = []
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
             let answer = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])
             statuses.append(status(answer))

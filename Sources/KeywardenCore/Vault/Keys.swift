@@ -141,8 +141,10 @@ extension Vault {
         }
     }
 
-    /// Decrypts a key's value and records the read in the audit trail.
-    public func revealKey(id: String, purpose: String = "key.reveal") throws(KeywardenError) -> (KeyInfo, SecureBytes) {
+    /// Decrypts a key's value and records the read in the audit trail (before
+    /// returning it). The agent passes its caller as `actor` and the caller's
+    /// purpose as `detail`; otherwise the event is this session's.
+    public func revealKey(id: String, purpose: String = "key.reveal", actor: AuditActor? = nil, detail: String? = nil) throws(KeywardenError) -> (KeyInfo, SecureBytes) {
         let record: KeyRecord = try read { db in
             guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
             return record
@@ -151,10 +153,10 @@ extension Vault {
         do {
             value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
         } catch {
-            try? recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "integrity_error", detail: error.message))
+            try? recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "integrity_error", detail: [detail, error.message].compactMap { $0 }.joined(separator: ": "), actor: actor))
             throw error
         }
-        try recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok"))
+        try recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail, actor: actor))
         return (KeyInfo(record), value)
     }
 

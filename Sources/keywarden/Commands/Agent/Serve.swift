@@ -64,19 +64,26 @@ struct Serve: AsyncParsableCommand {
             }
             scheduler = (.seconds(spec.seconds), Validator(client: ProbeOptions.client(caFile: nil)))
         }
+        // No copy of the master key or of a served value may outlive the lock:
+        // this process image is replaced with a locked agent, once the server
+        // has shut down or at most 2 s after the lock, whatever is in flight.
+        let restartLocked: @Sendable () -> Never = {
+            LockedRestart.restartLocked(socket: agentSocket, environment: environment, inherited: inherited) { failure in
+                Output.error("keywarden: \(failure); exiting")
+            }
+        }
         let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, failover: { vault, provider, scope in
             ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false
+        }, lockDeadline: .seconds(2), onLockDeadline: {
+            Output.error("keywarden: agent locked; requests still in flight are cut; restarting without the vault (pid \(ProcessIDs.current))")
+            restartLocked()
         }, onRunning: {
             // Only now: the socket is bound and the server accepts connections.
             Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
         })
         if ending == .locked {
-            // No copy of the master key or of a served value may outlive the
-            // lock: replace this process image with a locked agent.
             Output.error("keywarden: agent locked; restarting without the vault (pid \(ProcessIDs.current))")
-            let failure = LockedRestart.replaceProcess(socket: agentSocket, environment: environment, inherited: inherited)
-            Output.error("keywarden: \(failure); exiting")
-            Glibc.exit(1)
+            restartLocked()
         }
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
         Output.error("keywarden: agent stopped")
