@@ -239,10 +239,14 @@ struct ClientSafetyTests {
         agent.standardOutput = FileHandle.nullDevice
         try agent.run()
         defer { agent.terminate(); agent.waitUntilExit() }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: expected) { usleep(25_000) }
+        // Generous deadlines: CI runs the whole suite in parallel on 2 cores.
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: expected), agent.isRunning, Date() < deadline { usleep(25_000) }
         #expect(FileManager.default.fileExists(atPath: expected), "no socket at \(expected)")
         #expect(SecureFilesMode.of((expected as NSString).deletingLastPathComponent) == 0o700)
-        usleep(200_000)
+        // The file appears at bind(); wait until the agent accepts connections.
+        while !UnixSocketProbe.accepts(expected), agent.isRunning, Date() < deadline { usleep(25_000) }
+        #expect(UnixSocketProbe.accepts(expected), "the agent does not accept connections at \(expected)")
         let export = try cli.ok(["export", "--scope", "prod"], env: ["KEYWARDEN_KEYFILE": nil])
         #expect(export.out.contains(key), "exported through the agent, without credentials")
         #expect(export.err.isEmpty, "\(export.err)")
@@ -296,8 +300,20 @@ struct ClientSafetyTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        usleep(300_000)
-        let owner = (try FileManager.default.attributesOfItem(atPath: "/proc/\(process.processIdentifier)/status")[.ownerAccountID] as? NSNumber)?.intValue
+        // Wait (generously: CI is loaded) until setpriv has exec'd the CLI —
+        // setpriv itself is non-dumpable for a moment after changing uid —
+        // then until the CLI has made itself non-dumpable.
+        let proc = "/proc/\(process.processIdentifier)"
+        func owner() -> Int? { (try? FileManager.default.attributesOfItem(atPath: "\(proc)/status")[.ownerAccountID] as? NSNumber)?.intValue }
+        func execd() -> Bool {
+            guard let cmdline = FileManager.default.contents(atPath: "\(proc)/cmdline") else { return false }
+            return cmdline.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self) } == CommandRunner.keywardenBinary
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while !execd(), process.isRunning, Date() < deadline { usleep(20_000) }
+        #expect(execd(), "the CLI did not start")
+        while owner() != 0, process.isRunning, Date() < deadline { usleep(20_000) }
+        let owner = owner()
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         #expect(owner == 0, "/proc/PID/status of the CLI belongs to uid \(owner ?? -1): it is dumpable")
@@ -307,6 +323,25 @@ struct ClientSafetyTests {
         let limits = try CommandRunner.run("/bin/sh", ["-c", "ulimit -S -c \(soft) && exec \"$0\" run --scope prod -- /bin/sh -c 'ulimit -S -c; ulimit -H -c'", CommandRunner.keywardenBinary],
                                            environment: cli.environment)
         #expect(limits.out == "\(soft)\n\(hard)", "the command's core limits (soft, hard): \(limits.out) \(limits.err)")
+    }
+}
+
+/// Whether something accepts connections on a Unix socket.
+enum UnixSocketProbe {
+    static func accepts(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
     }
 }
 

@@ -148,6 +148,36 @@ struct RotationEndToEndTests {
         await mock.shutdown()
     }
 
+    @Test("9: rotate and revoke commands get none of Keywarden's credentials (passphrases, keyfile, agent token) in their environment")
+    func commandsGetNoCredentials() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock)
+        _ = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
+        let rotateEnv = cli.directory.file("rotate.env"), revokeEnv = cli.directory.file("revoke.env")
+        let script = cli.directory.file("new-key.sh")
+        try Data("#!/bin/sh\nenv > '\(rotateEnv)'\necho \(FakeKeys.anthropic("n"))\n".utf8).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o700)
+        try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--grace", "1s", "--command", script,
+                    "--revoke-command", "cat > /dev/null; env > '\(revokeEnv)'"])
+        let credentials: [String: String?] = ["KEYWARDEN_PASSPHRASE": "pp-leak-check", "KEYWARDEN_NEW_PASSPHRASE": "np-leak-check", "KEYWARDEN_TOKEN": "kwt_leak-check"]
+        #expect(try cli.ok(["rotate", "anthropic", "--scope", "prod"], env: credentials).out.contains("rotated"))
+        // The grace period is 1 s; `rotate --due` revokes once it has ended (polled, for loaded machines).
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: revokeEnv), Date() < deadline {
+            usleep(500_000)
+            try cli.ok(["rotate", "--due"], env: credentials)
+        }
+        for file in [rotateEnv, revokeEnv] {
+            let env = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(env.contains("KEYWARDEN_PROVIDER=anthropic"), "\(file): the command did run with its own variables")
+            for name in ["KEYWARDEN_PASSPHRASE", "KEYWARDEN_NEW_PASSPHRASE", "KEYWARDEN_KEYFILE", "KEYWARDEN_TOKEN"] {
+                #expect(!env.contains("\(name)="), "\(file) has \(name)")
+            }
+            #expect(!env.contains("leak-check") && !env.contains(cli.directory.file("vault.key")), "\(file)")
+        }
+        await mock.shutdown()
+    }
+
     @Test("9.6: a revoke command that echoes the old key to stderr and a rotate command that echoes its output leave no value in the vault file, audit, key detail or output")
     func stderrRedacted() async throws {
         let mock = try await MockProviderServer.start()

@@ -140,6 +140,12 @@ struct ValidationEndToEndTests {
         #expect(try baseURL("openai") == ("https://api.openai.com", false), "nothing changed")
         #expect(!(try cli.ok(["audit"]).out.contains("llm-gw")))
 
+        // `localhost.` is resolved through DNS, so it is not loopback.
+        let dotted = try cli.run(["provider", "set", "openai", "--base-url", "http://localhost.:8080/v1"])
+        #expect(dotted.status == 2)
+        #expect(dotted.err.contains("http://localhost.:8080/v1"))
+        #expect(try baseURL("openai") == ("https://api.openai.com", false), "nothing changed")
+
         let added = try cli.run(["provider", "add", "gw", "--base-url", "http://10.1.2.3:8080", "--env", "GW_KEY", "--probe-path", "/v1/me"])
         #expect(added.status == 2)
         #expect(added.err.contains("http://10.1.2.3:8080"))

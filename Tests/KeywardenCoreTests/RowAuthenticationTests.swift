@@ -111,16 +111,47 @@ struct RowAuthenticationTests {
         #expect(try f.vault.listConfig(scope: "prod").count == 1)
     }
 
+    static let strip = RowAuthentication.all.map { "UPDATE \($0.name) SET mac = NULL;" }.joined() + "UPDATE vault SET row_macs_pending = 1;"
+
+    /// Turns `f`'s vault into what migration 0004 leaves of a v0.1 vault:
+    /// rows without MACs, the flag set, every event hashed in the v1 form
+    /// (what v0.1 wrote), `audit_v2_from_seq` = head + 1, and no anchor.
+    /// Uses the key, as v0.1 did when it wrote the events.
+    func makeMigratedV01(_ f: VaultFixture) throws {
+        try f.raw().write { db in
+            try db.execute(sql: Self.strip + "DROP TRIGGER audit_events_seal_once; DROP TRIGGER audit_events_recorded_locked_once;")
+            var previous = AuditTrail.genesisHash
+            for record in try AuditEventRecord.order(Column("seq")).fetchAll(db) {
+                let hash = try f.vault.chainHash(previous: previous, record, v2From: .max)
+                try db.execute(sql: "UPDATE audit_events SET hash = ? WHERE seq = ?", arguments: [hash, record.seq])
+                previous = hash
+            }
+            try db.execute(sql: "UPDATE vault SET audit_head_hash = ?, audit_v2_from_seq = audit_head_seq + 1", arguments: [previous])
+            try db.execute(sql: """
+                CREATE TRIGGER audit_events_seal_once BEFORE UPDATE OF hash ON audit_events WHEN OLD.hash IS NOT NULL
+                BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                CREATE TRIGGER audit_events_recorded_locked_once BEFORE UPDATE OF recorded_locked ON audit_events WHEN OLD.hash IS NOT NULL
+                BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                """)
+        }
+        unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
+    }
+
+    func expectUpgradeRefused(_ f: VaultFixture, sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = #expect(throws: KeywardenError.self, sourceLocation: sourceLocation) { _ = try f.reopen() }
+        #expect(error?.kind == .integrity, sourceLocation: sourceLocation)
+        #expect(error?.exitCode == 4, sourceLocation: sourceLocation)
+        #expect(error?.message.contains("the vault header") == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+    }
+
     @Test("the first unlock after migration computes every MAC once; stripping them again cannot re-trigger it")
     func upgrade() throws {
         let f = try VaultFixture()
         let a = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(revokeCommand: .some("true")))
-        let strip = RowAuthentication.all.map { "UPDATE \($0.name) SET mac = NULL;" }.joined() + "UPDATE vault SET row_macs_pending = 1;"
-        // A vault as migration 0004 leaves a v0.1 vault: rows without MACs,
-        // the flag set, and no anchor yet on this machine.
-        try f.raw().write { db in try db.execute(sql: strip) }
-        unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
+        try makeMigratedV01(f)
+        // A failed unlock after the migration leaves an unsealed event; the upgrade still runs.
+        #expect(throws: KeywardenError.self) { _ = try f.reopen(.keyfile(path: "/nonexistent/key")) }
         let upgraded = try f.reopen()
         #expect(try upgraded.key(id: a.key.id).state == .active)
         #expect(try upgraded.rotationPolicies().first?.revokeCommand == "true")
@@ -128,12 +159,46 @@ struct RowAuthenticationTests {
         #expect(try upgraded.verifyAudit().ok)
 
         // The attacker strips the MACs and sets the flag to launder a change.
-        try f.raw().write { db in try db.execute(sql: strip + "UPDATE rotation_policies SET revoke_command = 'evil'") }
-        let error = #expect(throws: KeywardenError.self) { _ = try f.reopen() }
-        #expect(error?.kind == .integrity)
-        // Also when the anchor is gone (another machine): the chain remembers.
+        try f.raw().write { db in try db.execute(sql: Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'") }
+        expectUpgradeRefused(f)
+        // Also when the anchor is gone (another machine): the v2 events after the upgrade remain.
         unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
-        #expect(throws: KeywardenError.self) { _ = try f.reopen() }
+        expectUpgradeRefused(f)
+        // Renaming the upgrade event (without its triggers) does not help.
+        try f.raw().write { db in
+            try db.execute(sql: "DROP TRIGGER audit_events_append_only_update; UPDATE audit_events SET action = 'key.list' WHERE action = 'vault.upgrade'")
+        }
+        expectUpgradeRefused(f)
+        // Nor does moving where the v2 form starts past the end: v2 events do not verify as v1.
+        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1") }
+        expectUpgradeRefused(f)
+    }
+
+    @Test("on a vault created by this version, stripping the MACs and setting the flag is refused (exit 4), anchor or not")
+    func retriggerOnNewVault() throws {
+        let f = try VaultFixture()
+        _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(revokeCommand: .some("true")))
+        #expect(try f.raw().read { db in try Bool.fetchOne(db, sql: "SELECT row_macs_pending FROM vault") } == false)
+        #expect(try f.raw().read { db in try Data.fetchOne(db, sql: "SELECT mac FROM vault") } != nil)
+        try f.raw().write { db in try db.execute(sql: Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'") }
+        expectUpgradeRefused(f)
+        unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
+        expectUpgradeRefused(f)
+        // Making it look like a migrated v0.1 vault: the head rewound to the
+        // events before where v2 "starts", or every event deleted.
+        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1") }
+        expectUpgradeRefused(f)
+        try f.raw().write { db in
+            try db.execute(sql: """
+                DROP TRIGGER audit_events_append_only_delete; DELETE FROM audit_events;
+                UPDATE vault SET audit_head_seq = 0, audit_head_hash = ?, audit_v2_from_seq = 1
+                """, arguments: [AuditTrail.genesisHash])
+        }
+        expectUpgradeRefused(f)
+        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = 2") }
+        expectUpgradeRefused(f)
+        #expect(try f.raw().read { db in try String.fetchOne(db, sql: "SELECT revoke_command FROM rotation_policies") } == "evil")
+        #expect(try f.raw().read { db in try Data.fetchOne(db, sql: "SELECT mac FROM rotation_policies") } == nil)
     }
 }
 

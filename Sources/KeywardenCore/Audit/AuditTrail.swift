@@ -157,7 +157,7 @@ extension AuditEventRecord {
 }
 
 extension Vault {
-    private func chainHash(previous: String, _ record: AuditEventRecord, v2From: Int64) throws -> String {
+    func chainHash(previous: String, _ record: AuditEventRecord, v2From: Int64) throws -> String {
         guard let prev = [UInt8](hexString: previous) else { throw KeywardenError(.integrity, "the audit chain head is malformed") }
         return try KeyedHash.hash([prev, AuditTrail.canonical(record, v2From: v2From)], key: auditKey).hexString
     }

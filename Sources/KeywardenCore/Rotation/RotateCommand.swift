@@ -125,7 +125,7 @@ public enum RotateCommand {
         posix_spawnattr_setsigdefault(&attributes, &all)
         var environment = ProcessInfo.processInfo.environment
         // The child must not inherit the vault's credentials.
-        for name in ["KEYWARDEN_PASSPHRASE", "KEYWARDEN_NEW_PASSPHRASE"] { environment[name] = nil }
+        for name in KeywardenCredentialsEnvironment.names { environment[name] = nil }
         for (name, value) in extra { environment[name] = value }
         let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (text: String) in strdup(text) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { (entry: (key: String, value: String)) in strdup("\(entry.key)=\(entry.value)") } + [nil]

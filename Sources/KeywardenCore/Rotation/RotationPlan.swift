@@ -116,8 +116,7 @@ extension Rotator {
             let open = try RotationRecord.filter(Self.openSteps.contains(Column("step"))).order(Column("started_at")).fetchAll(db)
             for rotation in open {
                 let pool = Pool(provider: rotation.provider, scope: rotation.scope)
-                let old = try rotation.oldKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) }
-                let new = try rotation.newKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) }
+                let (old, new) = try rotation.keys(db)
                 if let old, old.state == KeyState.active.rawValue, let new, new.state == KeyState.pending.rawValue {
                     steps.append(.resume(rotation: rotation.id, pool: pool, oldKey: old.id, newKey: new.id, interruptedAt: rotation.step))
                     resumed.insert(pool)

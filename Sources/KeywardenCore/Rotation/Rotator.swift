@@ -23,6 +23,26 @@ struct RotationRecord: SnakeCaseRecord {
     var detail: String?
 }
 
+extension RotationRecord {
+    /// The rotation's old and new keys. `rotations` rows carry no MAC, so a
+    /// row forged with SQL could name keys of another pool; before anything
+    /// acts on it, each key it names must exist and belong to its pool, or
+    /// this is an integrity error naming the rotation (nothing acted on).
+    func keys(_ db: Database) throws -> (old: KeyRecord?, new: KeyRecord?) {
+        func fetch(_ id: String?, _ role: String) throws -> KeyRecord? {
+            guard let id else { return nil }
+            guard let key = try KeyRecord.fetchOne(db, key: id) else {
+                throw KeywardenError(.integrity, "rotation \(self.id) names \(role) key \(id), which does not exist; the rotations table was changed outside Keywarden. Nothing acted on it; restore the vault from a backup")
+            }
+            guard key.provider == provider, key.scope == scope else {
+                throw KeywardenError(.integrity, "rotation \(self.id) of \(provider)/\(scope) names \(role) key \(id) of \(key.provider)/\(key.scope); the rotations table was changed outside Keywarden. Nothing acted on it; restore the vault from a backup")
+            }
+            return key
+        }
+        return (try fetch(oldKeyId, "old"), try fetch(newKeyId, "new"))
+    }
+}
+
 /// What one step of a rotation run did (or, in a dry run, would do).
 public struct RotationReport: Codable, Sendable {
     public var provider: String
@@ -230,7 +250,8 @@ public struct Rotator: Sendable {
     func resume(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
         let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try vault.read { db in
             guard let r = try RotationRecord.fetchOne(db, key: rotationID) else { return (nil, nil, nil) }
-            return (r, try r.oldKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) }, try r.newKeyId.flatMap { try KeyRecord.fetchOne(db, key: $0) })
+            let keys = try r.keys(db)
+            return (r, keys.old, keys.new)
         }
         guard var rotation = found, Self.openSteps.contains(rotation.step) else {
             return RotationReport(provider: found?.provider ?? "-", scope: found?.scope ?? "-", result: "skipped", oldKey: found?.oldKeyId, newKey: found?.newKeyId,
@@ -255,7 +276,7 @@ public struct Rotator: Sendable {
                 return RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run")
             }
             let interruptedAt = r.step
-            if let id = r.newKeyId, var key = try KeyRecord.fetchOne(db, key: id), key.state == KeyState.pending.rawValue {
+            if var key = try r.keys(db).new, key.state == KeyState.pending.rawValue {
                 key.state = KeyState.standby.rawValue
                 key.updatedAt = vault.now
                 try key.update(db)

@@ -319,19 +319,58 @@ extension Vault {
     }
 
     /// Computes a MAC for every row of every authenticated table, once: on
-    /// the first unlock after migration 0004 set `row_macs_pending`. The flag
-    /// is covered by the header's MAC once written, so it cannot be set again;
-    /// and the upgrade is refused when this vault already has an anchor or an
-    /// upgrade event in its chain (both exist only after an upgrade), so an
-    /// attacker who strips the MACs cannot make Keywarden vouch for their rows.
+    /// the first unlock after migration 0004 set `row_macs_pending` on a
+    /// v0.1 vault. Once written, the flag is covered by the header's MAC; an
+    /// attacker who strips the header's MAC and sets the flag again must also
+    /// make the vault look exactly as migration 0004 leaves a v0.1 vault, or
+    /// the upgrade is refused (integrity, exit 4) and nothing is vouched for:
+    /// - no valid anchor for this vault on this machine (written only after
+    ///   an unlock of this version);
+    /// - the chain holds at least one sealed event, and every sealed event is
+    ///   before `audit_v2_from_seq`, hashed in the v1 form, contiguous from #1
+    ///   and ending exactly at the header's head, which is `audit_v2_from_seq - 1`.
+    ///   Every write by this version appends a v2 event at or after
+    ///   `audit_v2_from_seq` (a vault created by this version has it at 1, so
+    ///   *all* its events are v2), and nobody without the key can hash a
+    ///   v1 event, so a vault created or already upgraded by this version
+    ///   fails this unless all its v2 events are cut off and the head rewound
+    ///   — which only an upgraded v0.1 vault survives, and which is then the
+    ///   same as restoring its pre-upgrade backup (see notes, "Upgrading a
+    ///   v0.1 vault").
+    /// Unsealed events (failed unlocks since the migration) may follow; they
+    /// are chained as recorded-locked, as always.
     func upgradeRowMACs() throws(KeywardenError) {
+        let refused = RowAuthentication.tampered("the vault header", missing: true)
         if AuditAnchor.anchoredHead(directory: context.anchorDirectory, vaultID: vaultID, key: rowKey) != nil {
-            throw RowAuthentication.tampered("the vault header", missing: true)
+            throw refused
         }
         var count = 0
         try write(mode: .upgrade) { db in
-            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE action = 'vault.upgrade' AND hash IS NOT NULL") ?? 0 > 0 {
-                throw RowAuthentication.tampered("the vault header", missing: true)
+            guard let header = try VaultHeaderRecord.fetchOne(db),
+                  header.rowMacsPending, header.auditV2FromSeq >= 2, header.auditHeadSeq == header.auditV2FromSeq - 1 else {
+                throw refused
+            }
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE hash IS NOT NULL AND (seq >= ? OR action = 'vault.upgrade')",
+                                arguments: [header.auditV2FromSeq]) ?? 0 > 0 {
+                throw refused
+            }
+            var previous = AuditTrail.genesisHash
+            var expectedSeq: Int64 = 1
+            for record in try AuditEventRecord.filter(Column("hash") != nil).order(Column("seq")).fetchAll(db) {
+                guard record.seq == expectedSeq, let hash = record.hash,
+                      // v2From beyond every event: the v1 form only.
+                      constantTimeEquals(Array(try chainHash(previous: previous, record, v2From: .max).utf8), Array(hash.utf8)) else {
+                    throw refused
+                }
+                previous = hash
+                expectedSeq += 1
+            }
+            guard expectedSeq - 1 == header.auditHeadSeq, constantTimeEquals(Array(previous.utf8), Array(header.auditHeadHash.utf8)) else {
+                throw refused
+            }
+            // No unsealed event may sit before the head (they are only ever appended after it).
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL AND seq <= ?", arguments: [header.auditHeadSeq]) ?? 0 > 0 {
+                throw refused
             }
             try db.execute(sql: "UPDATE vault SET row_macs_pending = 0")
             for table in RowAuthentication.all {

@@ -96,6 +96,15 @@ public final class VaultDatabase: Sendable {
             // WAL with synchronous=NORMAL may lose the last commits on power
             // loss; FULL does not.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Overwrite deleted content with zeros, so freed pages do not
+            // keep old row images (an older genuine row, a removed key's
+            // ciphertext) for someone to copy back. The WAL is checkpointed
+            // by SQLite's autocheckpoint (1000 pages) and when the last
+            // connection closes (every CLI command; the WAL is then removed);
+            // after a checkpoint it is truncated rather than left at its peak
+            // size with old frames in it.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA journal_size_limit = 0")
         }
         return try DatabasePool(path: path, configuration: config)
     }

@@ -141,6 +141,16 @@ public struct ProbeClient: Sendable {
         }
         defer { connection.close() }
         let channel = connection.channel
+        if request.scheme == "http", !request.allowsInsecureHTTP {
+            // The plain-HTTP exception is for this machine only: a name
+            // (`localhost`) is a lookup, so check where we actually are.
+            guard let peer = channel.remoteAddress, LoopbackHost.contains(address: peer) else {
+                let failure = ProbeFailure(stage: proxy != nil ? .proxy : .connect, outcome: .unexpected,
+                                           detail: "refusing to send the key over plain HTTP: \(proxy?.host ?? request.host) resolved to \(channel.remoteAddress.map { "\($0)" } ?? "an unknown address"), which is not this machine; nothing was sent")
+                record(StageReport(stage: failure.stage, ok: false, milliseconds: 0, detail: failure.detail))
+                return .failure(failure)
+            }
+        }
 
         // HTTP
         let started = NIODeadline.now()

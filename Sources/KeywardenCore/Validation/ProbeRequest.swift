@@ -133,26 +133,36 @@ public struct ProbeCredential: Sendable {
     }
 }
 
-/// Host names and addresses that never leave the machine: `localhost`,
-/// 127.0.0.0/8 and `::1`. Plain HTTP to them keeps a key on this host.
+/// Host names and addresses that never leave the machine: the name
+/// `localhost` exactly, 127.0.0.0/8 and `::1`. Plain HTTP to them keeps a key
+/// on this host. `localhost.` (a fully qualified name) and other names that
+/// may resolve to loopback are not loopback here: they are looked up through
+/// DNS, whose answer anyone on the path can forge. And since even `localhost`
+/// is a lookup, `ProbeClient` also checks the address it actually connected
+/// to before writing a key over plain HTTP (`contains(address:)`).
 public enum LoopbackHost {
     /// Whether `host` (a URL's host, with or without IPv6 brackets) is loopback.
     public static func contains(_ host: String) -> Bool {
         var name = host.lowercased()
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
-        if name.hasSuffix(".") { name.removeLast() }
         if name == "localhost" { return true }
-        if let address = try? SocketAddress(ipAddress: name, port: 0) {
-            switch address {
-            case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
-            case .v6(let v6):
-                var loopback = in6addr_loopback
-                var actual = v6.address.sin6_addr
-                return withUnsafeBytes(of: &actual) { a in withUnsafeBytes(of: &loopback) { b in a.elementsEqual(b) } }
-            default: return false
-            }
+        guard !name.hasSuffix("."), let address = try? SocketAddress(ipAddress: name, port: 0) else { return false }
+        return contains(address: address)
+    }
+
+    /// Whether a connected socket's address is loopback (127.0.0.0/8, `::1`,
+    /// or 127.0.0.0/8 mapped into IPv6).
+    public static func contains(address: SocketAddress) -> Bool {
+        switch address {
+        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let v6):
+            var actual = v6.address.sin6_addr
+            let bytes = withUnsafeBytes(of: &actual) { Array($0) }
+            if bytes == Array(repeating: 0, count: 15) + [1] { return true }
+            // ::ffff:127.x.y.z
+            return bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff && bytes[12] == 127
+        default: return false
         }
-        return false
     }
 }
 

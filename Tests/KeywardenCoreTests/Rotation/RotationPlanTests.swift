@@ -287,4 +287,54 @@ struct RotationPlanTests {
         #expect(try f.state(old) == .revoked)
         await f.mock.shutdown()
     }
+
+    @Test("9: a rotations row forged with SQL to name keys of another pool, or keys that do not exist, is refused naming the rotation; nothing acts on it")
+    func forgedRotationRow() async throws {
+        let f = try await Fixture()
+        let old = try f.add("valid-one", activate: true)
+        let spare = try f.add("valid-two")
+        // A genuine pending key (what a crash after the set step leaves)…
+        try f.vault.write { db in
+            var key = try #require(try KeyRecord.fetchOne(db, key: spare))
+            key.state = KeyState.pending.rawValue
+            try key.update(db)
+        }
+        // …and a rotations row written with sqlite3 (no MAC, no foreign keys)
+        // naming anthropic/prod's keys as if they were openai/prod's.
+        var config = Configuration()
+        config.foreignKeysEnabled = false
+        let raw = try DatabaseQueue(path: VaultLocation(directory: f.directory.file("v")).databasePath, configuration: config)
+        try await raw.write { db in
+            try db.execute(sql: """
+                INSERT INTO rotations (id, provider, scope, old_key_id, new_key_id, trigger, step, started_at, updated_at)
+                VALUES ('r_forged', 'openai', 'prod', ?, ?, 'manual', 'test', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z')
+                """, arguments: [old, spare])
+        }
+        func expectRefused(_ body: () async throws -> Void) async {
+            do {
+                try await body()
+                Issue.record("a forged rotations row was acted on")
+            } catch let error as KeywardenError {
+                #expect(error.kind == .integrity)
+                #expect(error.exitCode == 4)
+                #expect(error.message.contains("r_forged"), "\(error.message)")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        await expectRefused { _ = try f.rotator.plan(.due, reexport: false) }
+        await expectRefused { _ = try await f.rotator.recover() }
+        await expectRefused { _ = try await f.rotator.resume("r_forged") }
+        await expectRefused { _ = try f.rotator.rollBack("r_forged") }
+        #expect(try f.state(old) == .active)
+        #expect(try f.state(spare) == .pending)
+        #expect(try await raw.read { db in try String.fetchOne(db, sql: "SELECT step FROM rotations WHERE id = 'r_forged'") } == "test")
+
+        // The same pool, but a new key that does not exist.
+        try await raw.write { db in try db.execute(sql: "UPDATE rotations SET provider = 'anthropic', new_key_id = 'k_nothere' WHERE id = 'r_forged'") }
+        await expectRefused { _ = try await f.rotator.recover() }
+        #expect(try f.state(old) == .active)
+        #expect(try f.state(spare) == .pending)
+        await f.mock.shutdown()
+    }
 }

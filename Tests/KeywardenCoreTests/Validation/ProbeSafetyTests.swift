@@ -68,12 +68,13 @@ struct ProbeSafetyTests {
         await mock.shutdown()
     }
 
-    @Test("loopback hosts: 127.0.0.0/8, ::1 and localhost, nothing else")
+    @Test("loopback hosts: 127.0.0.0/8, ::1 and the name localhost exactly, nothing else (localhost. is a DNS lookup)")
     func loopback() {
-        for host in ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LocalHost", "localhost."] {
+        for host in ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LocalHost"] {
             #expect(LoopbackHost.contains(host), "\(host)")
         }
-        for host in ["128.0.0.1", "10.0.0.1", "0.0.0.0", "::", "example.com", "localhost.example.com", "127.0.0.1.nip.io", "[2001:db8::1]"] {
+        for host in ["128.0.0.1", "10.0.0.1", "0.0.0.0", "::", "example.com", "localhost.example.com", "127.0.0.1.nip.io", "[2001:db8::1]",
+                     "localhost.", "LOCALHOST.", "localhost..", "127.0.0.1.", "localhost.localdomain"] {
             #expect(!LoopbackHost.contains(host), "\(host)")
         }
     }

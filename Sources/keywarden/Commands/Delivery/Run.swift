@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
     }
 
     /// The variables that carry Keywarden's own credentials.
-    static let ownCredentials = ["KEYWARDEN_PASSPHRASE", "KEYWARDEN_NEW_PASSPHRASE", "KEYWARDEN_KEYFILE", "KEYWARDEN_TOKEN"]
+    static let ownCredentials = KeywardenCredentialsEnvironment.names
 
     /// The file `name` runs: itself when it contains a `/`, else the first
     /// executable regular file of that name in `path` (as execvp searches;
