@@ -70,9 +70,6 @@ public enum Keyfile {
         guard info.st_size == SymmetricKey.byteCount else {
             throw KeywardenError.wrongCredentials("\(path) is not a Keywarden keyfile (expected \(SymmetricKey.byteCount) bytes, found \(info.st_size))")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw KeywardenError.wrongCredentials("cannot read keyfile \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         var ok = false
         let bytes = SecureBytes(count: SymmetricKey.byteCount) { buffer in
             ok = Glibc.read(fd, buffer.baseAddress!, buffer.count) == buffer.count
