@@ -18,6 +18,10 @@ pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+# systemd-analyze checks the README's systemd units (tests only; no systemd needs to run).
+if [ "${1:-}" = "--for-tests" ] && [ "$(uname)" = "Linux" ]; then
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
