@@ -66,7 +66,8 @@ struct BadInputTests {
         #expect(result.status == 4)
         #expect(result.stdout.isEmpty)
         #expect(result.err.contains("key \(a) (anthropic/prod)"))
-        #expect(result.err.contains("integrity error"))
+        // The row MAC (which covers the ciphertext) catches the swap before decryption is tried.
+        #expect(result.err.contains("was changed outside Keywarden"))
         try cli.expectNoSecretLeaked()
     }
 

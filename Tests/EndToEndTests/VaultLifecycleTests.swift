@@ -75,7 +75,7 @@ struct VaultLifecycleTests {
         #expect(wrong.stdout.isEmpty)
         let none = try cli.run(["key", "list"], env: ["KEYWARDEN_PASSPHRASE": nil])
         #expect(none.status == 3)
-        #expect(none.err.contains("locked"))
+        #expect(none.err.contains("cannot unlock the vault: no keyfile or passphrase given"))
         let audit = try cli.ok(["audit", "--action", "vault.unlock"])
         #expect(audit.out.contains("denied"))
         #expect(try cli.ok(["audit", "verify"]).status == 0)
