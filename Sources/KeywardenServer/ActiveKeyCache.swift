@@ -51,6 +51,30 @@ final class ActiveKeyCache: Sendable {
         }
     }
 
+    /// Keeps the cache across the agent's own audit commits. Every served
+    /// value commits an audit event first, and each commit changes the WAL;
+    /// without this, every request would empty the cache it just filled. The
+    /// cache moves to the stamp after the commit only when it was valid at
+    /// the start of the transaction (no one else had committed since it was
+    /// filled) and no other connection committed meanwhile (SQLite's
+    /// `data_version`); otherwise the next lookup empties it as before.
+    func commitObserver() -> CommitObserver {
+        final class Stamps: @unchecked Sendable {  // used on the writer's thread only
+            var before: [Int] = []
+            var after: [Int] = []
+        }
+        let stamps = Stamps()
+        return CommitObserver(
+            inTransaction: { stamps.before = self.currentStamp() },
+            afterCommit: { stamps.after = self.currentStamp() },
+            confirm: { onlyThisCommit in
+                guard onlyThisCommit else { return }
+                self.state.withLockedValue { state in
+                    if state.stamp == stamps.before { state.stamp = stamps.after }
+                }
+            })
+    }
+
     func clear() {
         state.withLockedValue { $0 = State() }
     }

@@ -117,7 +117,7 @@ public final class AuditJournal: Sendable {
             let result: Result<Void, any Error>
             if let vault = state.current {
                 do {
-                    try vault.recordAudit(batch: batch)
+                    try vault.recordAudit(batch: batch, observer: state.cache.commitObserver())
                     result = .success(())
                 } catch {
                     logger.error("cannot write \(batch.count) audit event(s); refusing to serve values until the audit trail can be written: \(error)")

@@ -309,6 +309,27 @@ struct AgentTests {
         await mock.shutdown()
     }
 
+    @Test("the active-key cache survives the agent's own audit commits but not another process's change: a key activated by the CLI is served at once")
+    func cacheSeesOtherProcesses() throws {
+        let cli = CLIHarness()
+        try cli.initVault()
+        let first = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-first-" + String(repeating: "f", count: 60))
+        let second = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-second-" + String(repeating: "s", count: 60), extra: ["--label", "next"])
+        let agent = try RunningAgent(cli, extra: ["--rotation-interval", "off"])
+        func servedID() throws -> String? {
+            let answer = try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])
+            return (try? JSONSerialization.jsonObject(with: Data(body(answer).utf8)) as? [String: String])?["id"]
+        }
+        // Warm the cache; each read commits its audit event first.
+        for _ in 0..<5 { #expect(try servedID() == first) }
+        // Another process (the CLI, straight to the vault file) changes the active key.
+        try cli.ok(["key", "activate", second], env: ["KEYWARDEN_NO_AGENT": "1"])
+        #expect(try servedID() == second, "the agent served the key the vault file now names as active")
+        for _ in 0..<3 { #expect(try servedID() == second) }
+        agent.stop()
+        cli.secrets.removeAll()
+    }
+
     @Test("validate through the agent: no credentials, same results, recorded in the audit trail")
     func validateThroughAgent() async throws {
         let mock = try await MockProviderServer.start()

@@ -195,9 +195,9 @@ extension Vault {
     /// Appends many events in one transaction (the agent's batches): the
     /// chain head is read once, each event hashed onto the previous in
     /// memory, and the head written once.
-    public func recordAudit(batch drafts: [AuditDraft]) throws(KeywardenError) {
+    public func recordAudit(batch drafts: [AuditDraft], observer: CommitObserver? = nil) throws(KeywardenError) {
         guard let first = drafts.first else { return }
-        try write { db in
+        try write(mode: .verify, observer: observer) { db in
             try appendAudit(first, db)
             guard drafts.count > 1, var header = try VaultHeaderRecord.fetchOne(db) else { return }
             var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)

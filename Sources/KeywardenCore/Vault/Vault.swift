@@ -40,13 +40,35 @@ public final class Vault: Sendable {
         try write(mode: .verify, body)
     }
 
-    func write<T>(mode: RowAuthenticator.Mode, _ body: (Database) throws -> T) throws(KeywardenError) -> T {
+    func write<T>(mode: RowAuthenticator.Mode, observer: CommitObserver? = nil, _ body: (Database) throws -> T) throws(KeywardenError) -> T {
         let authenticator = RowAuthenticator(key: rowKey, vaultID: vaultID, mode: mode)
         do {
-            let (result, anchor) = try writer.write { db in
-                try RowAuthenticator.$current.withValue(authenticator) {
-                    let result = try body(db)
-                    return (result, try anchorUpdate(db))
+            let (result, anchor): (T, AuditAnchor.Head?)
+            if let observer {
+                (result, anchor) = try writer.writeWithoutTransaction { db in
+                    // `PRAGMA data_version` changes only when another connection
+                    // (another process) commits: read it inside the transaction
+                    // and again after COMMIT, still on the writer, to tell the
+                    // observer whether this commit was the only one in between.
+                    var outcome: (T, AuditAnchor.Head?)?
+                    var versionBefore: Int?
+                    try db.inTransaction(.immediate) {
+                        versionBefore = try Int.fetchOne(db, sql: "PRAGMA data_version")
+                        observer.inTransaction()
+                        outcome = try RowAuthenticator.$current.withValue(authenticator) { (try body(db), try anchorUpdate(db)) }
+                        return .commit
+                    }
+                    observer.afterCommit()
+                    let versionAfter = try Int.fetchOne(db, sql: "PRAGMA data_version")
+                    observer.confirm(versionBefore != nil && versionBefore == versionAfter)
+                    return outcome!
+                }
+            } else {
+                (result, anchor) = try writer.write { db in
+                    try RowAuthenticator.$current.withValue(authenticator) {
+                        let result = try body(db)
+                        return (result, try anchorUpdate(db))
+                    }
                 }
             }
             if let anchor { writeAnchor(anchor) }
@@ -85,6 +107,24 @@ public final class Vault: Sendable {
             }
         }
         return KeywardenError(.failed, "storage error: \(error)")
+    }
+}
+
+/// Watches one commit from inside the writer, for a cache that must notice
+/// other processes' commits but not its own process's audit writes (the
+/// agent's active-key cache). `inTransaction` runs after `BEGIN IMMEDIATE`,
+/// when no other process can commit; `afterCommit` right after `COMMIT`;
+/// then `confirm(true)` when no other connection committed in between, which
+/// makes what `afterCommit` saw the result of this commit alone.
+public struct CommitObserver {
+    public var inTransaction: () -> Void
+    public var afterCommit: () -> Void
+    public var confirm: (_ onlyThisCommit: Bool) -> Void
+
+    public init(inTransaction: @escaping () -> Void, afterCommit: @escaping () -> Void, confirm: @escaping (_ onlyThisCommit: Bool) -> Void) {
+        self.inTransaction = inTransaction
+        self.afterCommit = afterCommit
+        self.confirm = confirm
     }
 }
 
