@@ -106,7 +106,14 @@ public final class VaultDatabase: Sendable {
             try db.execute(sql: "PRAGMA secure_delete = ON")
             try db.execute(sql: "PRAGMA journal_size_limit = 0")
         }
-        return try DatabasePool(path: path, configuration: config)
+        let pool = try DatabasePool(path: path, configuration: config)
+        // GRDB's pool sets `synchronous = NORMAL` on its writer when it turns
+        // WAL on, after `prepareDatabase` ran: set FULL again on the writer
+        // (the only connection that commits), or a commit — an audit event
+        // the agent waits for before it answers with a value — is not synced
+        // to disk and can be lost on power failure.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return pool
     }
 
     /// Refuses empty, truncated-to-nothing and non-SQLite files before SQLite
