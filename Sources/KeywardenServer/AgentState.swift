@@ -33,7 +33,10 @@ public final class AgentState: Sendable {
 
     /// Stops serving values and asks the agent to shut down for re-execution.
     public func lock() {
-        vault.withLockedValue { $0 = nil }
+        vault.withLockedValue { vault in
+            vault?.flushAnchor()  // the agent paces anchor writes; leave none behind
+            vault = nil
+        }
         cache.clear()
         lockContinuation.finish()
     }

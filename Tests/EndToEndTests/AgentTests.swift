@@ -330,6 +330,35 @@ struct AgentTests {
         cli.secrets.removeAll()
     }
 
+    @Test("the agent paces its audit anchor but never leaves it behind: shortly after the last read, and at shutdown, it names the newest event")
+    func pacedAnchor() throws {
+        let cli = CLIHarness()
+        try cli.initVault()
+        _ = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-paced-" + String(repeating: "p", count: 60))
+        let agent = try RunningAgent(cli, extra: ["--rotation-interval", "off"])
+        for _ in 0..<20 { #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 200) }
+        func anchoredSeq() throws -> Int? {
+            let folder = cli.environment["HOME"]! + "/.local/state/keywarden"
+            guard let name = try FileManager.default.contentsOfDirectory(atPath: folder).first(where: { $0.hasSuffix(".anchor") }),
+                  let text = try? String(contentsOfFile: folder + "/" + name, encoding: .utf8) else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix("seq ") }.flatMap { Int($0.dropFirst(4)) }
+        }
+        func headSeq() throws -> Int? {
+            Int(try cli.sqlite("SELECT audit_head_seq FROM vault;").out.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        // Within a second of the last commit the paced flush has anchored the head.
+        var caughtUp = false
+        for _ in 0..<100 where !caughtUp {
+            usleep(100_000)
+            caughtUp = try anchoredSeq() != nil && anchoredSeq() == headSeq()
+        }
+        #expect(caughtUp, "the anchor names the newest audit event once the agent is idle")
+        #expect(agent.stop() == 0)
+        #expect(try anchoredSeq() == headSeq(), "at shutdown (agent.stop event included) the anchor is current")
+        #expect(try cli.ok(["audit", "verify"]).status == 0)
+        cli.secrets.removeAll()
+    }
+
     @Test("validate through the agent: no credentials, same results, recorded in the audit trail")
     func validateThroughAgent() async throws {
         let mock = try await MockProviderServer.start()

@@ -136,6 +136,21 @@ extension Vault {
         }
     }
 
+    /// Anchors the newest committed head now, if this process skipped it
+    /// (the agent paces its anchor writes): on `lock`, at shutdown, and
+    /// shortly after the last skipped commit.
+    public func flushAnchor() {
+        let head: AuditAnchor.Head?
+        do {
+            head = try read { db in try anchorUpdate(db) }
+        } catch {
+            context.logger.warning("cannot read the audit head to anchor it", metadata: ["error": "\(error.message)"])
+            return
+        }
+        guard let head else { return }
+        anchorPacer.write(seq: head.seq) { writeAnchor(head) }
+    }
+
     /// Writes the anchor after a commit. A failure is logged, not thrown: the
     /// change is committed, and `audit verify` reports a missing anchor.
     func writeAnchor(_ head: AuditAnchor.Head) {

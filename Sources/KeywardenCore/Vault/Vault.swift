@@ -17,6 +17,8 @@ public final class Vault: Sendable {
     let auditKey: SymmetricKey
     /// MACs of security-relevant rows, the audit head and its anchor (RowAuthentication.swift).
     let rowKey: SymmetricKey
+    /// When this process writes the audit anchor (every commit, or paced in the agent).
+    let anchorPacer: AnchorPacer
 
     init(database: VaultDatabase, vaultID: String, masterKey: SymmetricKey, context: VaultContext) {
         self.database = database
@@ -27,6 +29,7 @@ public final class Vault: Sendable {
         self.fingerprintKey = masterKey.derive(.fingerprint)
         self.auditKey = masterKey.derive(.auditChain)
         self.rowKey = masterKey.derive(.rowAuthentication)
+        self.anchorPacer = AnchorPacer(interval: context.anchorInterval)
     }
 
     var writer: DatabasePool { database.writer }
@@ -42,6 +45,7 @@ public final class Vault: Sendable {
 
     func write<T>(mode: RowAuthenticator.Mode, observer: CommitObserver? = nil, _ body: (Database) throws -> T) throws(KeywardenError) -> T {
         let authenticator = RowAuthenticator(key: rowKey, vaultID: vaultID, mode: mode)
+        let anchorDue = anchorPacer.isDue()
         do {
             let (result, anchor): (T, AuditAnchor.Head?)
             if let observer {
@@ -55,7 +59,7 @@ public final class Vault: Sendable {
                     try db.inTransaction(.immediate) {
                         versionBefore = try Int.fetchOne(db, sql: "PRAGMA data_version")
                         observer.inTransaction()
-                        outcome = try RowAuthenticator.$current.withValue(authenticator) { (try body(db), try anchorUpdate(db)) }
+                        outcome = try RowAuthenticator.$current.withValue(authenticator) { (try body(db), anchorDue ? try anchorUpdate(db) : nil) }
                         return .commit
                     }
                     observer.afterCommit()
@@ -67,11 +71,15 @@ public final class Vault: Sendable {
                 (result, anchor) = try writer.write { db in
                     try RowAuthenticator.$current.withValue(authenticator) {
                         let result = try body(db)
-                        return (result, try anchorUpdate(db))
+                        return (result, anchorDue ? try anchorUpdate(db) : nil)
                     }
                 }
             }
-            if let anchor { writeAnchor(anchor) }
+            if let anchor {
+                anchorPacer.write(seq: anchor.seq) { writeAnchor(anchor) }
+            } else if !anchorDue {
+                anchorPacer.scheduleFlush { [self] in flushAnchor() }
+            }
             return result
         } catch let error as KeywardenError {
             throw error

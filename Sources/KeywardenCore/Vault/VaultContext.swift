@@ -33,11 +33,15 @@ public struct VaultContext: Sendable {
     /// (`AuditAnchor.defaultDirectory(environment:)` for the CLI and agent);
     /// nil: not anchored, so tests never write into a real home.
     public var anchorDirectory: String?
+    /// Anchor at most once per this interval (the agent); nil: every commit.
+    public var anchorInterval: Duration?
 
-    public init(actor: AuditActor, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, logger: Logger, anchorDirectory: String? = nil) {
+    public init(actor: AuditActor, clock: @escaping @Sendable () -> Timestamp = Timestamp.now, logger: Logger, anchorDirectory: String? = nil,
+                anchorInterval: Duration? = nil) {
         self.actor = actor
         self.clock = clock
         self.logger = logger
         self.anchorDirectory = anchorDirectory
+        self.anchorInterval = anchorInterval
     }
 }

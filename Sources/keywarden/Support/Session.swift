@@ -20,21 +20,21 @@ struct VaultOptions: ParsableArguments {
 enum Session {
     static var environment: [String: String] { ProcessInfoEnvironment.current }
 
-    static func context(command: String) -> VaultContext {
+    static func context(command: String, anchorInterval: Duration? = nil) -> VaultContext {
         var logger = Logger(label: "keywarden")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), logger: logger,
-                            anchorDirectory: AuditAnchor.defaultDirectory(environment: environment))
+                            anchorDirectory: AuditAnchor.defaultDirectory(environment: environment), anchorInterval: anchorInterval)
     }
 
     static func location() throws(KeywardenError) -> VaultLocation {
         try VaultLocation.resolve(environment: environment)
     }
 
-    static func open(_ options: VaultOptions, command: String) throws(KeywardenError) -> Vault {
+    static func open(_ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
         let database = try VaultDatabase.open(at: location())
         let credential = try credential(options)
-        return try Vault.unlock(database, with: credential, context: context(command: command))
+        return try Vault.unlock(database, with: credential, context: context(command: command, anchorInterval: anchorInterval))
     }
 
     static func credential(_ options: VaultOptions) throws(KeywardenError) -> UnlockCredential {

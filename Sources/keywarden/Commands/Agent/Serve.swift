@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
             }
             lockedAgent = pid
         }
-        let opened = try Session.open(vault, command: "serve")
+        let opened = try Session.open(vault, command: "serve", anchorInterval: .milliseconds(250))
         if let lockedAgent {
             try LockedAgent.stop(lockedAgent, at: path)
             Output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
@@ -86,6 +86,7 @@ struct Serve: AsyncParsableCommand {
             restartLocked()
         }
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
+        opened.flushAnchor()
         Output.error("keywarden: agent stopped")
     }
 
