@@ -65,7 +65,7 @@ public struct Diagnosis: Encodable, Sendable {
                 // Show the certificate that failed verification. This is a
                 // separate handshake that sends nothing at all after it, so
                 // the server that failed verification never gets the key.
-                let inspected = await client.inspectCertificate(host: request.host, port: request.port, timeout: .seconds(5))
+                let inspected = await client.inspectCertificate(host: request.host, port: request.port, timeout: timeout)
                 if case .success(let details) = inspected {
                     stages.append(StageReport(stage: .tls, ok: false, milliseconds: 0,
                                               detail: "the server presented: " + details.summary + " (seen in a second handshake that sent nothing)"))

@@ -30,7 +30,7 @@ struct ProbeSafetyTests {
     func inspect() async throws {
         let mock = try await MockProviderServer.start()
         let client = ProbeClient(resolver: OfflineResolver(), proxies: ProxySettings(environment: [:]))
-        let details = try await client.inspectCertificate(host: "127.0.0.1", port: mock.tlsPort, timeout: .seconds(10)).get()
+        let details = try await client.inspectCertificate(host: "127.0.0.1", port: mock.tlsPort, timeout: .seconds(60)).get()
         #expect(details.subject.contains("keywarden-mock.invalid"))
         #expect(details.subject == details.issuer)
         #expect(!details.verified)
@@ -44,7 +44,7 @@ struct ProbeSafetyTests {
     func doctorSendsNothingAfterTLSFailure() async throws {
         let mock = try await MockProviderServer.start()
         let client = ProbeClient(resolver: OfflineResolver(), proxies: ProxySettings(environment: [:]))
-        let diagnosis = await Diagnosis.run(item(baseURL: mock.baseURL(for: "anthropic", tls: true)), client: client, timeout: .seconds(10), environment: [:])
+        let diagnosis = await Diagnosis.run(item(baseURL: mock.baseURL(for: "anthropic", tls: true)), client: client, timeout: .seconds(60), environment: [:])
         #expect(diagnosis.check.outcome == .tlsError)
         let presented = diagnosis.stages.first { $0.detail.hasPrefix("the server presented") }
         #expect(presented?.detail.contains("keywarden-mock.invalid") == true)
