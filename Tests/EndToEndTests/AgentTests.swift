@@ -359,6 +359,23 @@ struct AgentTests {
         cli.secrets.removeAll()
     }
 
+    @Test("`lock` returns only once the agent has restarted without the vault: right after it, the process is the locked image")
+    func lockWaitsForRestart() throws {
+        let cli = CLIHarness()
+        try cli.initVault()
+        _ = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-lockwait-" + String(repeating: "l", count: 60))
+        let agent = try RunningAgent(cli, extra: ["--rotation-interval", "off"])
+        #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 200)
+        let lock = try cli.ok(["lock"], env: ["KEYWARDEN_KEYFILE": nil])
+        #expect(lock.out.contains("is locked"))
+        // No waiting here: the command already did.
+        let cmdline = (try? String(contentsOfFile: "/proc/\(agent.process.processIdentifier)/cmdline", encoding: .utf8)) ?? ""
+        #expect(cmdline.contains("--locked"), "the agent's process image is the locked one")
+        #expect(status(try curl(cli, ["http://k/v1/keys/anthropic?scope=prod"])) == 423)
+        agent.stop()
+        cli.secrets.removeAll()
+    }
+
     @Test("validate through the agent: no credentials, same results, recorded in the audit trail")
     func validateThroughAgent() async throws {
         let mock = try await MockProviderServer.start()

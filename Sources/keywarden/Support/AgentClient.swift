@@ -52,6 +52,14 @@ struct AgentClient {
     /// The part of `/v1/health` the CLI reads.
     struct Health: Decodable {
         var locked: Bool
+        var startedAt: String?
+        enum CodingKeys: String, CodingKey { case locked, startedAt = "started_at" }
+    }
+
+    /// The agent's `/v1/health`, or nil when it does not answer (as while it restarts).
+    func health() -> Health? {
+        guard let answer = try? request("GET", "/v1/health"), answer.status == 200 else { return nil }
+        return try? JSONDecoder().decode(Health.self, from: Data(answer.body))
     }
 
     static func warnUntrusted(_ path: String, _ refusal: AgentTrust.Refusal) {
