@@ -76,11 +76,26 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        // The executable: one file per subcommand.
+        // The Keywarden API through the agent's socket (SwiftNIO's HTTP client
+        // codec), the trust checks before anything is sent, and the one
+        // decision between the agent and the vault in-process.
+        .target(
+            name: "KeywardenClient",
+            dependencies: [
+                "KeywardenCore",
+                "CPeerCredentials",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // The executable: argument parsing and printing, one file per subcommand.
         .executableTarget(
             name: "keywarden",
             dependencies: [
                 "KeywardenCore",
+                "KeywardenClient",
                 "KeywardenServer",
                 "CPeerCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -18,8 +18,23 @@ public struct Caller: Sendable {
 
     public var isOwner: Bool { token == nil }
 
-    var actor: AuditActor {
-        AuditActor(uid: peer.uid, pid: peer.pid, name: token.map { "agent client, token '\($0.name)'" } ?? "agent client")
+    var actor: AuditActor { actor(command: nil) }
+
+    /// The caller as the audit trail names it: the kernel's uid and pid, and
+    /// the command it says it runs (`keywarden key list`), marked as coming
+    /// through the agent. The command is the client's word, so it is cut to
+    /// one short printable line.
+    func actor(command: String?) -> AuditActor {
+        let said = command.map { String($0.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(80).map(Character.init)) }
+        let name: String
+        if let token {
+            name = "agent client, token '\(token.name)'"
+        } else if let said, !said.isEmpty {
+            name = "\(said) (via agent)"
+        } else {
+            name = "agent client"
+        }
+        return AuditActor(uid: peer.uid, pid: peer.pid, name: name)
     }
 
     /// Whether the caller may see or act on a key of `provider` in `scope`.

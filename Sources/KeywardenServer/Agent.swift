@@ -29,7 +29,7 @@ public enum AgentExit: Sendable, Equatable {
 /// connection guard, and the audit journal, which commits on `auditPool`
 /// (a started pool of its own, so its commits never wait behind DNS lookups
 /// or other blocking work).
-public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits, auditPool: NIOThreadPool,
+public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
                        scheduler: (interval: Duration, validator: Validator)? = nil,
                        failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
                        onRunning: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
@@ -40,9 +40,11 @@ public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, l
         services.append(RotationScheduler(state: state, metrics: metrics, logger: logger, interval: scheduler.interval, validator: scheduler.validator))
     }
     let router = Router(context: AgentRequestContext.self)
+    let access = AccessControl(state: state, audit: audit, metrics: metrics)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
-    AgentRoutes(state: state, audit: audit, metrics: metrics, access: AccessControl(state: state, audit: audit, metrics: metrics), failover: failover)
-        .add(to: router)
+    router.add(middleware: CallerMiddleware(access: access))
+    AgentRoutes(state: state, audit: audit, metrics: metrics, access: access, failover: failover).add(to: router)
+    ServiceRoutes(state: state, access: access, audit: audit, pool: vaultPool).add(to: router)
     let limiter = ConnectionLimiter(limits: limits)
     return Application(
         router: router,
@@ -82,7 +84,11 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     let state = AgentState(vault: vault)
     let auditPool = NIOThreadPool(numberOfThreads: 1)
     auditPool.start()
-    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, auditPool: auditPool,
+    // Vault work for the API's operations: blocking I/O and crypto, kept off
+    // the concurrency pool that serves the other connections.
+    let vaultPool = NIOThreadPool(numberOfThreads: 2)
+    vaultPool.start()
+    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, auditPool: auditPool, vaultPool: vaultPool,
                          scheduler: scheduler, failover: failover, onRunning: onRunning)
     defer { unlink(socket.path) }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
@@ -95,9 +101,11 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     do {
         try await group.run()
     } catch {
+        try? await vaultPool.shutdownGracefully()
         try? await auditPool.shutdownGracefully()
         throw error
     }
+    try? await vaultPool.shutdownGracefully()
     try? await auditPool.shutdownGracefully()
     return vault != nil && state.isLocked ? .locked : .stopped
 }

@@ -42,7 +42,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func listKeys(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         let scope = request.uri.queryParameters["scope"].map(String.init)
         try await access.require(caller, scope: scope)
         let vault = try await unlocked()
@@ -52,7 +52,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func activeKey(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         let provider = try context.parameters.require("provider")
         guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
         try await access.require(caller, scope: scope, provider: provider)
@@ -72,7 +72,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func valueByID(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         try await access.requireOwner(caller, "reading a key by id")
         let id = try context.parameters.require("id")
         let vault = try await unlocked()
@@ -90,7 +90,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func environment(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
         try await access.require(caller, scope: scope)
         let formatName = request.uri.queryParameters["format"].map(String.init) ?? "dotenv"
@@ -119,7 +119,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func names(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         guard let scope = request.uri.queryParameters["scope"].map(String.init) else { throw AgentError(.badRequest, "missing ?scope=…") }
         try await access.require(caller, scope: scope)
         let vault = try await unlocked()
@@ -137,7 +137,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func report(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         let body: ReportBody
         do {
             body = try await request.decode(as: ReportBody.self, context: context)
@@ -179,7 +179,7 @@ struct AgentRoutes: Sendable {
 
     /// Runs `validate` inside the agent (owner only): same checks, same records.
     @Sendable func validate(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         try await access.requireOwner(caller, "validating keys")
         let body: ValidateBody
         do {
@@ -207,7 +207,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func lock(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         try await access.requireOwner(caller, "locking the agent")
         if !state.isLocked {
             // Locking is the safe direction: it happens even if the event cannot be written.
@@ -219,7 +219,7 @@ struct AgentRoutes: Sendable {
     }
 
     @Sendable func prometheus(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        _ = try await access.caller(request, context)
+        _ = try context.caller
         let text = metrics.render(locked: state.isLocked)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

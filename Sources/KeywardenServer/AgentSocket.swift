@@ -21,17 +21,7 @@ public struct AgentSocket: Sendable {
     /// in the user's own home, where nobody else can create it; the server
     /// makes its folder 0700 and the client checks it before trusting it.
     public static func defaultPath(environment: [String: String]) -> String {
-        if let explicit = environment["KEYWARDEN_SOCKET"], !explicit.isEmpty { return explicit }
-        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") { return runtime + "/keywarden/agent.sock" }
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/keywarden/run/agent.sock" }
-        return homeDirectory(environment: environment) + "/.local/state/keywarden/run/agent.sock"
-    }
-
-    /// `$HOME`, else the passwd entry's home (cron and `su` may not set HOME).
-    static func homeDirectory(environment: [String: String]) -> String {
-        if let home = environment["HOME"], home.hasPrefix("/") { return home }
-        if let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir, dir.pointee != 0 { return String(cString: dir) }
-        return "/nonexistent"
+        AgentSocketPath.resolve(environment: environment)
     }
 
     /// The longest path a `sockaddr_un` holds (107 bytes and a NUL on Linux).

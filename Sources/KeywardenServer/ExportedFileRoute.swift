@@ -18,7 +18,7 @@ extension AgentRoutes {
     /// Records a file `export --output` wrote (owner only: a remembered file
     /// is where a later rotation writes keys).
     @Sendable func rememberExport(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        let caller = try await access.caller(request, context)
+        let caller = try context.caller
         try await access.requireOwner(caller, "recording an exported file")
         let body: ExportedFileBody
         do {

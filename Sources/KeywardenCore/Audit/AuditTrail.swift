@@ -179,7 +179,7 @@ extension Vault {
             head = (record.seq, record.hash!)
         }
         let seq = max(head.seq, pending.last?.seq ?? 0) + 1
-        var record = AuditEventRecord(draft, seq: seq, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
+        var record = AuditEventRecord(draft, seq: seq, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
         record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
         try record.insert(db)
         header.auditHeadSeq = seq
@@ -202,7 +202,7 @@ extension Vault {
             guard drafts.count > 1, var header = try VaultHeaderRecord.fetchOne(db) else { return }
             var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
             for draft in drafts.dropFirst() {
-                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? context.actor)
+                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
                 record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
                 try record.insert(db)
                 head = (record.seq, record.hash!)

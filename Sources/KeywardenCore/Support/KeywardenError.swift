@@ -2,7 +2,7 @@
 /// and a message that names the culprit and says what to do next. Messages
 /// never contain a secret value: callers pass names, ids and paths only.
 public struct KeywardenError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, Equatable {
         /// Bad input: unknown provider or scope, malformed name, refused value.
         case invalidInput
         /// A named thing does not exist.

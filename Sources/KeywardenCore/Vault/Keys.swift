@@ -3,7 +3,7 @@ import GRDB
 import KeywardenCrypto
 
 /// The result of `addKey`: the stored key and any warnings worth showing.
-public struct AddedKey: Sendable {
+public struct AddedKey: Codable, Sendable {
     public var key: KeyInfo
     public var warnings: [String]
     /// The key that was active before and is now `standby` (with `activate`).
@@ -11,7 +11,7 @@ public struct AddedKey: Sendable {
 }
 
 /// Which keys to list.
-public struct KeyFilter: Sendable {
+public struct KeyFilter: Codable, Sendable {
     public var provider: String?
     public var scope: String?
     public var state: KeyState?

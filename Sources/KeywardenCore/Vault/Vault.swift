@@ -46,6 +46,8 @@ public final class Vault: Sendable {
     func write<T>(mode: RowAuthenticator.Mode, observer: CommitObserver? = nil, _ body: (Database) throws -> T) throws(KeywardenError) -> T {
         let authenticator = RowAuthenticator(key: rowKey, vaultID: vaultID, mode: mode)
         let anchorDue = anchorPacer.isDue()
+        // Task-locals do not reach GRDB's writer queue: bound again inside.
+        let caller = AuditActor.current
         do {
             let (result, anchor): (T, AuditAnchor.Head?)
             if let observer {
@@ -59,7 +61,9 @@ public final class Vault: Sendable {
                     try db.inTransaction(.immediate) {
                         versionBefore = try Int.fetchOne(db, sql: "PRAGMA data_version")
                         observer.inTransaction()
-                        outcome = try RowAuthenticator.$current.withValue(authenticator) { (try body(db), anchorDue ? try anchorUpdate(db) : nil) }
+                        outcome = try AuditActor.$current.withValue(caller) {
+                            try RowAuthenticator.$current.withValue(authenticator) { (try body(db), anchorDue ? try anchorUpdate(db) : nil) }
+                        }
                         return .commit
                     }
                     observer.afterCommit()
@@ -69,9 +73,11 @@ public final class Vault: Sendable {
                 }
             } else {
                 (result, anchor) = try writer.write { db in
+                    try AuditActor.$current.withValue(caller) {
                     try RowAuthenticator.$current.withValue(authenticator) {
                         let result = try body(db)
                         return (result, anchorDue ? try anchorUpdate(db) : nil)
+                    }
                     }
                 }
             }

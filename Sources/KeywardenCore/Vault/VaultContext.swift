@@ -18,6 +18,11 @@ public struct AuditActor: Sendable, Equatable {
         self.name = name
     }
 
+    /// The caller an operation runs for (``ServiceSession/vault(_:)`` binds
+    /// it): audit events name it instead of the process that holds the vault,
+    /// so an event written by the agent names the client that asked.
+    @TaskLocal public static var current: AuditActor?
+
     /// This process.
     public static func currentProcess(name: String) -> AuditActor {
         AuditActor(uid: getuid(), pid: getpid(), name: name)

@@ -3,7 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CPeerCredentials
 import Foundation
+import KeywardenClient
 import KeywardenCore
 import KeywardenCrypto
 import KeywardenServer
@@ -82,7 +84,10 @@ struct AgentClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { throw KeywardenError(.failed, "cannot reach the agent at \(path): \(String(cString: strerror(errno)))") }
-        if case .failure(let refusal) = AgentTrust.checkPeer(of: fd) { throw refusal }
+        var credentials = kw_ucred()
+        var length = socklen_t(MemoryLayout<kw_ucred>.size)
+        guard getsockopt(fd, SOL_SOCKET, kw_so_peercred(), &credentials, &length) == 0 else { throw AgentTrust.Refusal(reason: "the kernel does not say who runs it") }
+        if case .failure(let refusal) = AgentTrust.checkPeer(uid: credentials.uid, pid: credentials.pid) { throw refusal }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: keywarden\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         if !body.isEmpty { head += "Content-Type: application/json\r\n" }
         if let purpose { head += "X-Keywarden-Purpose: \(purpose.filter { !$0.isNewline })\r\n" }

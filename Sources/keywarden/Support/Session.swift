@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import KeywardenClient
 import KeywardenCore
 import KeywardenCrypto
 import Logging
@@ -29,6 +30,19 @@ enum Session {
 
     static func location() throws(KeywardenError) -> VaultLocation {
         try VaultLocation.resolve(environment: environment)
+    }
+
+    /// The Keywarden API for one command — the only place that chooses
+    /// between the agent and the vault in-process. A running, trusted,
+    /// unlocked agent is used (no keyfile, no passphrase); `--keyfile` or
+    /// `KEYWARDEN_NO_AGENT=1` force the vault in-process, and so does an agent
+    /// that fails a trust check (with a warning naming the reason).
+    static func service(_ options: VaultOptions, command: String) async throws -> any KeywardenService {
+        if let agent = await AgentConnector.connect(environment: environment, command: "keywarden \(command)",
+                                                    forceDirect: options.keyfile != nil, warn: { Output.error("keywarden: \($0)") }) {
+            return agent
+        }
+        return LocalService(vault: try open(options, command: command), caller: ServiceCaller(actor: .currentProcess(name: "keywarden \(command)")))
     }
 
     static func open(_ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {

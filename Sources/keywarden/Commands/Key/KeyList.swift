@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyList: ParsableCommand {
+struct KeyList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List keys: hints and fingerprints, never values.",
@@ -22,8 +22,8 @@ struct KeyList: ParsableCommand {
     @Option(help: "Only keys in this state.") var state: KeyState?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let keys = try Session.open(vault, command: "key list").listKeys(KeyFilter(provider: provider, scope: scope, state: state))
+    func run() async throws {
+        let keys = try await Session.service(vault, command: "key list").listKeys(KeyFilter(provider: provider, scope: scope, state: state))
         if json { return try Output.json(keys) }
         if keys.isEmpty { return Output.line("No keys. Add one with `keywarden key add PROVIDER --scope SCOPE`.") }
         KeyTable.print(keys)

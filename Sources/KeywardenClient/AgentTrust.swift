@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CPeerCredentials
 
 /// What the CLI checks before it sends an agent anything: whoever listens at
 /// the socket path gets the caller's requests (a report's key, `run`'s
@@ -17,18 +16,17 @@ import CPeerCredentials
 ///   caller's uid or as root — checked on every connection, before the
 ///   request is written, since the file checks alone leave a race.
 ///
-/// Self-contained (libc and the `kw_ucred` mirror only) so that it can move
-/// with the agent client into a library target.
-enum AgentTrust {
+public enum AgentTrust {
     /// Why an agent is not trusted; the text completes "not using the agent at PATH: …".
-    struct Refusal: Error, Equatable, CustomStringConvertible {
-        var reason: String
-        var description: String { reason }
+    public struct Refusal: Error, Equatable, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+        public init(reason: String) { self.reason = reason }
     }
 
     /// Checks the socket file and its folder. Returns nil when there is
     /// nothing at `path` (no agent: not worth a warning).
-    static func checkFiles(socket path: String, uid: uid_t = getuid()) -> Result<Void, Refusal>? {
+    public static func checkFiles(socket path: String, uid: uid_t = getuid()) -> Result<Void, Refusal>? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         let folder = Self.folder(of: path)
@@ -56,15 +54,10 @@ enum AgentTrust {
         return .success(())
     }
 
-    /// Checks the process at the other end of the connected socket `fd`.
-    static func checkPeer(of fd: Int32, uid: uid_t = getuid()) -> Result<Void, Refusal> {
-        var credentials = kw_ucred()
-        var length = socklen_t(MemoryLayout<kw_ucred>.size)
-        guard getsockopt(fd, SOL_SOCKET, kw_so_peercred(), &credentials, &length) == 0 else {
-            return .failure(Refusal(reason: "the kernel does not say who runs it (SO_PEERCRED: \(String(cString: strerror(errno))))"))
-        }
-        guard credentials.uid == uid || credentials.uid == 0 else {
-            return .failure(Refusal(reason: "it runs as uid \(credentials.uid) (pid \(credentials.pid)), not as you (uid \(uid)) or root"))
+    /// Checks the process the kernel reports at the other end of a connection.
+    public static func checkPeer(uid peerUID: uid_t, pid: Int32, uid: uid_t = getuid()) -> Result<Void, Refusal> {
+        guard peerUID == uid || peerUID == 0 else {
+            return .failure(Refusal(reason: "it runs as uid \(peerUID) (pid \(pid)), not as you (uid \(uid)) or root"))
         }
         return .success(())
     }

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CPeerCredentials
+import KeywardenCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One keep-alive HTTP/1.1 connection to the agent's Unix socket, on
+/// SwiftNIO's HTTP client codec. Requests go one at a time (an actor), which
+/// is all a command needs.
+///
+/// Before the first byte is written, the kernel is asked who listens
+/// (`SO_PEERCRED`): only the caller's own uid or root gets a request, since a
+/// request may carry a key (`report`) or ask for values (`run`).
+actor AgentConnection {
+    struct Answer: Sendable {
+        var status: Int
+        var body: ByteBuffer
+    }
+
+    let path: String
+    private let channel: any Channel
+    private let collector: ResponseCollector
+
+    private init(path: String, channel: any Channel, collector: ResponseCollector) {
+        self.path = path
+        self.channel = channel
+        self.collector = collector
+    }
+
+    /// Connects and checks the listener's uid; a listener that is not the
+    /// caller or root throws ``AgentTrust/Refusal`` with nothing sent.
+    static func connect(path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> AgentConnection {
+        let collector = ResponseCollector()
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
+            }
+            .connect(unixDomainSocketPath: path).get()
+        do {
+            try await checkPeer(of: channel)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return AgentConnection(path: path, channel: channel, collector: collector)
+    }
+
+    private static func checkPeer(of channel: any Channel) async throws {
+        guard let provider = channel as? any SocketOptionProvider else {
+            throw AgentTrust.Refusal(reason: "the kernel does not say who runs it")
+        }
+        let credentials: kw_ucred
+        do {
+            credentials = try await provider.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: kw_so_peercred())).get()
+        } catch {
+            throw AgentTrust.Refusal(reason: "the kernel does not say who runs it (SO_PEERCRED: \(error))")
+        }
+        if case .failure(let refusal) = AgentTrust.checkPeer(uid: credentials.uid, pid: credentials.pid) { throw refusal }
+    }
+
+    /// Sends one request and waits for the whole answer.
+    func request(_ method: HTTPMethod, _ target: String, body: ByteBuffer? = nil, headers extra: [(String, String)] = []) async throws -> Answer {
+        var headers = HTTPHeaders([("Host", "keywarden"), ("Content-Length", String(body?.readableBytes ?? 0))])
+        if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        let answer = collector.expect(on: channel.eventLoop)
+        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)), promise: nil)
+        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        return try await answer.get()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    deinit {
+        channel.close(promise: nil)
+    }
+}
+
+/// Gathers one response (head and body) at a time into a promise.
+final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+
+    // Touched only on the channel's event loop.
+    private var pending: EventLoopPromise<AgentConnection.Answer>?
+    private var status = 0
+    private var body = ByteBuffer()
+
+    func expect(on loop: any EventLoop) -> EventLoopFuture<AgentConnection.Answer> {
+        let promise = loop.makePromise(of: AgentConnection.Answer.self)
+        loop.execute { self.pending = promise }
+        return promise.futureResult
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            body.clear()
+        case .body(var part):
+            body.writeBuffer(&part)
+        case .end:
+            let answer = AgentConnection.Answer(status: status, body: body)
+            body = ByteBuffer()
+            pending?.succeed(answer)
+            pending = nil
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pending?.fail(KeywardenError(.failed, "the agent closed the connection before answering"))
+        pending = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        pending?.fail(KeywardenError(.failed, "the agent's answer could not be read: \(error)"))
+        pending = nil
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,106 @@
+import Logging
+import NIOPosix
+
+/// Who asked for an operation: recorded in its audit events, whether it runs
+/// in the CLI's own process or in the agent for a client.
+public struct ServiceCaller: Sendable, Equatable {
+    /// The process that asked (the agent reads uid and pid from the kernel,
+    /// `SO_PEERCRED`) and the command it ran (`keywarden key list`).
+    public var actor: AuditActor
+    /// Only the variables that change how a check reaches a provider
+    /// (`HTTPS_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, …) of the caller's
+    /// environment: a validation run by the agent for a client uses the
+    /// client's network settings, not the agent's.
+    public var networkEnvironment: [String: String]
+
+    public init(actor: AuditActor, networkEnvironment: [String: String] = [:]) {
+        self.actor = actor
+        self.networkEnvironment = networkEnvironment
+    }
+
+    /// The variables of `environment` that `networkEnvironment` keeps.
+    public static func networkVariables(of environment: [String: String]) -> [String: String] {
+        environment.filter { name, _ in
+            let upper = name.uppercased()
+            return ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "KEYWARDEN_CA_FILE"].contains(upper)
+        }
+    }
+}
+
+/// Where blocking vault work runs. The CLI runs it inline (one command, one
+/// thread); the agent runs it on a thread pool of its own, so database I/O,
+/// libsodium and Argon2id never block the Swift concurrency pool that serves
+/// its other connections. (GRDB's async access would move only the SQL; the
+/// unsealing and MAC checks around it are blocking work too, so the whole
+/// vault call moves.)
+public enum StorageExecutor: Sendable {
+    case inline
+    case pool(NIOThreadPool)
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        switch self {
+        case .inline: return try body()
+        case .pool(let pool): return try await pool.runIfActive(body)
+        }
+    }
+}
+
+/// What the agent offers an operation beyond the vault (nil in-process).
+public struct AgentControls: Sendable {
+    /// Locks the agent: it stops serving and restarts locked.
+    public var lock: @Sendable () async -> Void
+
+    public init(lock: @escaping @Sendable () async -> Void) {
+        self.lock = lock
+    }
+}
+
+/// What an operation runs with: the vault, the caller, and where blocking
+/// work belongs.
+public struct ServiceSession: Sendable {
+    public let vault: Vault
+    public let caller: ServiceCaller
+    public let executor: StorageExecutor
+    /// Set when the operation runs inside the agent.
+    public let agent: AgentControls?
+
+    public init(vault: Vault, caller: ServiceCaller, executor: StorageExecutor, agent: AgentControls? = nil) {
+        self.vault = vault
+        self.caller = caller
+        self.executor = executor
+        self.agent = agent
+    }
+
+    /// Runs vault work on the session's executor, with every audit event it
+    /// writes naming the caller.
+    public func vault<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
+        let vault = self.vault
+        let actor = caller.actor
+        return try await executor.run { try AuditActor.$current.withValue(actor) { try body(vault) } }
+    }
+
+    public var logger: Logger { vault.context.logger }
+}
+
+/// The in-process implementation: operations run against `vault` here.
+public struct LocalService: KeywardenService {
+    public let session: ServiceSession
+
+    public init(vault: Vault, caller: ServiceCaller, executor: StorageExecutor = .inline, agent: AgentControls? = nil) {
+        session = ServiceSession(vault: vault, caller: caller, executor: executor, agent: agent)
+    }
+
+    public func perform<Operation: ServiceOperation>(_ operation: Operation) async throws -> Operation.Response {
+        do {
+            return try await operation.run(in: session)
+        } catch let error as KeywardenError {
+            throw error
+        } catch is CancellationError {
+            throw KeywardenError(.failed, "cancelled")
+        } catch {
+            throw KeywardenError(.failed, "\(Operation.name) failed: \(error)")
+        }
+    }
+
+    public var endpoint: ServiceEndpoint { .inProcess(vaultPath: session.vault.database.location.databasePath) }
+}
