@@ -1,7 +1,8 @@
-/// Every operation of the API, in one list: the agent serves each at
-/// `POST /v1/ops/{name}`, and a test checks that names are unique.
+/// Every operation of the API: the agent serves each at
+/// `POST /v1/ops/{name}`. Each area lists its own in `Service/Operations/`.
 public enum ServiceOperations {
-    public static let all: [any ServiceOperation.Type] = [
-        Keys.Add.self, Keys.List.self, Keys.Show.self, Keys.Reveal.self, Keys.Remove.self, Keys.Activate.self,
-    ]
+    public static let all: [any ServiceOperation.Type] =
+        Keys.operations + Config.operations + Scopes.operations + Providers.operations + Keyslots.operations
+        + Tokens.operations + Audit.operations + Delivery.operations + Validation.operations + Rotation.operations
+        + Reports.operations + Overview.operations + AgentControl.operations
 }

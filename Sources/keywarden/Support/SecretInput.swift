@@ -8,7 +8,31 @@ import KeywardenCrypto
 
 /// Reads secrets from standard input or the terminal — never from argv, where
 /// every user on the machine could read them in `ps`.
-enum SecretInput {
+///
+/// Commands read through their context's `SecretInput` (``CLIContext/input``),
+/// whose sources a test may replace; the static forms use the process's own.
+struct SecretInput: Sendable {
+    /// Whether standard input is a terminal (then a value is prompted for).
+    var stdinIsTerminal: @Sendable () -> Bool = { SecretInput.stdinIsTerminal }
+    /// All of standard input, one trailing newline removed when asked.
+    var readStandardInput: @Sendable (_ stripOneNewline: Bool) throws(KeywardenError) -> SecureBytes = { try SecretInput.readAllStandardInput(stripOneNewline: $0) }
+    /// A no-echo prompt on the terminal; nil without one or on an empty answer.
+    var promptHidden: @Sendable (_ prompt: String) -> SecureBytes? = { SecretInput.readHidden(prompt: $0) }
+
+    /// A value: all of stdin when it is a pipe or file, or a no-echo prompt.
+    func readValue(prompt: String) throws(KeywardenError) -> SecureBytes {
+        if stdinIsTerminal() {
+            guard let value = promptHidden(prompt) else { throw KeywardenError(.invalidInput, "no value entered; nothing was stored") }
+            return value
+        }
+        return try readStandardInput(true)
+    }
+
+    /// A new passphrase, from `envVar` when set, else asked twice.
+    func newPassphrase(envVar: String, environment: [String: String]) throws(KeywardenError) -> SecureBytes {
+        try Self.newPassphrase(envVar: envVar, environment: environment, prompt: promptHidden)
+    }
+
     /// Whether standard input is a terminal.
     static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
     /// Whether standard output is a terminal.
@@ -83,15 +107,16 @@ enum SecretInput {
     }
 
     /// Asks twice for a new passphrase (from `envVar` when set, for scripts).
-    static func newPassphrase(envVar: String, environment: [String: String]) throws(KeywardenError) -> SecureBytes {
+    static func newPassphrase(envVar: String, environment: [String: String],
+                              prompt: (String) -> SecureBytes? = { readHidden(prompt: $0) }) throws(KeywardenError) -> SecureBytes {
         if let fromEnv = environment[envVar] {
             guard !fromEnv.isEmpty else { throw KeywardenError(.invalidInput, "\(envVar) is set but empty") }
             return SecureBytes(copying: Array(fromEnv.utf8))
         }
-        guard let first = readHidden(prompt: "New passphrase: ") else {
+        guard let first = prompt("New passphrase: ") else {
             throw KeywardenError(.invalidInput, "no passphrase: set \(envVar) or run in a terminal")
         }
-        guard let second = readHidden(prompt: "Repeat passphrase: "), first.constantTimeEquals(second) else {
+        guard let second = prompt("Repeat passphrase: "), first.constantTimeEquals(second) else {
             throw KeywardenError(.invalidInput, "the passphrases do not match; nothing was changed")
         }
         return first

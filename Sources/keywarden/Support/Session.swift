@@ -37,12 +37,22 @@ enum Session {
     /// unlocked agent is used (no keyfile, no passphrase); `--keyfile` or
     /// `KEYWARDEN_NO_AGENT=1` force the vault in-process, and so does an agent
     /// that fails a trust check (with a warning naming the reason).
-    static func service(_ options: VaultOptions, command: String) async throws -> any KeywardenService {
-        if let agent = await AgentConnector.connect(environment: environment, command: "keywarden \(command)",
-                                                    forceDirect: options.keyfile != nil, warn: { Output.error("keywarden: \($0)") }) {
+    static func service(_ context: CLIContext, _ options: VaultOptions, command: String) async throws -> any KeywardenService {
+        if let agent = await AgentConnector.connect(environment: context.environment, command: "keywarden \(command)",
+                                                    forceDirect: options.keyfile != nil, warn: { context.output.error("keywarden: \($0)") }) {
             return agent
         }
-        return LocalService(vault: try open(options, command: command), caller: ServiceCaller(actor: .currentProcess(name: "keywarden \(command)")))
+        let vault = try open(context, options, command: command)
+        return LocalService(vault: vault, caller: ServiceCaller(actor: .currentProcess(name: "keywarden \(command)")))
+    }
+
+    /// Opens and unlocks the vault in this process (`--keyfile`, the environment, or a prompt).
+    static func open(_ context: CLIContext, _ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
+        let database = try VaultDatabase.open(at: VaultLocation.resolve(environment: context.environment))
+        let credential = try credential(options, environment: context.environment, prompt: context.input.promptHidden)
+        var vaultContext = Self.context(command: command, anchorInterval: anchorInterval)
+        vaultContext.clock = context.clock
+        return try Vault.unlock(database, with: credential, context: vaultContext)
     }
 
     static func open(_ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
@@ -52,13 +62,17 @@ enum Session {
     }
 
     static func credential(_ options: VaultOptions) throws(KeywardenError) -> UnlockCredential {
+        try credential(options, environment: environment, prompt: { SecretInput.readHidden(prompt: $0) })
+    }
+
+    static func credential(_ options: VaultOptions, environment: [String: String], prompt: (String) -> SecureBytes?) throws(KeywardenError) -> UnlockCredential {
         if let path = options.keyfile ?? environment["KEYWARDEN_KEYFILE"], !path.isEmpty {
             return .keyfile(path: path)
         }
         if let passphrase = environment["KEYWARDEN_PASSPHRASE"] {
             return .passphrase(SecureBytes(copying: Array(passphrase.utf8)))
         }
-        if let typed = SecretInput.readHidden(prompt: "Vault passphrase: ") {
+        if let typed = prompt("Vault passphrase: ") {
             return .passphrase(typed)
         }
         throw KeywardenError(.locked, KeywardenError.unlockPrefix + "no keyfile or passphrase given: pass --keyfile PATH, set KEYWARDEN_KEYFILE or KEYWARDEN_PASSPHRASE, or run in a terminal to type the passphrase")

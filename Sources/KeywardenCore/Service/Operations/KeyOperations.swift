@@ -1,5 +1,8 @@
 /// Keys: add, list, show, reveal, remove, activate.
 public enum Keys {
+    /// This area's operations, served by the agent (see ``ServiceOperations``).
+    public static let operations: [any ServiceOperation.Type] = [Add.self, List.self, Show.self, Reveal.self, Remove.self, Activate.self]
+
     /// `key add`: stores a new key; the value comes from stdin or a prompt, never argv.
     public struct Add: ServiceOperation {
         public static let name = "keys.add"

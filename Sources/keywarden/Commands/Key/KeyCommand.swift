@@ -12,8 +12,8 @@ struct KeyCommand: ParsableCommand {
 extension KeyState: ExpressibleByArgument {}
 
 enum KeyTable {
-    static func print(_ keys: [KeyInfo]) {
-        Output.table(
+    static func print(_ keys: [KeyInfo], to output: Output) {
+        output.table(
             ["ID", "PROVIDER", "SCOPE", "LABEL", "ENV", "STATE", "HINT", "FINGERPRINT", "CHECKED"],
             keys.map { key in
                 [key.id, key.provider, key.inheritedBy != nil ? "\(key.scope) (inherited)" : key.scope, key.label, key.env,

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyList: AsyncParsableCommand {
+struct KeyList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List keys: hints and fingerprints, never values.",
@@ -22,10 +22,10 @@ struct KeyList: AsyncParsableCommand {
     @Option(help: "Only keys in this state.") var state: KeyState?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() async throws {
-        let keys = try await Session.service(vault, command: "key list").listKeys(KeyFilter(provider: provider, scope: scope, state: state))
-        if json { return try Output.json(keys) }
-        if keys.isEmpty { return Output.line("No keys. Add one with `keywarden key add PROVIDER --scope SCOPE`.") }
-        KeyTable.print(keys)
+    func run(_ context: CLIContext) async throws {
+        let keys = try await Session.service(context, vault, command: "key list").listKeys(KeyFilter(provider: provider, scope: scope, state: state))
+        if json { return try context.output.json(keys) }
+        if keys.isEmpty { return context.output.line("No keys. Add one with `keywarden key add PROVIDER --scope SCOPE`.") }
+        KeyTable.print(keys, to: context.output)
     }
 }
