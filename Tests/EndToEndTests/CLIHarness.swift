@@ -2,11 +2,28 @@ import Foundation
 import KeywardenTestSupport
 import Testing
 
+/// How a test's commands reach the vault. The CLI suites run in both modes:
+/// every command must behave the same whether it opens the vault itself or
+/// asks a running agent.
+enum CLIMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// Each command unlocks the vault itself, with the keyfile.
+    case direct
+    /// `initVault()` starts an agent, then the keyfile leaves the
+    /// environment: every later command works through the agent with no
+    /// keyfile and no passphrase (one that tried to unlock would fail).
+    case agent
+
+    var testDescription: String { rawValue }
+}
+
 /// A temporary home for one end-to-end test: its own vault folder and
 /// keyfile, a clean environment, and a record of everything the binary
 /// printed so the test can check that no secret ever appeared.
 final class CLIHarness: @unchecked Sendable {
     let directory = TemporaryDirectory(prefix: "keywarden-e2e")
+    let mode: CLIMode
+    /// The agent of `.agent` mode, stopped with the harness.
+    private(set) var agent: RunningAgent?
     var environment: [String: String]
     private(set) var transcript: [UInt8] = []
     /// Values a test stored; none may appear in outputs, the audit or the file.
@@ -16,7 +33,8 @@ final class CLIHarness: @unchecked Sendable {
     var keyfile: String { directory.file("vault.key") }
     var databasePath: String { home + "/vault.db" }
 
-    init() {
+    init(_ mode: CLIMode = .direct) {
+        self.mode = mode
         environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "HOME": directory.path,
@@ -46,9 +64,31 @@ final class CLIHarness: @unchecked Sendable {
         return result
     }
 
-    /// Creates a vault unlocked by the keyfile.
+    /// Creates a vault unlocked by the keyfile; in `.agent` mode, starts the
+    /// agent and takes the keyfile out of the environment.
     func initVault() throws {
         try ok(["init", "--keyfile", keyfile])
+        if mode == .agent { try startAgent() }
+    }
+
+    /// Starts `keywarden serve` (unlocked with the keyfile), then removes the
+    /// keyfile from the environment of every later command.
+    func startAgent(extra: [String] = []) throws {
+        agent = try RunningAgent(self, extra: extra)
+        environment["KEYWARDEN_KEYFILE"] = nil
+    }
+
+    /// The environment with the keyfile, for what must open the vault itself
+    /// (tampering checks that bypass the agent).
+    var directEnvironment: [String: String] {
+        var direct = environment
+        direct["KEYWARDEN_KEYFILE"] = keyfile
+        direct["KEYWARDEN_NO_AGENT"] = "1"
+        return direct
+    }
+
+    deinit {
+        agent?.stop()
     }
 
     /// Adds a key from stdin and returns its id.

@@ -51,21 +51,16 @@ struct Output: Sendable {
         for text in Output.tableLines(headers, rows) { line(text) }
     }
 
-    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
-        fflush(nil)  // all streams: Swift's print buffers stdout
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if n <= 0 { if errno == EINTR { continue }; return }
-            offset += n
-        }
-    }
+    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) { writeAll(bytes, to: STDOUT_FILENO) }
 
-    static func writeStandardError(_ bytes: UnsafeRawBufferPointer) {
+    static func writeStandardError(_ bytes: UnsafeRawBufferPointer) { writeAll(bytes, to: STDERR_FILENO) }
+
+    /// Writes every byte, after flushing Swift's own buffer (`print` buffers stdout).
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
         fflush(nil)
         var offset = 0
         while offset < bytes.count {
-            let n = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if n <= 0 { if errno == EINTR { continue }; return }
             offset += n
         }
@@ -88,13 +83,7 @@ struct Output: Sendable {
 
     /// Writes raw bytes to stdout (a revealed value), flushing Swift's buffer first.
     static func raw(_ bytes: UnsafeRawBufferPointer) {
-        fflush(nil)  // all streams: Swift's print buffers stdout
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if n <= 0 { if errno == EINTR { continue }; return }
-            offset += n
-        }
+        writeStandardOutput(bytes)
     }
 
     /// Rewrites one status line on stderr (a terminal), e.g. progress.
