@@ -13,7 +13,7 @@ public struct Pool: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What a rotation run is asked to do.
-public enum RotationRequest: Sendable, Equatable {
+public enum RotationRequest: Sendable, Equatable, Codable {
     /// Rotate one pool now (`rotate PROVIDER --scope S`).
     case pool(provider: String, scope: String)
     /// Rotate every pool whose policy says it is due and revoke retiring keys
@@ -31,7 +31,7 @@ public enum RotationStep: Sendable, Equatable {
     /// back (a standby taken for it goes back to standby).
     case rollBack(rotation: String, pool: Pool, oldKey: String?, newKey: String?, interruptedAt: String)
     /// Rotate a pool: to `standby`, or to a key from the policy's command when nil.
-    case rotate(pool: Pool, trigger: String, oldKey: String, standby: String?, grace: DurationSeconds)
+    case rotate(pool: Pool, trigger: String, oldKey: String, standby: String?, grace: DurationSpec)
     /// A due pool that cannot rotate (no healthy standby, no command).
     case blocked(pool: Pool, oldKey: String?, reason: String)
     /// Rewrite a file `export --output` wrote, before any revocation. Done
@@ -152,7 +152,7 @@ extension Rotator {
                     steps.append(.blocked(pool: pool, oldKey: old.id, reason: reason))
                     continue
                 }
-                steps.append(.rotate(pool: pool, trigger: trigger, oldKey: old.id, standby: standby, grace: policy?.grace ?? DurationSeconds(86400)))
+                steps.append(.rotate(pool: pool, trigger: trigger, oldKey: old.id, standby: standby, grace: policy?.grace ?? DurationSpec(seconds: 86400)))
                 rotating.append(pool)
             }
 

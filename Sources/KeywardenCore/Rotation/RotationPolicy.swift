@@ -23,16 +23,16 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
     /// The scope the policy is set on.
     public var scope: String
     /// Rotate every N seconds; nil for manual rotation only.
-    public var every: DurationSeconds?
+    public var every: DurationSpec?
     /// How long a replaced key stays `retiring` before it is revoked.
-    public var grace: DurationSeconds
+    public var grace: DurationSpec
     /// Prints a new key on stdout (run with `/bin/sh -c`).
     public var command: String?
     /// Receives the old key on stdin when it is revoked.
     public var revokeCommand: String?
-    public var commandTimeout: DurationSeconds
+    public var commandTimeout: DurationSpec
     /// Time limit for the revoke command (default 60s).
-    public var revokeTimeout: DurationSeconds
+    public var revokeTimeout: DurationSpec
     /// Promote a healthy standby key when the active one is reported or found bad.
     public var failover: Bool
     /// Set when listed for a child scope that inherits it.
@@ -47,29 +47,13 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
     init(_ r: RotationPolicyRecord) {
         provider = r.provider
         scope = r.scope
-        every = r.everySeconds.map(DurationSeconds.init)
-        grace = DurationSeconds(r.graceSeconds)
+        every = r.everySeconds.map { DurationSpec(seconds: $0) }
+        grace = DurationSpec(seconds: r.graceSeconds)
         command = r.command
         revokeCommand = r.revokeCommand
-        commandTimeout = DurationSeconds(r.commandTimeoutSeconds)
-        revokeTimeout = DurationSeconds(r.revokeTimeoutSeconds)
+        commandTimeout = DurationSpec(seconds: r.commandTimeoutSeconds)
+        revokeTimeout = DurationSpec(seconds: r.revokeTimeoutSeconds)
         failover = r.failover
-    }
-}
-
-/// A duration in whole seconds, encoded as `30d`-style text.
-public struct DurationSeconds: Codable, Sendable, Equatable, CustomStringConvertible {
-    public var seconds: Int64
-    public init(_ seconds: Int64) { self.seconds = seconds }
-    public var description: String { DurationSpec(seconds: seconds).description }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let spec = DurationSpec(parsing: text) else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad duration")) }
-        seconds = spec.seconds
     }
 }
 

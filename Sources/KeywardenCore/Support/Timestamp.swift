@@ -81,34 +81,3 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         try container.encode(iso8601)
     }
 }
-
-/// A span of time as users write it: `30s`, `15m`, `24h`, `30d`, `2w`.
-public struct DurationSpec: Sendable, Equatable, CustomStringConvertible {
-    public let seconds: Int64
-
-    public init(seconds: Int64) { self.seconds = seconds }
-
-    /// Parses `<number><unit>` with unit s, m, h, d or w.
-    public init?(parsing text: String) {
-        guard let unit = text.last, let n = Int64(text.dropLast()), n >= 0 else { return nil }
-        let factor: Int64
-        switch unit {
-        case "s": factor = 1
-        case "m": factor = 60
-        case "h": factor = 3600
-        case "d": factor = 86400
-        case "w": factor = 604_800
-        default: return nil
-        }
-        let (product, overflow) = n.multipliedReportingOverflow(by: factor)
-        guard !overflow else { return nil }
-        seconds = product
-    }
-
-    public var description: String {
-        for (unit, size) in [("w", Int64(604_800)), ("d", 86400), ("h", 3600), ("m", 60)] where seconds >= size && seconds % size == 0 {
-            return "\(seconds / size)\(unit)"
-        }
-        return "\(seconds)s"
-    }
-}
