@@ -4,7 +4,9 @@ import NIOCore
 
 /// `doctor`'s findings for one key: each stage with its timing, the
 /// classified outcome, and a verdict naming the first failing stage.
-public struct Diagnosis: Encodable, Sendable {
+/// Codable whole (the API's answer, check included); `doctor --json` prints
+/// ``printed``.
+public struct Diagnosis: Codable, Sendable {
     public var provider: String
     /// The key's id and hint (never its value).
     public var key: String
@@ -16,17 +18,21 @@ public struct Diagnosis: Encodable, Sendable {
     /// What to do about it.
     public var advice: String?
 
-    enum CodingKeys: String, CodingKey { case provider, key, url, stages, outcome, verdict, advice }
+    /// What `doctor --json` prints: the stages, the outcome and the verdict.
+    /// The full check is stored on the key (`key show`) and in the audit trail.
+    public struct Printed: Encodable, Sendable {
+        public var provider: String
+        public var key: String
+        public var url: String
+        public var stages: [StageReport]
+        public var outcome: ValidationOutcome
+        public var verdict: String
+        public var advice: String?
+    }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(provider, forKey: .provider)
-        try c.encode(key, forKey: .key)
-        try c.encode(url, forKey: .url)
-        try c.encode(stages, forKey: .stages)
-        try c.encode(check.outcome, forKey: .outcome)
-        try c.encode(verdict, forKey: .verdict)
-        try c.encodeIfPresent(advice, forKey: .advice)
+    /// The form `doctor --json` prints.
+    public var printed: Printed {
+        Printed(provider: provider, key: key, url: url, stages: stages, outcome: check.outcome, verdict: verdict, advice: advice)
     }
 
     /// Runs every stage for one key and explains the first that fails.

@@ -59,10 +59,9 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var scheduler: (interval: Duration, validator: Validator)?
         if rotationInterval != "off" {
-            guard let spec = DurationSpec(parsing: rotationInterval), spec.seconds > 0 else {
-                throw KeywardenError(.invalidInput, "invalid --rotation-interval '\(rotationInterval)': use a duration like 1m or 5m, or off")
-            }
-            scheduler = (.seconds(spec.seconds), Validator(client: ProbeOptions.client(caFile: nil)))
+            let spec = try DurationSpec(option: "rotation-interval", rotationInterval, examples: "1m or 5m, or off", range: 1...Int64.max)
+            // The scheduler's tests go out with the agent's own proxy settings.
+            scheduler = (.seconds(spec.seconds), Validator(client: NetworkSettings(environment: environment).client))
         }
         // No copy of the master key or of a served value may outlive the lock:
         // this process image is replaced with a locked agent, once the server

@@ -10,7 +10,7 @@ struct RotatePolicyCommand: ParsableCommand {
     )
 }
 
-struct RotatePolicySet: ParsableCommand {
+struct RotatePolicySet: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Set the rotation policy of a provider in a scope (the default of `rotate policy`).",
@@ -40,13 +40,9 @@ struct RotatePolicySet: ParsableCommand {
     @Option(help: ArgumentHelp("Time limit for the revoke command (default 60s).", valueName: "duration")) var revokeTimeout: String?
     @Option(help: ArgumentHelp("Fail over to a standby key: on or off.", valueName: "on|off")) var failover: String?
 
-    func run() throws {
+    func run(_ context: CLIContext) async throws {
         func duration(_ text: String?, _ option: String) throws(KeywardenError) -> DurationSpec? {
-            guard let text else { return nil }
-            guard let spec = DurationSpec(parsing: text) else {
-                throw KeywardenError(.invalidInput, "invalid --\(option) '\(text)': use a duration like 30s, 15m, 24h or 30d")
-            }
-            return spec
+            try text.map { text throws(KeywardenError) in try DurationSpec(option: option, text, examples: "30s, 15m, 24h or 30d") }
         }
         var change = RotationPolicyChange()
         if let every {
@@ -64,12 +60,12 @@ struct RotatePolicySet: ParsableCommand {
             guard ["on", "off"].contains(failover) else { throw KeywardenError(.invalidInput, "invalid --failover '\(failover)': use on or off") }
             change.failover = failover == "on"
         }
-        let policy = try Session.open(vault, command: "rotate policy").setRotationPolicy(provider: provider, scope: scope, change)
-        Output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
+        let policy = try await Session.service(context, vault, command: "rotate policy").setRotationPolicy(provider: provider, scope: scope, change)
+        context.output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
     }
 }
 
-struct RotatePolicyList: ParsableCommand {
+struct RotatePolicyList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List rotation policies.",
@@ -84,11 +80,11 @@ struct RotatePolicyList: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let policies = try Session.open(vault, command: "rotate policy list").rotationPolicies()
-        if json { return try Output.json(policies) }
-        if policies.isEmpty { return Output.line("No rotation policies. Set one with `keywarden rotate policy PROVIDER --scope S --every 30d`.") }
-        Output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "COMMAND", "REVOKE COMMAND"], policies.map { p in
+    func run(_ context: CLIContext) async throws {
+        let policies = try await Session.service(context, vault, command: "rotate policy list").rotationPolicies()
+        if json { return try context.output.json(policies) }
+        if policies.isEmpty { return context.output.line("No rotation policies. Set one with `keywarden rotate policy PROVIDER --scope S --every 30d`.") }
+        context.output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "COMMAND", "REVOKE COMMAND"], policies.map { p in
             [p.provider, p.scope, p.every?.description ?? "never", p.grace.description, p.failover ? "on" : "off", p.command ?? "-", p.revokeCommand ?? "-"]
         })
     }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
 import KeywardenCore
-import NIOCore
 
-struct RotateRun: AsyncParsableCommand {
+struct RotateRun: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Rotate a pool now, or every pool that is due (the default of `keywarden rotate`).",
@@ -41,31 +39,36 @@ struct RotateRun: AsyncParsableCommand {
         if !due && (provider == nil || scope == nil) { throw ValidationError("name a provider and --scope to rotate now, or use --due") }
     }
 
-    func run() async throws {
-        let opened = try Session.open(vault, command: "rotate")
-        let validator = Validator(client: ProbeOptions.client(caFile: nil), timeout: try ProbeOptions.duration(timeout))
-        var rotator = Rotator(vault: opened, validator: validator)
-        #if DEBUG
-        // The crash tests' hook; release builds do not read it.
-        rotator.crashAt = Session.environment["KEYWARDEN_CRASH_AT"]
-        #endif
+    func run(_ context: CLIContext) async throws {
+        let target: RotationRequest = due ? .due : .pool(provider: provider!, scope: scope!)
+        let testTimeout = try Validation.timeout(timeout)
+        let service = try await Session.service(context, vault, command: "rotate")
         // One plan for both: the dry run prints exactly what the real run does.
-        let plan = try rotator.plan(due ? .due : .pool(provider: provider!, scope: scope!), reexport: reexport)
-        let reports = dryRun ? plan.preview : try await rotator.execute(plan)
-        if json { return try Output.json(reports) }
+        let reports: [RotationReport]
+        if dryRun {
+            reports = try await service.planRotation(Rotation.Plan(target: target, reexport: reexport))
+        } else {
+            var request = Rotation.Run(target: target, reexport: reexport, timeout: testTimeout, network: NetworkSettings(environment: context.environment))
+            #if DEBUG
+            // The crash tests' hook, for whichever process runs the rotation; release builds neither send nor honour it.
+            request.crashAt = context.environment["KEYWARDEN_CRASH_AT"]
+            #endif
+            reports = try await service.rotate(request)
+        }
+        if json { return try context.output.json(reports) }
         let changes = reports.filter { $0.path == nil }
-        if reports.isEmpty { Output.line(due ? "Nothing is due." : "Nothing to do.") }
+        if reports.isEmpty { context.output.line(due ? "Nothing is due." : "Nothing to do.") }
         if !changes.isEmpty {
-            Output.table(["PROVIDER", "SCOPE", "RESULT", "OLD", "NEW", "DETAIL"], changes.map { r in
+            context.output.table(["PROVIDER", "SCOPE", "RESULT", "OLD", "NEW", "DETAIL"], changes.map { r in
                 [r.provider, r.scope, r.result, r.oldKey ?? "-", r.newKey ?? "-", r.detail]
             })
         }
         for file in reports where file.path != nil {
             switch file.result {
-            case "re-exported": Output.line("Re-exported \(file.path!): \(file.detail).")
-            case "would re-export": Output.line("Would re-export \(file.path!): \(file.detail).")
-            case "skipped": Output.line("Not re-exported: \(file.detail).")
-            default: Output.line("Re-export FAILED: \(file.detail).")
+            case "re-exported": context.output.line("Re-exported \(file.path!): \(file.detail).")
+            case "would re-export": context.output.line("Would re-export \(file.path!): \(file.detail).")
+            case "skipped": context.output.line("Not re-exported: \(file.detail).")
+            default: context.output.line("Re-export FAILED: \(file.detail).")
             }
         }
         if reports.contains(where: { $0.result == "failed" }) {

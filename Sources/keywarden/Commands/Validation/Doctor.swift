@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
 import KeywardenCore
-import NIOCore
 
-struct Doctor: AsyncParsableCommand {
+struct Doctor: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk the troubleshooting checklist for a provider, one stage at a time, and name the first that fails.",
         discussion: """
@@ -35,48 +34,32 @@ struct Doctor: AsyncParsableCommand {
         if provider == nil && keyID == nil { throw ValidationError("name a provider (with --scope) or a key (--key ID)") }
     }
 
-    func run() async throws {
-        let limit = try ProbeOptions.duration(timeout)
-        let opened = try Session.open(vault, command: "doctor")
-        let item = try pickKey(opened)
-        let client = ProbeOptions.client(caFile: caFile)
-        let environment = Session.environment
-        let report = await Diagnosis.run(item, client: client, timeout: limit, environment: environment)
-        try opened.recordChecks([report.check], by: "doctor")
+    func run(_ context: CLIContext) async throws {
+        let request = Validation.Doctor(provider: provider, scope: scope, keyID: keyID, timeout: try Validation.timeout(timeout),
+                                        network: NetworkSettings(environment: context.environment, caFile: caFile))
+        let report = try await Session.service(context, vault, command: "doctor").diagnose(request)
         if json {
-            try Output.json(report)
+            try context.output.json(report.printed)
         } else {
-            report.print()
+            report.print(to: context.output)
         }
         let code = ValidationSummary([report.check]).exitCode
         if code != ExitCode.success { throw CommandFailure(code: code, message: "") }
     }
-
-    private func pickKey(_ vault: Vault) throws -> KeyToCheck {
-        if let keyID { return try vault.keysToCheck(ValidationSelection(keyID: keyID))[0] }
-        let candidates = try vault.keysToCheck(ValidationSelection(provider: provider, scope: scope)).filter { $0.key.state == .active }
-        guard let first = candidates.first else {
-            throw KeywardenError(.notFound, "no active \(provider!) key\(scope.map { " in scope \($0)" } ?? ""); see `keywarden key list --provider \(provider!)`")
-        }
-        guard candidates.count == 1 else {
-            throw KeywardenError(.invalidInput, "\(provider!) has active keys in several scopes (\(candidates.map(\.key.scope).joined(separator: ", "))); choose one with --scope")
-        }
-        return first
-    }
 }
 
 extension Diagnosis {
-    func print() {
-        Output.line("Doctor: \(provider), key \(key), \(url)")
+    func print(to output: Output) {
+        output.line("Doctor: \(provider), key \(key), \(url)")
         let names: [ProbeStage: String] = [.proxy: "proxy", .dns: "DNS", .connect: "TCP", .tls: "TLS", .http: "probe"]
         for stage in stages {
             let mark = stage.ok ? "ok  " : "FAIL"
             let timing = stage.milliseconds > 0 ? String(format: " (%.1f ms)", stage.milliseconds) : ""
-            Output.line("  \(mark) \((names[stage.stage] ?? stage.stage.rawValue).padding(toLength: 6, withPad: " ", startingAt: 0)) \(stage.detail)\(timing)")
+            output.line("  \(mark) \((names[stage.stage] ?? stage.stage.rawValue).padding(toLength: 6, withPad: " ", startingAt: 0)) \(stage.detail)\(timing)")
         }
-        if check.status != nil { Output.line("  \(check.outcome == .valid ? "ok  " : "FAIL") \("result".padding(toLength: 6, withPad: " ", startingAt: 0)) \(check.outcome.rawValue): \(check.reason)") }
-        Output.line()
-        Output.line("Verdict: \(verdict)")
-        if let advice { Output.line("What to do: \(advice)") }
+        if check.status != nil { output.line("  \(check.outcome == .valid ? "ok  " : "FAIL") \("result".padding(toLength: 6, withPad: " ", startingAt: 0)) \(check.outcome.rawValue): \(check.reason)") }
+        output.line()
+        output.line("Verdict: \(verdict)")
+        if let advice { output.line("What to do: \(advice)") }
     }
 }

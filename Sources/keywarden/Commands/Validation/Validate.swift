@@ -6,9 +6,8 @@ import Darwin
 import ArgumentParser
 import Foundation
 import KeywardenCore
-import NIOCore
 
-struct Validate: AsyncParsableCommand {
+struct Validate: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check keys against their providers' endpoints, without spending tokens, and say why one fails.",
         discussion: """
@@ -42,47 +41,27 @@ struct Validate: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Extra trusted CA certificates (PEM), e.g. a TLS-inspecting proxy's.", valueName: "file")) var caFile: String?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() async throws {
-        let limit = try ProbeOptions.duration(timeout)
-        guard (1...1024).contains(concurrency) else { throw KeywardenError(.invalidInput, "invalid --concurrency \(concurrency): use 1 to 1024") }
-        if let perProvider, !(1...1024).contains(perProvider) { throw KeywardenError(.invalidInput, "invalid --per-provider \(perProvider): use 1 to 1024") }
-        let results: [KeyCheck]
-        let failovers: [ReportResult]
-        let environment = Session.environment
-        let ownNetworkSettings = caFile != nil || ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "KEYWARDEN_CA_FILE"]
-            .contains { environment[$0] != nil }
-        if vault.keyfile == nil, !ownNetworkSettings, let agent = AgentClient.available(environment: environment) {
-            // The agent runs the checks with the vault it holds: no unlock here.
-            var body: [String: Any] = ["all": all, "concurrency": concurrency, "timeout_seconds": Int(limit.nanoseconds / 1_000_000_000)]
-            if let provider { body["provider"] = provider }
-            if let scope { body["scope"] = scope }
-            if let keyID { body["key_id"] = keyID }
-            if let perProvider { body["per_provider"] = perProvider }
-            let answer = try agent.check(agent.request("POST", "/v1/validate", body: Array(try JSONSerialization.data(withJSONObject: body))))
-            struct Answer: Decodable { var checks: [KeyCheck]; var failovers: [ReportResult] }
-            let decoded = try JSONDecoder().decode(Answer.self, from: Data(answer.body))
-            (results, failovers) = (decoded.checks, decoded.failovers)
-        } else {
-            let opened = try Session.open(vault, command: "validate")
-            let keys = try opened.keysToCheck(ValidationSelection(provider: provider, scope: scope, keyID: keyID, all: all))
-            let validator = Validator(client: ProbeOptions.client(caFile: caFile), timeout: limit, concurrency: concurrency, perProvider: perProvider)
-            let showProgress = !json && isatty(STDERR_FILENO) == 1 && keys.count >= 10
-            results = await validator.check(keys) { done, total in
-                if showProgress { Output.progress("checking keys: \(done)/\(total)") }
-            }
-            if showProgress { Output.progress("") }
-            try opened.recordChecks(results, by: "validate")
-            failovers = try opened.failover(after: results)
-        }
+    func run(_ context: CLIContext) async throws {
+        // Checked before anything is unlocked or sent.
+        let request = Validation.Validate(provider: provider, scope: scope, keyID: keyID, all: all, concurrency: concurrency, perProvider: perProvider,
+                                          timeout: try Validation.timeout(timeout), network: NetworkSettings(environment: context.environment, caFile: caFile))
+        try request.checkLimits()
+        let service = try await Session.service(context, vault, command: "validate")
+        // Progress shows only when this process runs the checks (the agent
+        // reports none), on a terminal, for ten keys or more.
+        let progress = ProgressLine(context.output, enabled: !json && isatty(STDERR_FILENO) == 1, threshold: 10)
+        let run = try await Validation.$progress.withValue(progress.report) { try await service.validate(request) }
+        progress.finish()
+        let results = run.checks
         if results.isEmpty {
-            if json { try Output.json([KeyCheck]()) } else { Output.line("No keys to check.") }
+            if json { try context.output.json([KeyCheck]()) } else { context.output.line("No keys to check.") }
             return
         }
         if json {
-            try Output.json(results)
+            try context.output.json(results)
         } else {
-            ValidationTable.print(results)
-            for failover in failovers { Output.line("\(failover.provider)/\(failover.scope): \(failover.message)") }
+            ValidationTable.print(results, to: context.output)
+            for failover in run.failovers { context.output.line("\(failover.provider)/\(failover.scope): \(failover.message)") }
         }
         let summary = ValidationSummary(results)
         if summary.exitCode != ExitCode.success {
@@ -92,30 +71,49 @@ struct Validate: AsyncParsableCommand {
 }
 
 enum ValidationTable {
-    static func print(_ results: [KeyCheck]) {
-        Output.table(["PROVIDER", "SCOPE", "KEY", "HINT", "OUTCOME", "LATENCY", "REASON"], results.map { r in
+    static func print(_ results: [KeyCheck], to output: Output) {
+        output.table(["PROVIDER", "SCOPE", "KEY", "HINT", "OUTCOME", "LATENCY", "REASON"], results.map { r in
             [r.provider, r.scope, r.id, r.hint, r.outcome.rawValue, "\(Int(r.latencyMs.rounded())) ms", r.reason]
         })
         // Once per outcome and host: twelve keys behind one broken DNS get one line.
         let advice = ValidationSummary(results).adviceLines
         if !advice.isEmpty {
-            Output.line()
-            for line in advice { Output.line(line) }
+            output.line()
+            for line in advice { output.line(line) }
         }
     }
 }
 
-/// Options shared by validate and doctor.
-enum ProbeOptions {
-    static func duration(_ text: String) throws(KeywardenError) -> TimeAmount {
-        guard let spec = DurationSpec(parsing: text), spec.seconds > 0, spec.seconds <= 3600 else {
-            throw KeywardenError(.invalidInput, "invalid --timeout '\(text)': use a duration like 5s, 30s or 2m (at most 1h)")
-        }
-        return .seconds(spec.seconds)
+/// "checking keys: 3/12" on one rewritten stderr line while keys are checked
+/// in this process, cleared once at the end if it was ever shown.
+final class ProgressLine: @unchecked Sendable {
+    private let output: Output
+    private let enabled: Bool
+    private let threshold: Int
+    // Reports come from concurrent checks; the lock keeps the lines in order
+    // and `finish` after the last of them.
+    private let lock = NSLock()
+    private var shown = false
+
+    init(_ output: Output, enabled: Bool, threshold: Int) {
+        self.output = output
+        self.enabled = enabled
+        self.threshold = threshold
     }
 
-    static func client(caFile: String?) -> ProbeClient {
-        let environment = Session.environment
-        return ProbeClient(proxies: ProxySettings(environment: environment), caFile: caFile ?? environment["KEYWARDEN_CA_FILE"])
+    var report: @Sendable (Int, Int) -> Void {
+        { [self] done, total in
+            guard enabled, total >= threshold else { return }
+            lock.withLock {
+                shown = true
+                output.progress("checking keys: \(done)/\(total)")
+            }
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            if shown { output.progress("") }
+        }
     }
 }

@@ -1,0 +1,33 @@
+import Foundation
+
+/// How the process that asked for a check reaches the providers: its proxy
+/// variables and its extra CA file. It travels in the requests that send a
+/// key to a provider (validate, doctor, rotate's test), so the agent checks
+/// a key the way the client's own process would, never with whatever proxy
+/// the agent happened to be started with.
+public struct NetworkSettings: Codable, Sendable, Equatable {
+    /// The caller's network variables (`HTTPS_PROXY`, `NO_PROXY`, …; see
+    /// ``ServiceCaller/networkVariables(of:)``). Proxy credentials in them
+    /// go only into `Proxy-Authorization`, never into output.
+    public var variables: [String: String]
+    /// Extra trusted CA certificates (PEM): `--ca-file`, else
+    /// `KEYWARDEN_CA_FILE`, as an absolute path.
+    public var caFile: String?
+
+    /// The settings of the current process: `environment`'s network
+    /// variables and `caFile` (else `KEYWARDEN_CA_FILE`). A relative CA path
+    /// is made absolute here, against this process's working directory,
+    /// because the agent that may read it has a working directory of its own.
+    public init(environment: [String: String], caFile: String? = nil) {
+        variables = ServiceCaller.networkVariables(of: environment)
+        self.caFile = (caFile ?? environment["KEYWARDEN_CA_FILE"]).flatMap { path in
+            guard !path.isEmpty else { return nil }
+            return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+    }
+
+    /// A probe client that goes out as these settings say.
+    public var client: ProbeClient {
+        ProbeClient(proxies: ProxySettings(environment: variables), caFile: caFile)
+    }
+}
