@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct Init: ParsableCommand {
+struct Init: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a new vault.",
         discussion: """
@@ -19,14 +19,15 @@ struct Init: ParsableCommand {
     var keyfile: String?
 
     @Option(help: "Argon2id cost for the passphrase slot: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
-    var kdf: KDFLevel = .moderate
+    var kdf: KDFCost = .moderate
 
     @Option(name: .customLong("scope"), help: ArgumentHelp("Scopes to create (repeatable).", valueName: "name"))
     var scopes: [String] = ["dev", "staging", "prod"]
 
-    func run() throws {
-        let environment = Session.environment
-        let location = try Session.location()
+    /// Creating the vault is the one thing no agent can do for you: it runs in this process.
+    func run(_ context: CLIContext) async throws {
+        let environment = context.environment
+        let location = try VaultLocation.resolve(environment: environment)
         if location.exists { throw KeywardenError(.conflict, "a vault already exists at \(location.databasePath); nothing was changed") }
         for scope in scopes where !Names.isScope(scope) {
             throw KeywardenError(.invalidInput, "invalid scope '\(scope)': use lower-case letters, digits, '.', '_' and '-', with '/' between parts")
@@ -35,23 +36,26 @@ struct Init: ParsableCommand {
         if let keyfile { slots.append(.keyfile(path: keyfile)) }
         if let passphrase = environment["KEYWARDEN_PASSPHRASE"] {
             guard !passphrase.isEmpty else { throw KeywardenError(.invalidInput, "KEYWARDEN_PASSPHRASE is set but empty") }
-            slots.append(.passphrase(.init(copying: Array(passphrase.utf8)), kdf.parameters))
+            slots.append(.passphrase(Secrets.secret(copying: passphrase.utf8), cost: kdf))
         } else if keyfile == nil {
-            slots.append(.passphrase(try SecretInput.newPassphrase(envVar: "KEYWARDEN_PASSPHRASE", environment: environment), kdf.parameters))
+            slots.append(.passphrase(try context.input.newPassphrase(envVar: "KEYWARDEN_PASSPHRASE", environment: environment), cost: kdf))
         }
-        let vault = try Vault.create(at: location, slots: slots, scopes: scopes, context: Session.context(command: "init"))
-        Output.line("Created vault \(vault.vaultID) at \(location.databasePath)")
+        var vaultContext = Session.context(command: "init")
+        vaultContext.clock = context.clock
+        let vault = try Vault.create(at: location, slots: slots, scopes: scopes, context: vaultContext)
+        let output = context.output
+        output.line("Created vault \(vault.vaultID) at \(location.databasePath)")
         for slot in try vault.listKeyslots() {
-            Output.line("  keyslot \(slot.id): \(slot.kind)\(slot.kind == "keyfile" ? " (\(keyfile ?? ""))" : " (\(slot.kdf ?? ""))")")
+            output.line("  keyslot \(slot.id): \(slot.kind)\(slot.kind == "keyfile" ? " (\(keyfile ?? ""))" : " (\(slot.kdf ?? ""))")")
         }
-        Output.line("  scopes: \(scopes.joined(separator: ", "))")
-        Output.line()
-        Output.line("Next:")
-        if let keyfile { Output.line("  export KEYWARDEN_KEYFILE=\(keyfile)") }
+        output.line("  scopes: \(scopes.joined(separator: ", "))")
+        output.line()
+        output.line("Next:")
+        if let keyfile { output.line("  export KEYWARDEN_KEYFILE=\(keyfile)") }
         // The hint must name a scope this vault has: `--scope ci --scope live` has no dev.
         if let scope = scopes.first {
-            Output.line("  keywarden key add anthropic --scope \(scope)     # paste the key; it is never taken from argv")
+            output.line("  keywarden key add anthropic --scope \(scope)     # paste the key; it is never taken from argv")
         }
-        Output.line("  keywarden key list")
+        output.line("  keywarden key list")
     }
 }

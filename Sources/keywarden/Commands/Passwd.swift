@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct Passwd: ParsableCommand {
+struct Passwd: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Change the passphrase of a passphrase keyslot.",
         discussion: """
@@ -17,12 +17,12 @@ struct Passwd: ParsableCommand {
 
     @OptionGroup var vault: VaultOptions
     @Option(help: "The passphrase slot to change (needed when there are several).") var slot: Int64?
-    @Option(help: "New Argon2id cost (default: keep the slot's).") var kdf: KDFLevel?
+    @Option(help: "New Argon2id cost (default: keep the slot's).") var kdf: KDFCost?
 
-    func run() throws {
-        let opened = try Session.open(vault, command: "passwd")
-        let passphrase = try SecretInput.newPassphrase(envVar: "KEYWARDEN_NEW_PASSPHRASE", environment: Session.environment)
-        let info = try opened.changePassphrase(slotID: slot, to: passphrase, parameters: kdf?.parameters)
-        Output.line("Changed the passphrase of keyslot \(info.id) (\(info.kdf ?? "")).")
+    func run(_ context: CLIContext) async throws {
+        let service = try await Session.service(context, vault, command: "passwd")
+        let passphrase = try context.input.newPassphrase(envVar: "KEYWARDEN_NEW_PASSPHRASE", environment: context.environment)
+        let info = try await service.changePassphrase(slot: slot, to: passphrase, kdf: kdf)
+        context.output.line("Changed the passphrase of keyslot \(info.id) (\(info.kdf ?? "")).")
     }
 }

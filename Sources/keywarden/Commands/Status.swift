@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct Status: ParsableCommand {
+struct Status: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the vault's location, schema and contents at a glance.",
         discussion: """
@@ -14,17 +14,17 @@ struct Status: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let status = try Session.open(vault, command: "status").status()
-        if json { return try Output.json(status) }
-        Output.line("vault     \(status.path)")
-        Output.line("id        \(status.vaultId)")
-        Output.line("schema    \(status.schema.joined(separator: ", "))")
-        Output.line("created   \(Output.time(status.createdAt))")
-        Output.line("keyslots  \(status.keyslots)")
-        Output.line("scopes    \(status.scopes)")
-        Output.line("keys      \(status.keys) (\(status.activeKeys) active)")
-        Output.line("config    \(status.config)")
-        Output.line("audit     \(status.auditEvents) events")
+    func run(_ context: CLIContext) async throws {
+        let status = try await Session.service(context, vault, command: "status").status()
+        if json { return try context.output.json(status) }
+        context.output.line("vault     \(status.path)")
+        context.output.line("id        \(status.vaultId)")
+        context.output.line("schema    \(status.schema.joined(separator: ", "))")
+        context.output.line("created   \(Output.time(status.createdAt))")
+        context.output.line("keyslots  \(status.keyslots)")
+        context.output.line("scopes    \(status.scopes)")
+        context.output.line("keys      \(status.keys) (\(status.activeKeys) active)")
+        context.output.line("config    \(status.config)")
+        context.output.line("audit     \(status.auditEvents) events")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ConfigGet: ParsableCommand {
+struct ConfigGet: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Print a config entry's value (from the scope or the nearest parent that has it).",
@@ -18,9 +18,9 @@ struct ConfigGet: ParsableCommand {
     @Argument(help: "Variable name.") var name: String
     @Option(help: "The scope.") var scope: String
 
-    func run() throws {
-        let (_, value) = try Session.open(vault, command: "config get").getConfig(scope: scope, name: name)
-        value.withUnsafeBytes { Output.raw($0) }
-        if SecretInput.stdoutIsTerminal { Output.line() }
+    func run(_ context: CLIContext) async throws {
+        let entry = try await Session.service(context, vault, command: "config get").config(scope: scope, name: name)
+        entry.value.withUnsafeBytes { context.output.raw($0) }
+        if context.output.isTerminal() { context.output.line() }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ConfigList: ParsableCommand {
+struct ConfigList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List config entries; secret values are masked.",
@@ -19,11 +19,11 @@ struct ConfigList: ParsableCommand {
     @Option(help: "Only this scope (and what it inherits).") var scope: String?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let entries = try Session.open(vault, command: "config list").listConfig(scope: scope)
-        if json { return try Output.json(entries) }
-        if entries.isEmpty { return Output.line("No config entries.") }
-        Output.table(["SCOPE", "NAME", "VALUE", "VERSION", "UPDATED"], entries.map { entry in
+    func run(_ context: CLIContext) async throws {
+        let entries = try await Session.service(context, vault, command: "config list").listConfig(scope: scope)
+        if json { return try context.output.json(entries) }
+        if entries.isEmpty { return context.output.line("No config entries.") }
+        context.output.table(["SCOPE", "NAME", "VALUE", "VERSION", "UPDATED"], entries.map { entry in
             [entry.inheritedBy != nil ? "\(entry.scope) (inherited)" : entry.scope, entry.name,
              entry.secret ? "******** (secret)" : Self.printable(entry.value ?? ""), String(entry.version), Output.time(entry.updatedAt)]
         })

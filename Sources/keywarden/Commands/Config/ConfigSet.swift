@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ConfigSet: ParsableCommand {
+struct ConfigSet: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Set a config entry (plain values may be given as an argument; secret ones come from stdin).",
@@ -28,10 +28,11 @@ struct ConfigSet: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let opened = try Session.open(vault, command: "config set")
-        let bytes = try value.map { .init(copying: Array($0.utf8)) } ?? SecretInput.readValue(prompt: "Value of \(name) in \(scope): ")
-        let (entry, created) = try opened.setConfig(scope: scope, name: name, value: bytes, secret: secret)
-        Output.line("\(created ? "Set" : "Updated") \(entry.name) in \(entry.scope) (version \(entry.version)\(entry.secret ? ", secret" : "")).")
+    func run(_ context: CLIContext) async throws {
+        let service = try await Session.service(context, vault, command: "config set")
+        let bytes = try value.map { Secrets.secret(copying: $0.utf8) } ?? context.input.readValue(prompt: "Value of \(name) in \(scope): ")
+        let answer = try await service.setConfig(Config.Set(scope: scope, name: name, value: bytes, secret: secret))
+        let entry = answer.entry
+        context.output.line("\(answer.created ? "Set" : "Updated") \(entry.name) in \(entry.scope) (version \(entry.version)\(entry.secret ? ", secret" : "")).")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ConfigUnset: ParsableCommand {
+struct ConfigUnset: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "unset",
         abstract: "Remove a config entry from a scope.",
@@ -15,8 +15,8 @@ struct ConfigUnset: ParsableCommand {
     @Argument(help: "Variable name.") var name: String
     @Option(help: "The scope.") var scope: String
 
-    func run() throws {
-        try Session.open(vault, command: "config unset").unsetConfig(scope: scope, name: name)
-        Output.line("Removed \(name) from \(scope).")
+    func run(_ context: CLIContext) async throws {
+        try await Session.service(context, vault, command: "config unset").unsetConfig(scope: scope, name: name)
+        context.output.line("Removed \(name) from \(scope).")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyActivate: ParsableCommand {
+struct KeyActivate: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "activate",
         abstract: "Make a key the active one of its provider and scope (the current one becomes standby).",
@@ -14,9 +14,10 @@ struct KeyActivate: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The key id.") var id: String
 
-    func run() throws {
-        let (key, demoted) = try Session.open(vault, command: "key activate").activateKey(id: id)
-        Output.line("Key \(key.id) is the active \(key.provider) key of \(key.scope).")
-        if let demoted { Output.line("Key \(demoted) is now standby.") }
+    func run(_ context: CLIContext) async throws {
+        let activated = try await Session.service(context, vault, command: "key activate").activateKey(id: id)
+        let key = activated.key
+        context.output.line("Key \(key.id) is the active \(key.provider) key of \(key.scope).")
+        if let demoted = activated.demoted { context.output.line("Key \(demoted) is now standby.") }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyAdd: ParsableCommand {
+struct KeyAdd: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Store a provider key in a scope (the value comes from stdin or a prompt, never argv).",
@@ -25,14 +25,15 @@ struct KeyAdd: ParsableCommand {
     @Flag(help: "Make it the active key now; the current active key becomes standby.") var activate = false
     @Flag(help: "Store a value that does not match the provider's key format.") var force = false
 
-    func run() throws {
-        let opened = try Session.open(vault, command: "key add")
-        let definition = try opened.provider(named: provider)
-        let value = try SecretInput.readValue(prompt: "\(definition.displayName) key for \(scope): ")
-        let added = try opened.addKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, force: force)
-        for warning in added.warnings { Output.error("keywarden: warning: \(warning)") }
+    func run(_ context: CLIContext) async throws {
+        let service = try await Session.service(context, vault, command: "key add")
+        // The provider first: an unknown one is refused before a value is asked for.
+        let definition = try await service.providerDefinition(named: provider)
+        let value = try context.input.readValue(prompt: "\(definition.displayName) key for \(scope): ")
+        let added = try await service.addKey(Keys.Add(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, force: force))
+        for warning in added.warnings { context.output.error("keywarden: warning: \(warning)") }
         let key = added.key
-        Output.line("Added \(key.provider) key \(key.id) '\(key.label)' to \(key.scope) as \(key.env): \(key.hint), \(key.state.rawValue), fingerprint \(Output.short(key.fingerprint))")
-        if let demoted = added.demoted { Output.line("Key \(demoted) is now standby.") }
+        context.output.line("Added \(key.provider) key \(key.id) '\(key.label)' to \(key.scope) as \(key.env): \(key.hint), \(key.state.rawValue), fingerprint \(Output.short(key.fingerprint))")
+        if let demoted = added.demoted { context.output.line("Key \(demoted) is now standby.") }
     }
 }

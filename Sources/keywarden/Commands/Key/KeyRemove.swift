@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyRemove: ParsableCommand {
+struct KeyRemove: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Delete a key and its sealed value.",
@@ -20,13 +20,14 @@ struct KeyRemove: ParsableCommand {
     @Argument(help: "The key id.") var id: String
     @Flag(help: "Remove the active key even when no standby key can take over.") var force = false
 
-    func run() throws {
-        let (removed, promoted) = try Session.open(vault, command: "key rm").removeKey(id: id, force: force)
-        Output.line("Removed \(removed.provider) key \(removed.id) '\(removed.label)' from \(removed.scope).")
+    func run(_ context: CLIContext) async throws {
+        let answer = try await Session.service(context, vault, command: "key rm").removeKey(id: id, force: force)
+        let (removed, promoted) = (answer.removed, answer.promoted)
+        context.output.line("Removed \(removed.provider) key \(removed.id) '\(removed.label)' from \(removed.scope).")
         if let promoted {
-            Output.line("Promoted standby \(promoted.id) '\(promoted.label)' to active \(removed.provider) key of \(removed.scope).")
+            context.output.line("Promoted standby \(promoted.id) '\(promoted.label)' to active \(removed.provider) key of \(removed.scope).")
         } else if removed.state == .active {
-            Output.error("keywarden: warning: it was the active \(removed.provider) key of \(removed.scope) and no standby could take over; \(removed.provider)/\(removed.scope) has no active key until you add or activate one (`keywarden key activate ID`)")
+            context.output.error("keywarden: warning: it was the active \(removed.provider) key of \(removed.scope) and no standby could take over; \(removed.provider)/\(removed.scope) has no active key until you add or activate one (`keywarden key activate ID`)")
         }
     }
 }

@@ -1,9 +1,7 @@
-import Foundation
 import ArgumentParser
 import KeywardenCore
-import KeywardenCrypto
 
-struct KeyShow: ParsableCommand {
+struct KeyShow: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show a key's metadata, or with --reveal print its value.",
@@ -26,24 +24,17 @@ struct KeyShow: ParsableCommand {
         if reveal && json { throw ValidationError("--reveal prints the bare value; it cannot be combined with --json") }
     }
 
-    func run() throws {
-        if reveal, vault.keyfile == nil, let agent = AgentClient.available(environment: Session.environment) {
-            var answer = try agent.check(agent.request("GET", "/v1/values/\(AgentClient.query(id))", purpose: "key show --reveal"))
-            defer { wipe(&answer.body) }
-            let served = try JSONDecoder().decode([String: String].self, from: Data(answer.body))
-            Output.raw(Array((served["value"] ?? "").utf8))
-            if SecretInput.stdoutIsTerminal { Output.line() }
-            return
-        }
-        let opened = try Session.open(vault, command: "key show")
+    func run(_ context: CLIContext) async throws {
+        let service = try await Session.service(context, vault, command: "key show")
         if reveal {
-            let (_, value) = try opened.revealKey(id: id)
-            value.withUnsafeBytes { Output.raw($0) }
-            if SecretInput.stdoutIsTerminal { Output.line() }
+            let revealed = try await service.revealKey(id: id, purpose: "key show --reveal")
+            // Exact bytes, so that it can be piped; a newline only for a person reading it.
+            revealed.value.withUnsafeBytes { context.output.raw($0) }
+            if context.output.isTerminal() { context.output.line() }
             return
         }
-        let key = try opened.key(id: id)
-        if json { return try Output.json(key) }
+        let key = try await service.key(id: id)
+        if json { return try context.output.json(key) }
         let rows: [(String, String)] = [
             ("id", key.id), ("provider", key.provider), ("scope", key.scope), ("label", key.label), ("env", key.env),
             ("state", key.state.rawValue), ("hint", key.hint), ("fingerprint", key.fingerprint), ("version", String(key.version)),
@@ -51,6 +42,6 @@ struct KeyShow: ParsableCommand {
             ("last check", key.outcome.map { "\($0) at \(Output.time(key.checkedAt))\(key.detail.map { ": \($0)" } ?? "")" } ?? "never"),
         ]
         // Label and last detail are stored text: no terminal controls.
-        for (name, value) in rows { Output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + DisplayText.sanitized(value)) }
+        for (name, value) in rows { context.output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + DisplayText.sanitized(value)) }
     }
 }

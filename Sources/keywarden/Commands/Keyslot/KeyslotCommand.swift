@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeywardenCore
 
 struct KeyslotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -7,3 +8,6 @@ struct KeyslotCommand: ParsableCommand {
         subcommands: [KeyslotAdd.self, KeyslotList.self, KeyslotRemove.self]
     )
 }
+
+/// `--kdf interactive|moderate|sensitive` (init, keyslot add, passwd).
+extension KDFCost: ExpressibleByArgument {}

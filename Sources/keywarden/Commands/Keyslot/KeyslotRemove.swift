@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct KeyslotRemove: ParsableCommand {
+struct KeyslotRemove: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
         abstract: "Remove a keyslot (never the last one).",
@@ -15,8 +15,8 @@ struct KeyslotRemove: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The keyslot id (see `keyslot list`).") var id: Int64
 
-    func run() throws {
-        let removed = try Session.open(vault, command: "keyslot remove").removeKeyslot(id: id)
-        Output.line("Removed keyslot \(removed.id) (\(removed.kind)).")
+    func run(_ context: CLIContext) async throws {
+        let removed = try await Session.service(context, vault, command: "keyslot remove").removeKeyslot(id: id)
+        context.output.line("Removed keyslot \(removed.id) (\(removed.kind)).")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ProviderList: ParsableCommand {
+struct ProviderList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List built-in and custom providers.",
@@ -16,10 +16,10 @@ struct ProviderList: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let providers = try Session.open(vault, command: "provider list").providers()
-        if json { return try Output.json(providers.map(ProviderJSON.init)) }
-        Output.table(["PROVIDER", "ENV", "BASE URL", "KEY SENT AS", "SOURCE", "KEYS"], providers.map { info in
+    func run(_ context: CLIContext) async throws {
+        let providers = try await Session.service(context, vault, command: "provider list").providers()
+        if json { return try context.output.json(providers.map(ProviderJSON.init)) }
+        context.output.table(["PROVIDER", "ENV", "BASE URL", "KEY SENT AS", "SOURCE", "KEYS"], providers.map { info in
             let d = info.definition
             return [d.name, d.env, d.baseURL, d.auth.summary, info.source, String(info.keys)]
         })

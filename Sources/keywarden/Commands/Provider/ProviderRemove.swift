@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ProviderRemove: ParsableCommand {
+struct ProviderRemove: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove a custom provider that has no keys.",
@@ -15,8 +15,8 @@ struct ProviderRemove: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Provider name.") var name: String
 
-    func run() throws {
-        try Session.open(vault, command: "provider rm").removeProvider(name)
-        Output.line("Removed provider \(name).")
+    func run(_ context: CLIContext) async throws {
+        try await Session.service(context, vault, command: "provider rm").removeProvider(name)
+        context.output.line("Removed provider \(name).")
     }
 }

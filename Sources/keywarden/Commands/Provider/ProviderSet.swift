@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ProviderSet: ParsableCommand {
+struct ProviderSet: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Change a provider's base URL (gateway, region, local test server) or default variable.",
@@ -31,9 +31,9 @@ struct ProviderSet: ParsableCommand {
         if baseURL != nil && resetBaseURL { throw ValidationError("--base-url and --reset-base-url exclude each other") }
     }
 
-    func run() throws {
-        let updated = try Session.open(vault, command: "provider set").updateProvider(name, baseURL: baseURL, env: env, resetBaseURL: resetBaseURL,
-                                                                                       allowInsecureHTTP: allowInsecureHttp)
-        Output.line("Provider \(updated.name): base URL \(updated.baseURL)\(updated.allowInsecureHTTP ? " (plain HTTP allowed: keys travel unencrypted)" : ""), env \(updated.env).")
+    func run(_ context: CLIContext) async throws {
+        let updated = try await Session.service(context, vault, command: "provider set").updateProvider(
+            Providers.Set(name: name, baseURL: baseURL, env: env, resetBaseURL: resetBaseURL, allowInsecureHTTP: allowInsecureHttp))
+        context.output.line("Provider \(updated.name): base URL \(updated.baseURL)\(updated.allowInsecureHTTP ? " (plain HTTP allowed: keys travel unencrypted)" : ""), env \(updated.env).")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ProviderShow: ParsableCommand {
+struct ProviderShow: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show one provider's definition.",
@@ -16,12 +16,9 @@ struct ProviderShow: ParsableCommand {
     @Argument(help: "Provider name.") var name: String
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let providers = try Session.open(vault, command: "provider show").providers()
-        guard let info = providers.first(where: { $0.definition.name == name }) else {
-            throw KeywardenError(.notFound, "unknown provider '\(name)'; see `keywarden provider list`")
-        }
-        if json { return try Output.json(ProviderJSON(info)) }
+    func run(_ context: CLIContext) async throws {
+        let info = try await Session.service(context, vault, command: "provider show").provider(name)
+        if json { return try context.output.json(ProviderJSON(info)) }
         let d = info.definition
         var rows: [(String, String)] = [
             ("name", d.name), ("display name", d.displayName), ("source", info.source), ("base URL", d.baseURL),
@@ -36,6 +33,6 @@ struct ProviderShow: ParsableCommand {
         if let probe = d.probe { rows.append(("probe", "\(probe.method) \(d.baseURL)\(probe.path)")) }
         if let console = d.consoleURL { rows.append(("manage keys", console)) }
         rows.append(("keys stored", String(info.keys)))
-        for (name, value) in rows { Output.line(name.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
+        for (name, value) in rows { context.output.line(name.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
     }
 }

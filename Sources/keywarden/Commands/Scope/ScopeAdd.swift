@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ScopeAdd: ParsableCommand {
+struct ScopeAdd: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Create a scope, optionally inheriting from a parent.",
@@ -16,8 +16,8 @@ struct ScopeAdd: ParsableCommand {
     @Argument(help: "Scope name (lower-case, '/' between parts).") var name: String
     @Option(help: "Inherit keys and config from this scope.") var parent: String?
 
-    func run() throws {
-        let scope = try Session.open(vault, command: "scope add").addScope(name, parent: parent)
-        Output.line("Created scope \(scope.name)\(scope.parent.map { " (inherits from \($0))" } ?? "").")
+    func run(_ context: CLIContext) async throws {
+        let scope = try await Session.service(context, vault, command: "scope add").addScope(name, parent: parent)
+        context.output.line("Created scope \(scope.name)\(scope.parent.map { " (inherits from \($0))" } ?? "").")
     }
 }

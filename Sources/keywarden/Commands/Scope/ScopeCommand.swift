@@ -9,7 +9,7 @@ struct ScopeCommand: ParsableCommand {
     )
 }
 
-struct ScopeList: ParsableCommand {
+struct ScopeList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List scopes.",
@@ -24,9 +24,9 @@ struct ScopeList: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let scopes = try Session.open(vault, command: "scope list").listScopes()
-        if json { return try Output.json(scopes) }
-        Output.table(["SCOPE", "PARENT", "KEYS", "CONFIG"], scopes.map { [$0.name, $0.parent ?? "-", String($0.keys), String($0.config)] })
+    func run(_ context: CLIContext) async throws {
+        let scopes = try await Session.service(context, vault, command: "scope list").listScopes()
+        if json { return try context.output.json(scopes) }
+        context.output.table(["SCOPE", "PARENT", "KEYS", "CONFIG"], scopes.map { [$0.name, $0.parent ?? "-", String($0.keys), String($0.config)] })
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import KeywardenCore
 
-struct ScopeRemove: ParsableCommand {
+struct ScopeRemove: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove an empty scope.",
@@ -15,8 +15,8 @@ struct ScopeRemove: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Scope name.") var name: String
 
-    func run() throws {
-        try Session.open(vault, command: "scope rm").removeScope(name)
-        Output.line("Removed scope \(name).")
+    func run(_ context: CLIContext) async throws {
+        try await Session.service(context, vault, command: "scope rm").removeScope(name)
+        context.output.line("Removed scope \(name).")
     }
 }

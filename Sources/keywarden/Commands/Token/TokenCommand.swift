@@ -1,7 +1,5 @@
 import ArgumentParser
-import Foundation
 import KeywardenCore
-import KeywardenCrypto
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +9,7 @@ struct TokenCommand: ParsableCommand {
     )
 }
 
-struct TokenCreate: ParsableCommand {
+struct TokenCreate: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a token (printed once; only a keyed hash is stored).",
@@ -35,33 +33,22 @@ struct TokenCreate: ParsableCommand {
     @Option(help: "A provider whose keys it may read (repeatable; default all).") var provider: [String] = []
     @Option(help: ArgumentHelp("Config entries it may read: names (repeatable, or comma-separated) or 'all' (default none).", valueName: "names"))
     var config: [String] = []
-    @Option(help: ArgumentHelp("Expire after this long (default \(TokenCreate.defaultTTL)).", valueName: "duration")) var ttl: String?
+    @Option(help: ArgumentHelp("Expire after this long (default \(Tokens.defaultTTL)).", valueName: "duration")) var ttl: String?
     @Flag(help: "Never expire (until revoked).") var noExpiry = false
 
-    /// How long a token lives unless told otherwise: a forgotten token should not work forever.
-    static let defaultTTL = "90d"
-
-    func run() throws {
-        if noExpiry, ttl != nil { throw KeywardenError(.invalidInput, "--ttl and --no-expiry exclude each other; pass one") }
-        var lifetime: DurationSpec?
-        if !noExpiry {
-            let text = ttl ?? Self.defaultTTL
-            guard let spec = DurationSpec(parsing: text), spec.seconds > 0 else {
-                throw KeywardenError(.invalidInput, "invalid --ttl '\(text)': use a duration like 12h or 30d")
-            }
-            lifetime = spec
-        }
-        let names = config.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
-        let grant = names.contains { $0.lowercased() == "all" || $0 == "*" } ? ["*"] : names
-        let opened = try Session.open(vault, command: "token create")
-        let (token, secret) = try opened.createToken(name: name, scopes: scope, providers: provider, config: grant, ttl: lifetime)
-        secret.withUnsafeBytes { Output.raw($0) }
-        Output.raw(Array("\n".utf8))
-        Output.error("keywarden: token '\(token.name)' (\(token.id)) reads \(token.scopes.joined(separator: ", "))\(token.providers.isEmpty ? "" : " for \(token.providers.joined(separator: ", "))"), config \(TokenList.describe(token.config))\(token.expiresAt.map { ", until \($0.iso8601)" } ?? ", no expiry"). It is shown only now: store it.")
+    func run(_ context: CLIContext) async throws {
+        // Options checked before the vault is asked, so a typo costs no unlock.
+        let request = try Tokens.Create(name: name, scopes: scope, providers: provider, configOptions: config, ttl: ttl, noExpiry: noExpiry)
+        let created = try await Session.service(context, vault, command: "token create").createToken(request)
+        let token = created.token
+        // Through the agent too, the token exists only in this answer: printed once, never stored.
+        created.secret.withUnsafeBytes { context.output.raw($0) }
+        context.output.raw(Array("\n".utf8))
+        context.output.error("keywarden: token '\(token.name)' (\(token.id)) reads \(token.scopes.joined(separator: ", "))\(token.providers.isEmpty ? "" : " for \(token.providers.joined(separator: ", "))"), config \(TokenList.describe(token.config))\(token.expiresAt.map { ", until \($0.iso8601)" } ?? ", no expiry"). It is shown only now: store it.")
     }
 }
 
-struct TokenList: ParsableCommand {
+struct TokenList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List tokens (never the tokens themselves).",
@@ -76,14 +63,15 @@ struct TokenList: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let tokens = try Session.open(vault, command: "token list").listTokens()
-        if json { return try Output.json(tokens) }
-        if tokens.isEmpty { return Output.line("No tokens.") }
-        Output.table(["ID", "NAME", "SCOPES", "PROVIDERS", "CONFIG", "EXPIRES", "LAST USED", "STATE"], tokens.map { t in
+    func run(_ context: CLIContext) async throws {
+        let tokens = try await Session.service(context, vault, command: "token list").listTokens()
+        if json { return try context.output.json(tokens) }
+        if tokens.isEmpty { return context.output.line("No tokens.") }
+        let now = context.clock()
+        context.output.table(["ID", "NAME", "SCOPES", "PROVIDERS", "CONFIG", "EXPIRES", "LAST USED", "STATE"], tokens.map { t in
             [t.id, t.name, t.scopes.joined(separator: ","), t.providers.isEmpty ? "all" : t.providers.joined(separator: ","), Self.describe(t.config),
              t.expiresAt == nil ? "never" : Output.time(t.expiresAt), t.lastUsedAt == nil ? "never" : Output.time(t.lastUsedAt),
-             t.revokedAt != nil ? "revoked" : ((t.expiresAt.map { $0 <= .now() } ?? false) ? "expired" : "active")]
+             t.revokedAt != nil ? "revoked" : ((t.expiresAt.map { $0 <= now } ?? false) ? "expired" : "active")]
         })
     }
 }
@@ -95,7 +83,7 @@ extension TokenList {
     }
 }
 
-struct TokenRevoke: ParsableCommand {
+struct TokenRevoke: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
         abstract: "Revoke a token by name or id; the agent refuses it from the next request on.",
@@ -108,8 +96,8 @@ struct TokenRevoke: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The token's name or id.") var name: String
 
-    func run() throws {
-        let token = try Session.open(vault, command: "token revoke").revokeToken(name)
-        Output.line("Revoked token '\(token.name)' (\(token.id)).")
+    func run(_ context: CLIContext) async throws {
+        let token = try await Session.service(context, vault, command: "token revoke").revokeToken(name)
+        context.output.line("Revoked token '\(token.name)' (\(token.id)).")
     }
 }
