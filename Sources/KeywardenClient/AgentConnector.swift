@@ -19,7 +19,12 @@ public enum AgentConnector {
 
     /// The agent at the configured socket, locked or not, if one is there and trusted.
     public static func reach(environment: [String: String], command: String, warn: (String) -> Void) async -> AgentService? {
-        let path = AgentSocketPath.resolve(environment: environment)
+        await reach(socket: AgentSocketPath.resolve(environment: environment), command: command, warn: warn)
+    }
+
+    /// The agent at `path`, locked or not, if one is there and trusted
+    /// (`serve --socket PATH` looking for a locked agent to replace).
+    public static func reach(socket path: String, command: String, warn: (String) -> Void) async -> AgentService? {
         switch AgentTrust.checkFiles(socket: path) {
         case nil:
             return nil

@@ -23,28 +23,33 @@ final class FakeAgent: @unchecked Sendable {
         print("ready", flush=True)
         lock = threading.Lock()
         def serve(conn):
+            # Keep-alive: answers every request on the connection until the client closes it.
             data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk: break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length": length = int(value.strip())
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk: break
-                body += chunk
-            with lock:
-                if data:
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk: break
+                    data += chunk
+                if b"\r\n\r\n" not in data: break
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length": length = int(value.strip())
+                while len(rest) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk: break
+                    rest += chunk
+                body, data = rest[:length], rest[length:]
+                with lock:
                     logf.write(head + b"\r\n\r\n" + body); logf.flush()
-            if data:
                 target = head.split(b" ")[1].decode().split("?")[0] if b" " in head else "/"
                 reply = json.dumps(answers.get(target, {"error": "not found"})).encode()
                 status = b"200 OK" if target in answers else b"404 Not Found"
-                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(reply)).encode() + b"\r\nConnection: close\r\n\r\n" + reply)
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(reply)).encode() + b"\r\n\r\n" + reply)
+            if data:
+                with lock:
+                    logf.write(data); logf.flush()
             conn.close()
         while True:
             conn, _ = server.accept()
@@ -85,13 +90,21 @@ final class FakeAgent: @unchecked Sendable {
     deinit { stop() }
 
     /// The answers of an agent that tries to take over `run`: loader variables
-    /// and a fake key, for every variable the CLI might ask for.
+    /// and a fake key, for every variable the CLI might ask for — on the
+    /// Keywarden API the CLI uses (`/v1/ops/…`) and on the documented routes.
     static func hostileAnswers(key: String) -> [String: Any] {
         func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+        let environment = ["ANTHROPIC_API_KEY": b64("sk-ant-from-the-fake-agent"), "LD_PRELOAD": b64("/tmp/evil.so"),
+                           "BASH_ENV": b64("/tmp/evil.sh"), "PATH": b64("/tmp/evil-bin")]
         return [
             "/v1/health": ["status": "ok", "locked": false, "version": "0.1.0"],
-            "/v1/env": ["ANTHROPIC_API_KEY": b64("sk-ant-from-the-fake-agent"), "LD_PRELOAD": b64("/tmp/evil.so"),
-                        "BASH_ENV": b64("/tmp/evil.sh"), "PATH": b64("/tmp/evil-bin")],
+            "/v1/ops/delivery.environment": environment.map { ["name": $0.key, "value": $0.value] },
+            "/v1/ops/delivery.names": ["ANTHROPIC_API_KEY", "LD_PRELOAD"],
+            "/v1/ops/keys.list": [] as [Any],
+            "/v1/ops/keys.reveal": ["key": [:] as [String: Any], "value": b64("sk-ant-from-the-fake-agent")],
+            "/v1/ops/reports.report": [] as [Any],
+            "/v1/ops/agent.lock": [:] as [String: Any],
+            "/v1/env": environment,
             "/v1/names": ["ANTHROPIC_API_KEY", "LD_PRELOAD"],
             "/v1/values/k_any": ["value": "sk-ant-from-the-fake-agent"],
             "/v1/keys": [] as [Any],
@@ -207,7 +220,8 @@ struct ClientSafetyTests {
         let before = fake.received.count
         try cli.ok(["report", "--keyfile", cli.keyfile, "--env", "ANTHROPIC_API_KEY", "--status", "401"], env: ["ANTHROPIC_API_KEY": key])
         #expect(fake.received.count == before, "report --keyfile talked to the agent")
-        let audit = try cli.ok(["audit", "--failed-auth", "--json"])
+        // The vault itself: with an agent up, `audit` would ask the fake one.
+        let audit = try cli.ok(["audit", "--keyfile", cli.keyfile, "--failed-auth", "--json"])
         #expect(audit.out.contains("401") || audit.out.contains("invalid"))
     }
 
@@ -220,7 +234,7 @@ struct ClientSafetyTests {
         defer { fake.stop() }
         let export = try cli.ok(["export", "--scope", "prod"])
         #expect(export.out.contains(key), "the vault's value")
-        #expect(!fake.receivedText.contains("/v1/env"), "the CLI asked a locked agent for values")
+        #expect(!fake.receivedText.contains("/v1/env") && !fake.receivedText.contains("/v1/ops/"), "the CLI asked a locked agent for values")
         cli.secrets.removeAll()
     }
 

@@ -1,9 +1,8 @@
 import ArgumentParser
-import Foundation
+import KeywardenClient
 import KeywardenCore
-import KeywardenServer
 
-struct Lock: ParsableCommand {
+struct Lock: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Lock the running agent: it wipes the master key and answers every later request \"locked\".",
         discussion: """
@@ -16,13 +15,20 @@ struct Lock: ParsableCommand {
         """
     )
 
-    func run() throws {
-        let environment = Session.environment
-        guard let client = AgentClient.available(environment: environment) else {
-            throw KeywardenError(.notFound, "no unlocked agent answers at \(AgentSocket.defaultPath(environment: environment)); nothing to lock")
+    func run(_ context: CLIContext) async throws {
+        let path = AgentSocketPath.resolve(environment: context.environment)
+        // Only an agent can be locked: without one there is no vault to open here.
+        guard let agent = await AgentConnector.connect(environment: context.environment, command: "keywarden lock",
+                                                       warn: { context.output.error("keywarden: \($0)") }) else {
+            throw KeywardenError(.notFound, "no unlocked agent answers at \(path); nothing to lock")
         }
-        let before = client.health()?.startedAt
-        _ = try client.check(client.request("POST", "/v1/lock"))
+        let before = await agent.health()?.startedAt
+        do {
+            try await agent.lockAgent()
+        } catch let error as KeywardenError where error.kind == .locked {
+            // The agent locks before it answers, so it may answer "locked":
+            // the restart below is the proof either way.
+        }
         // The agent answers first, then replaces its process image with a
         // locked one (nothing of the vault survives in its memory). Say
         // "locked" only once the new image answers, so that the next command
@@ -30,16 +36,18 @@ struct Lock: ParsableCommand {
         let deadline = ContinuousClock.now + .seconds(20)
         var restarted = false
         while !restarted && ContinuousClock.now < deadline {
-            if let health = client.health(), health.locked, health.startedAt != before {
+            // A new connection each time: the old image closed ours.
+            if let health = await AgentConnector.reach(socket: path, command: "keywarden lock", warn: { _ in })?.health(),
+               health.locked, health.startedAt != before {
                 restarted = true
             } else {
-                Thread.sleep(forTimeInterval: 0.02)
+                try await Task.sleep(for: .milliseconds(20))
             }
         }
         guard restarted else {
-            throw KeywardenError(.failed, "the agent at \(client.path) accepted the lock but has not restarted without the vault within 20 s; stop it (SIGTERM) and start `keywarden serve` again")
+            throw KeywardenError(.failed, "the agent at \(path) accepted the lock but has not restarted without the vault within 20 s; stop it (SIGTERM) and start `keywarden serve` again")
         }
-        Output.line("The agent at \(client.path) is locked.")
-        Output.line("To unlock, run `keywarden serve` (with the same socket): it unlocks the vault and replaces the locked agent.")
+        context.output.line("The agent at \(path) is locked.")
+        context.output.line("To unlock, run `keywarden serve` (with the same socket): it unlocks the vault and replaces the locked agent.")
     }
 }

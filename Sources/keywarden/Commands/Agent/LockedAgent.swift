@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CPeerCredentials
 import Foundation
+import KeywardenClient
 import KeywardenCore
 import KeywardenServer
 
@@ -21,11 +22,28 @@ enum LockedAgent {
 
     /// The pid of the locked agent of this user listening at `path`, or nil when
     /// the agent there is unlocked, someone else's, or cannot be identified.
+    static func lockedPID(at path: String) async -> Int32? {
+        guard let pid = candidatePID(at: path) else { return nil }
+        return await isLocked(at: path) ? pid : nil
+    }
+
+    /// The old synchronous form, kept only until `serve` calls
+    /// ``lockedPID(at:)``; it still asks through the raw `AgentClient`.
+    @available(*, deprecated, renamed: "lockedPID(at:)")
     static func pid(at path: String) -> Int32? {
+        guard let pid = candidatePID(at: path) else { return nil }
+        guard let answer = try? AgentClient(path: path).request("GET", "/v1/health"), answer.status == 200,
+              let health = try? JSONDecoder().decode(AgentHealth.self, from: Data(answer.body)) else { return nil }
+        return health.locked ? pid : nil
+    }
+
+    /// The listener at `path` when the socket file and the process (kernel's
+    /// word) are this user's and it is not this process.
+    private static func candidatePID(at path: String) -> Int32? {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_uid == getuid() else { return nil }
         guard let peer = listener(at: path), peer.uid == getuid(), peer.pid > 0, peer.pid != getpid() else { return nil }
-        return isLocked(at: path) ? peer.pid : nil
+        return peer.pid
     }
 
     /// Asks the locked agent `pid` to stop (SIGTERM: it finishes in-flight
@@ -64,16 +82,10 @@ enum LockedAgent {
         return (credentials.uid, credentials.pid)
     }
 
-    /// Whether the agent at `path` says it is locked. `locked` is read as a JSON
-    /// boolean or as the string "true" (older agents sent a string).
-    static func isLocked(at path: String) -> Bool {
-        guard let answer = try? AgentClient(path: path).request("GET", "/v1/health"), answer.status == 200,
-              let health = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
-        else { return false }
-        switch health["locked"] {
-        case let flag as Bool: return flag
-        case let text as String: return text == "true"
-        default: return false
-        }
+    /// Whether the agent at `path` says it is locked (`locked` is a JSON
+    /// boolean: an answer that is not one is not a locked agent). The agent
+    /// must pass the same trust checks as for any command.
+    static func isLocked(at path: String) async -> Bool {
+        await AgentConnector.reach(socket: path, command: "keywarden serve", warn: { _ in })?.health()?.locked ?? false
     }
 }

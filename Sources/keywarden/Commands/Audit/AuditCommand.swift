@@ -16,7 +16,7 @@ struct AuditCommand: ParsableCommand {
     )
 }
 
-struct AuditList: ParsableCommand {
+struct AuditList: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List audit events (the default of `keywarden audit`).",
@@ -60,7 +60,7 @@ struct AuditList: ParsableCommand {
     @Option(help: "Only the newest N events.") var limit: Int?
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    func run(_ context: CLIContext) async throws {
         var filter = AuditFilter()
         filter.failedAuth = failedAuth
         filter.provider = provider
@@ -70,7 +70,7 @@ struct AuditList: ParsableCommand {
         filter.limit = limit
         if let since {
             if let duration = DurationSpec(parsing: since) {
-                filter.since = Timestamp.now().adding(seconds: -duration.seconds)
+                filter.since = context.clock().adding(seconds: -duration.seconds)
             } else if let time = Timestamp(iso8601: since) {
                 filter.since = time
             } else {
@@ -78,23 +78,23 @@ struct AuditList: ParsableCommand {
             }
         }
         if let limit, limit <= 0 { throw KeywardenError(.invalidInput, "invalid --limit \(limit): use a positive number") }
-        let events = try Session.open(vault, command: "audit").auditEvents(filter)
-        if json { return try Output.json(events) }
-        if events.isEmpty { return Output.line("No matching events.") }
-        Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "PROVIDER", "SCOPE", "KEY", "OUTCOME", "DETAIL"], events.map { e in
+        let events = try await Session.service(context, vault, command: "audit").auditEvents(filter)
+        if json { return try context.output.json(events) }
+        if events.isEmpty { return context.output.line("No matching events.") }
+        context.output.table(["SEQ", "TIME", "ACTOR", "ACTION", "PROVIDER", "SCOPE", "KEY", "OUTCOME", "DETAIL"], events.map { e in
             [String(e.seq) + (e.sealed ? "" : "*") + (e.sealed && !e.authenticated ? "!" : ""), Output.time(Timestamp(iso8601: e.at)), "\(e.actor) (uid \(e.uid), pid \(e.pid))", e.action,
              e.provider ?? "-", e.scope ?? "-", e.keyID ?? "-", e.outcome, e.detail ?? ""]
         })
         if events.contains(where: { !$0.sealed }) {
-            Output.line("* written while the vault was locked; sealed into the chain at the next unlock")
+            context.output.line("* written while the vault was locked; sealed into the chain at the next unlock")
         }
         if events.contains(where: { $0.sealed && !$0.authenticated }) {
-            Output.line("! recorded while the vault was locked: its place in the chain is checked, its content is not authenticated")
+            context.output.line("! recorded while the vault was locked: its place in the chain is checked, its content is not authenticated")
         }
     }
 }
 
-struct AuditVerify: ParsableCommand {
+struct AuditVerify: KeywardenCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check the audit trail's hash chain; exit 4 at the first altered, deleted or reordered event.",
@@ -108,19 +108,19 @@ struct AuditVerify: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
-        let result = try Session.open(vault, command: "audit verify").verifyAudit()
+    func run(_ context: CLIContext) async throws {
+        let result = try await Session.service(context, vault, command: "audit verify").verifyAudit()
         if json {
-            try Output.json(result)
+            try context.output.json(result)
         } else if result.ok {
-            Output.line("Audit trail intact: \(result.checked) events verified\(result.unsealed > 0 ? ", \(result.unsealed) recent event(s) not yet sealed" : "").")
+            context.output.line("Audit trail intact: \(result.checked) events verified\(result.unsealed > 0 ? ", \(result.unsealed) recent event(s) not yet sealed" : "").")
             if result.unauthenticated > 0 {
-                Output.line("\(result.unauthenticated) of them were recorded while the vault was locked: chained, but their content is not authenticated.")
+                context.output.line("\(result.unauthenticated) of them were recorded while the vault was locked: chained, but their content is not authenticated.")
             }
-            for note in result.notes { Output.line("Note: \(DisplayText.sanitized(note))") }
+            for note in result.notes { context.output.line("Note: \(DisplayText.sanitized(note))") }
         } else {
-            Output.line("Audit trail BROKEN: \(DisplayText.sanitized(result.problem ?? "unknown problem"))")
-            Output.line("\(result.checked) events before it verified.")
+            context.output.line("Audit trail BROKEN: \(DisplayText.sanitized(result.problem ?? "unknown problem"))")
+            context.output.line("\(result.checked) events before it verified.")
         }
         if !result.ok { throw CommandFailure(code: ExitCode.integrity, message: "") }
     }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
 import KeywardenCore
-import KeywardenCrypto
 
 extension ExportFormat: ExpressibleByArgument {}
 
-struct Export: ParsableCommand {
+struct Export: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a scope's active keys and config entries as an environment file.",
         discussion: """
@@ -28,58 +27,23 @@ struct Export: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically, 0600) instead of stdout.", valueName: "file")) var output: String?
     @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
 
-    func run() throws {
-        let names = try Delivery.parseOnly(only)
-        let source = try ValueSources.open(vault, command: "export")
+    func run(_ context: CLIContext) async throws {
+        let names = try RequestedVariables.parse(only: only)
+        let service = try await Session.service(context, vault, command: "export")
         // The delivery is audited when the values are handed out, before they
         // are written: a value is never delivered without its event.
-        let variables = try source.environment(scope: scope, only: names, purpose: "\(output ?? "stdout") (\(format.rawValue))")
-        var bytes = try Delivery.encode(variables, as: format)
-        defer { wipe(&bytes) }
-        if let output {
-            try SecureFiles.writeAtomically(output, bytes: bytes)
-            // Remembered, whichever path wrote it, so that `rotate --reexport`
-            // rewrites it; without a record a rotation would leave the old key here.
-            let path = URL(fileURLWithPath: output).standardizedFileURL.path
-            do {
-                if let direct = source as? VaultSource {
-                    try direct.vault.rememberExport(path: path, scope: scope, format: format, only: names)
-                } else if let agent = source as? AgentSource {
-                    var record: [String: Any] = ["path": path, "scope": scope, "format": format.rawValue]
-                    if let names { record["only"] = names }
-                    let body = try JSONSerialization.data(withJSONObject: record)
-                    _ = try agent.client.check(agent.client.request("POST", "/v1/exported-files", body: Array(body)))
-                }
-            } catch {
-                throw KeywardenError(.failed, "wrote \(output), but could not record it for `rotate --reexport`: \((error as? KeywardenError)?.message ?? "\(error)"); run the export again")
-            }
-            Output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
-        } else {
-            bytes.withUnsafeBytes { Output.raw($0) }
-        }
-    }
-}
-
-/// Shared by the delivery commands.
-enum Delivery {
-    static func parseOnly(_ text: String?) throws(KeywardenError) -> [String]? {
-        guard let text else { return nil }
-        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !names.isEmpty else { throw KeywardenError(.invalidInput, "--only needs at least one variable name") }
-        for name in names where !Names.isEnvironmentVariable(name) {
-            throw KeywardenError(.invalidInput, "invalid variable name '\(name)' in --only")
-        }
-        return names
-    }
-
-    /// Encodes decrypted variables; the copies made for the encoder are wiped.
-    static func encode(_ variables: [(name: String, value: SecureBytes)], as format: ExportFormat) throws(KeywardenError) -> [UInt8] {
-        var plain = variables.map { (name: $0.name, value: $0.value.copyBytes()) }
-        defer { for i in plain.indices { wipe(&plain[i].value) } }
+        let variables = try await service.environment(scope: scope, only: names, action: .export, destination: "\(output ?? "stdout") (\(format.rawValue))")
+        var bytes = try EnvironmentEncoder.encode(variables: variables, as: format)
+        defer { Secrets.wipe(&bytes) }
+        guard let output else { return context.output.raw(bytes) }
+        try SecureFiles.writeAtomically(output, bytes: bytes)
+        // Remembered, whichever way it was written, so that `rotate --reexport`
+        // rewrites it; without a record a rotation would leave the old key here.
         do {
-            return try EnvironmentEncoder.encode(plain, as: format)
+            try await service.rememberExport(path: URL(fileURLWithPath: output).standardizedFileURL.path, scope: scope, format: format, only: names)
         } catch {
-            throw KeywardenError(.invalidInput, "\(error.description); nothing was written")
+            throw KeywardenError(.failed, "wrote \(output), but could not record it for `rotate --reexport`: \((error as? KeywardenError)?.message ?? "\(error)"); run the export again")
         }
+        context.output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600)")
     }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import KeywardenCore
-import KeywardenCrypto
 
-struct Import: ParsableCommand {
+struct Import: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import an existing .env file: provider keys become keys, the rest config entries.",
         discussion: """
@@ -30,24 +29,26 @@ struct Import: ParsableCommand {
     var allowed: [String] = []
     @Flag(help: "Import every variable that changes how programs load (PATH, LD_*, …).") var allowLoaderVars = false
 
-    func run() throws {
-        let bytes = try InputFile.read(file)
-        let entries: [DotenvEntry]
+    func run(_ context: CLIContext) async throws {
+        var bytes = try InputFile.read(file, input: context.input)
+        defer { Secrets.wipe(&bytes) }
+        var entries: [DotenvEntry]
         do {
             entries = try DotenvParser.parse(bytes, file: file)
         } catch {
             throw KeywardenError(.invalidInput, "\(error.description); nothing was imported")
         }
-        let opened = try Session.open(vault, command: "import")
-        let allowLoader: (String) -> Bool = { [allowed, allowLoaderVars] name in allowLoaderVars || allowed.contains(name) }
-        let plan = dryRun ? try opened.planImport(entries, scope: scope, file: file, allowLoader: allowLoader)
-                          : try opened.applyImport(entries, scope: scope, file: file, allowLoader: allowLoader)
-        if json { return try Output.json(plan) }
-        Output.table(["LINE", "NAME", "AS", "CHANGE", "NOTE"], plan.items.map { item in
+        // The request holds the values in guarded memory; the parser's copies go.
+        let request = ImportRequest(entries: entries, scope: scope, file: file, allowed: allowed, allowLoaderVariables: allowLoaderVars)
+        for index in entries.indices { Secrets.wipe(&entries[index].value) }
+        let service = try await Session.service(context, vault, command: "import")
+        let plan = dryRun ? try await service.planImport(request) : try await service.applyImport(request)
+        if json { return try context.output.json(plan) }
+        context.output.table(["LINE", "NAME", "AS", "CHANGE", "NOTE"], plan.items.map { item in
             let what = item.kind == .key ? "\(item.provider ?? "?") key \(item.hint ?? "")" : (item.secret ? "config (secret)" : "config (plain)")
             return [String(item.line), item.name, what, item.change, item.note ?? ""]
         })
         let changed = plan.items.filter { $0.change != "unchanged" }.count
-        Output.line(dryRun ? "Dry run: \(changed) change(s) into \(scope); nothing was written." : "Imported \(changed) change(s) into \(scope).")
+        context.output.line(dryRun ? "Dry run: \(changed) change(s) into \(scope); nothing was written." : "Imported \(changed) change(s) into \(scope).")
     }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import KeywardenCore
-import KeywardenCrypto
 
-struct Inject: ParsableCommand {
+struct Inject: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render {{ kw://SCOPE/NAME }} references in a template (a YAML config, a compose override, a unit file).",
         discussion: """
@@ -20,17 +19,15 @@ struct Inject: ParsableCommand {
     @Option(name: .customLong("in"), help: ArgumentHelp("The template file, or - for stdin.", valueName: "template")) var input: String
     @Option(name: .customLong("out"), help: ArgumentHelp("Write here (atomically, 0600) instead of stdout.", valueName: "file")) var output: String?
 
-    func run() throws {
-        let template = try InputFile.read(input)
-        let source = try ValueSources.open(vault, command: "inject")
-        var rendered = try References.render(template, file: input == "-" ? "stdin" : input, source: source, destination: output ?? "stdout")
-        defer { wipe(&rendered) }
-        if let output {
-            try SecureFiles.writeAtomically(output, bytes: rendered)
-            // Like `export --output`: on stderr, so a script piping stdout is unaffected.
-            Output.error("keywarden: wrote \(output) from \(input == "-" ? "stdin" : input) (mode 0600)")
-        } else {
-            rendered.withUnsafeBytes { Output.raw($0) }
-        }
+    func run(_ context: CLIContext) async throws {
+        let template = try InputFile.read(input, input: context.input)
+        let service = try await Session.service(context, vault, command: "inject")
+        let source = input == "-" ? "stdin" : input
+        var rendered = try await TemplateDelivery.render(template, file: source, service: service, action: .inject, destination: output ?? "stdout")
+        defer { Secrets.wipe(&rendered) }
+        guard let output else { return context.output.raw(rendered) }
+        try SecureFiles.writeAtomically(output, bytes: rendered)
+        // Like `export --output`: on stderr, so a script piping stdout is unaffected.
+        context.output.error("keywarden: wrote \(output) from \(source) (mode 0600)")
     }
 }

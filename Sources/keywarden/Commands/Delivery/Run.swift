@@ -6,9 +6,8 @@ import Darwin
 import ArgumentParser
 import Foundation
 import KeywardenCore
-import KeywardenCrypto
 
-struct Run: ParsableCommand {
+struct Run: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a command with a scope's keys and config in its environment (nothing is written to disk).",
         discussion: """
@@ -39,19 +38,22 @@ struct Run: ParsableCommand {
         if scope == nil && envFile == nil { throw ValidationError("give --scope S, --env-file FILE, or both") }
     }
 
-    func run() throws {
+    func run(_ context: CLIContext) async throws {
+        // Before anything is opened: the command inherits these descriptors only.
+        let inherited = InheritedDescriptors.current()
         // The command is found with the caller's PATH, before any of the
         // scope's variables (which may hold a PATH of their own) are set.
-        let executable = try Self.resolve(command[0], path: getenv("PATH").map { String(cString: $0) })
-        let source = try ValueSources.open(vault, command: "run")
+        let executable = try Self.resolve(command[0], path: context.environment["PATH"])
+        let service = try await Session.service(context, vault, command: "run")
         let destination = "command \(Self.programName(command[0]))"
-        var variables: [(name: String, value: SecureBytes)] = []
+        var variables: [EnvironmentVariable] = []
         if let scope {
-            variables = try source.environment(scope: scope, only: Delivery.parseOnly(only), purpose: destination)
+            variables = try await service.environment(scope: scope, only: RequestedVariables.parse(only: only), action: .run, destination: destination)
         }
-        var fromTemplate: [(name: String, value: SecureBytes)] = []
+        var fromTemplate: [EnvironmentVariable] = []
         if let envFile {
-            fromTemplate = try EnvFileTemplate.resolve(path: envFile, source: source, destination: destination)
+            fromTemplate = try await TemplateDelivery.environmentFile(InputFile.read(envFile, input: context.input), path: envFile, service: service,
+                                                                     action: .run, destination: destination)
         }
         if clean {
             let keep: [(String, String)] = ["PATH", "HOME"].compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
@@ -62,8 +64,8 @@ struct Run: ParsableCommand {
         // only what the scope gives it (a scope may still define one of these
         // names on purpose, which is set below).
         for name in Self.ownCredentials { unsetenv(name) }
-        for variable in variables { Self.export(variable.name, variable.value) }
-        for (name, value) in fromTemplate { Self.export(name, value) }
+        for variable in variables + fromTemplate { Self.export(variable.name, variable.value) }
+        inherited.closeOthersOnExec()
         Self.restoreDefaultSignals()
         CoreDumps.restoreForChild()
         fflush(nil)
@@ -117,9 +119,9 @@ struct Run: ParsableCommand {
         path.split(separator: "/").last.map(String.init) ?? path
     }
 
-    static func export(_ name: String, _ value: SecureBytes) {
+    static func export(_ name: String, _ value: Secret) {
         var bytes = value.copyBytes() + [0]
-        defer { wipe(&bytes) }
+        defer { Secrets.wipe(&bytes) }
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { setenv(name, $0.baseAddress!, 1) }
         }
