@@ -133,6 +133,21 @@ let package = Package(
             name: "KeywardenCoreTests",
             dependencies: ["KeywardenCore", "KeywardenTestSupport", "KeywardenMockProvider", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The agent's routes in-process (HummingbirdTesting) against a temporary
+        // vault, and once over a real Unix socket through KeywardenClient.
+        .testTarget(
+            name: "KeywardenServerTests",
+            dependencies: [
+                "KeywardenServer",
+                "KeywardenCore",
+                "KeywardenClient",
+                "KeywardenTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Runs the built `keywarden` binary as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenTestSupport", "KeywardenMockProvider"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import KeywardenCore
 import NIOConcurrencyHelpers
 
 /// Counters and a latency histogram in Prometheus' text format. Labels are
@@ -43,6 +44,16 @@ public final class AgentMetrics: Sendable {
     func validation(_ outcome: String) { storage.withLockedValue { $0.validations[outcome, default: 0] += 1 } }
     public func rotation(_ result: String) { storage.withLockedValue { $0.rotations[result, default: 0] += 1 } }
     func valueServed() { storage.withLockedValue { $0.valuesServed += 1 } }
+
+    /// Counts what an operation's answer says happened, whichever route
+    /// served it: key checks and reports, by outcome.
+    func observe(_ answer: some Sendable) {
+        switch answer {
+        case let run as ValidationRun: for check in run.checks { validation(check.outcome.rawValue) }
+        case let results as [ReportResult]: for result in results { report(result.outcome.rawValue) }
+        default: break
+        }
+    }
 
     /// The Prometheus exposition text.
     func render(locked: Bool) -> String {

@@ -43,8 +43,8 @@ public final class AuditJournal: Sendable {
     }
 
     /// Records `drafts` and returns once they are committed. Throws
-    /// `AgentError.auditUnavailable` (503) when they could not be written and
-    /// `AgentError.locked` when the vault was locked first: the caller then
+    /// `KeywardenError.auditUnavailable` (503) when they could not be written and
+    /// `KeywardenError.agentLocked` (423) when the vault was locked first: the caller then
     /// serves nothing.
     public func record(_ drafts: [AuditDraft]) async throws {
         guard !drafts.isEmpty else { return }
@@ -121,10 +121,10 @@ public final class AuditJournal: Sendable {
                     result = .success(())
                 } catch {
                     logger.error("cannot write \(batch.count) audit event(s); refusing to serve values until the audit trail can be written: \(error)")
-                    result = .failure(AgentError.auditUnavailable(error.message))
+                    result = .failure(KeywardenError.auditUnavailable(error.message))
                 }
             } else {
-                result = .failure(AgentError.locked)
+                result = .failure(KeywardenError.agentLocked)
             }
             for waiter in waiters { waiter.resume(with: result) }
         }

@@ -25,43 +25,6 @@ public enum AgentExit: Sendable, Equatable {
     case locked
 }
 
-/// Builds the agent: router, middleware, HTTP/1.1 on the Unix socket with the
-/// connection guard, and the audit journal, which commits on `auditPool`
-/// (a started pool of its own, so its commits never wait behind DNS lookups
-/// or other blocking work).
-public func buildAgent(state: AgentState, socket: AgentSocket, logger: Logger, limits: ConnectionLimits, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
-                       scheduler: (interval: Duration, validator: Validator)? = nil,
-                       failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
-                       onRunning: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
-    let audit = AuditJournal(state: state, logger: logger, pool: auditPool)
-    let metrics = AgentMetrics()
-    var services: [any Service] = []
-    if let scheduler {
-        services.append(RotationScheduler(state: state, metrics: metrics, logger: logger, interval: scheduler.interval, validator: scheduler.validator))
-    }
-    let router = Router(context: AgentRequestContext.self)
-    let access = AccessControl(state: state, audit: audit, metrics: metrics)
-    router.add(middleware: MetricsMiddleware(metrics: metrics))
-    router.add(middleware: CallerMiddleware(access: access))
-    AgentRoutes(state: state, audit: audit, metrics: metrics, access: access, failover: failover).add(to: router)
-    ServiceRoutes(state: state, access: access, audit: audit, pool: vaultPool).add(to: router)
-    let limiter = ConnectionLimiter(limits: limits)
-    return Application(
-        router: router,
-        // Bounded headers and an idle timeout; the guard limits connections
-        // per uid and closes those that send no complete request in time.
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuardHandler(limiter: limiter, logger: logger)],
-                                            idleTimeout: .seconds(30),
-                                            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-        configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "keywarden-agent", backlog: 1024),
-        services: services,
-        onServerRunning: { _ in
-            socket.finishBinding()
-            onRunning()
-        },
-        logger: logger)
-}
-
 /// Runs the agent until SIGTERM or SIGINT (`.stopped`) or until it is locked
 /// (`.locked`), then shuts down gracefully: in-flight requests are answered,
 /// the socket removed. `onRunning` is called once the socket is bound and the
@@ -88,8 +51,8 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     // the concurrency pool that serves the other connections.
     let vaultPool = NIOThreadPool(numberOfThreads: 2)
     vaultPool.start()
-    let app = buildAgent(state: state, socket: socket, logger: logger, limits: limits, auditPool: auditPool, vaultPool: vaultPool,
-                         scheduler: scheduler, failover: failover, onRunning: onRunning)
+    let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool, failover: failover)
+    let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler, onRunning: onRunning)
     defer { unlink(socket.path) }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
     if vault != nil {

@@ -1,4 +1,5 @@
 import CPeerCredentials
+import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -8,6 +9,12 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
+
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
 
     public var description: String { "uid \(uid), pid \(pid)" }
 
@@ -21,12 +28,22 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     struct PeerCredentialsUnavailable: Error {}
 }
 
-/// Peers by connection: the kernel's answer cannot change while a connection
-/// lives, so it is read once per connection, not once per request.
-final class PeerCache: Sendable {
+/// Where ``CallerMiddleware`` learns who sent a request. The agent asks the
+/// kernel (``KernelPeers``); tests swap in their own to act as the owner or
+/// as another user without a socket of their own.
+protocol PeerIdentifier: Sendable {
+    /// The peer of the connection `request` arrived on; throws when it
+    /// cannot be known (the request is then refused).
+    func peer(of request: Request, context: AgentRequestContext) async throws -> PeerCredentials
+}
+
+/// The kernel's answer (`SO_PEERCRED`), read once per connection: it cannot
+/// change while a connection lives, so it is not read again per request.
+final class KernelPeers: PeerIdentifier {
     private let peers = NIOLockedValueBox<[ObjectIdentifier: PeerCredentials]>([:])
 
-    func peer(of channel: any Channel) async throws -> PeerCredentials {
+    func peer(of request: Request, context: AgentRequestContext) async throws -> PeerCredentials {
+        let channel = context.channel
         let id = ObjectIdentifier(channel)
         if let known = peers.withLockedValue({ $0[id] }) { return known }
         let peer = try await PeerCredentials.of(channel)

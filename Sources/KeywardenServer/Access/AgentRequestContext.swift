@@ -20,31 +20,47 @@ public struct AgentRequestContext: RequestContext {
     /// identified the caller (or refused the request).
     var caller: Caller {
         get throws {
-            guard let identifiedCaller else { throw AgentError(.forbidden, "the caller was not identified") }
+            guard let identifiedCaller else { throw RequestRefused.forbidden("the caller was not identified") }
             return identifiedCaller
         }
     }
 
     /// Requests are JSON documents (an import or a template at most);
     /// anything bigger is refused (413).
-    public var maxUploadSize: Int { 128 * 1024 }
+    public var maxUploadSize: Int { Self.uploadLimit }
+
+    static let uploadLimit = 128 * 1024
 }
 
 /// Identifies every request's caller before routing: the kernel's peer
 /// credentials, and for other users a token, checked here so that no route
 /// can forget it. A caller that cannot be identified is refused (403,
-/// audited), except on `/v1/health`, which says only whether the agent is up.
+/// audited). Only `/v1/health`, which says whether the agent is up and
+/// locked and nothing else, is answered without asking who is there.
 struct CallerMiddleware: RouterMiddleware {
     typealias Context = AgentRequestContext
+    static let anonymousPath = "/v1/health"
     let access: AccessControl
 
     func handle(_ request: Request, context: AgentRequestContext, next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
+        guard request.uri.path != Self.anonymousPath else { return try await next(request, context) }
         var context = context
-        do {
-            context.identifiedCaller = try await access.caller(request, context)
-        } catch {
-            guard request.uri.path == "/v1/health" else { throw error }
-        }
+        context.identifiedCaller = try await access.caller(request, context)
+        return try await next(request, context)
+    }
+}
+
+/// Guards a group of routes that only the agent's owner (or root) may use:
+/// a token is refused (403, audited) before the route runs, so a route added
+/// to the group cannot forget the check.
+struct OwnerOnlyMiddleware: RouterMiddleware {
+    typealias Context = AgentRequestContext
+    let access: AccessControl
+    /// What the group does, for the refusal (`locking the agent`).
+    let what: String
+
+    func handle(_ request: Request, context: AgentRequestContext, next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
+        try access.requireOwner(try context.caller, what)
         return try await next(request, context)
     }
 }

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import KeywardenCore
-import KeywardenCrypto
 import NIOConcurrencyHelpers
 
 /// Decrypted active keys by (provider, scope), so the hot path is a lookup,
@@ -15,7 +14,7 @@ import NIOConcurrencyHelpers
 final class ActiveKeyCache: Sendable {
     private struct Entry {
         var key: KeyInfo
-        var value: SecureBytes
+        var value: Secret
     }
 
     private struct State {
@@ -31,7 +30,7 @@ final class ActiveKeyCache: Sendable {
     }
 
     /// The cached key, or nil (after dropping everything if the vault changed).
-    func lookup(provider: String, scope: String) -> (KeyInfo, SecureBytes)? {
+    func lookup(provider: String, scope: String) -> (KeyInfo, Secret)? {
         let stamp = currentStamp()
         return state.withLockedValue { state in
             if state.stamp != stamp {
@@ -43,7 +42,7 @@ final class ActiveKeyCache: Sendable {
         }
     }
 
-    func store(provider: String, scope: String, key: KeyInfo, value: SecureBytes, stampBefore: [Int]) {
+    func store(provider: String, scope: String, key: KeyInfo, value: Secret, stampBefore: [Int]) {
         state.withLockedValue { state in
             // Only if nothing changed while the key was being read.
             guard state.stamp == stampBefore else { return }

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Hummingbird
+import KeywardenCore
+import Logging
+import NIOPosix
+
+/// Everything the agent's routes work with: the vault it holds, the audit
+/// journal, metrics, access control, and the pool for vault work. The agent
+/// builds one per process (`runAgent`); tests build one around a temporary
+/// vault, with a ``PeerIdentifier`` of their own.
+struct AgentDependencies: Sendable {
+    let state: AgentState
+    let audit: AuditJournal
+    let metrics: AgentMetrics
+    let access: AccessControl
+    /// Where vault work runs: blocking I/O and crypto, kept off the Swift
+    /// concurrency pool that serves the other connections.
+    let vaultPool: NIOThreadPool
+    /// Whether a failed key of (provider, scope) may be replaced by a standby
+    /// when a client reports it.
+    let failover: @Sendable (Vault, String, String) -> Bool
+    let logger: Logger
+
+    /// `auditPool` is where the journal commits: a pool of its own, so its
+    /// commits never wait behind vault work.
+    init(state: AgentState, logger: Logger, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
+         peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid(),
+         failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false }) {
+        self.state = state
+        self.logger = logger
+        self.vaultPool = vaultPool
+        self.failover = failover
+        audit = AuditJournal(state: state, logger: logger, pool: auditPool)
+        metrics = AgentMetrics()
+        access = AccessControl(state: state, audit: audit, metrics: metrics, peers: peers, owner: owner, pool: vaultPool)
+    }
+
+    /// The unlocked vault, or 423 once the agent is locked.
+    func unlocked() throws -> Vault {
+        guard let vault = state.current else { throw KeywardenError.agentLocked }
+        return vault
+    }
+
+    /// The Keywarden API for `caller`: the agent's vault, its audit events
+    /// naming the caller and the command it says it runs, vault work on the
+    /// agent's pool.
+    func service(for caller: Caller, _ request: Request) throws -> LocalService {
+        LocalService(vault: try unlocked(), caller: ServiceCaller(actor: caller.actor(command: request.headers[.keywardenCommand])),
+                     executor: .pool(vaultPool), agent: AgentControls(lock: { await lock(by: caller) }))
+    }
+
+    /// Performs `operation` for `caller`, as the CLI would in-process. A
+    /// token's "not found" is its answer for everything outside its grant;
+    /// an answer is not sent when the agent was locked meanwhile.
+    func perform<Operation: ServiceOperation>(_ operation: Operation, for caller: Caller, _ request: Request) async throws -> Operation.Response {
+        let service = try service(for: caller, request)
+        let answer = try await access.answering(caller) { try await service.perform(operation) }
+        guard !state.isLocked else { throw KeywardenError.agentLocked }
+        return answer
+    }
+
+    /// Vault work no operation covers: reads that honour a token's grant
+    /// (`visible:` filters), which an operation's request cannot carry. Runs
+    /// like an operation: on the pool, audit events naming the caller, a
+    /// token's "not found" as for what lies outside its grant.
+    func vault<T: Sendable>(for caller: Caller, _ request: Request, _ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
+        let session = try service(for: caller, request).session
+        return try await access.answering(caller) {
+            do {
+                return try await session.vault(body)
+            } catch let error as KeywardenError {
+                throw error
+            } catch {
+                throw KeywardenError(.failed, "the agent could not complete the request: \(error)")
+            }
+        }
+    }
+
+    /// Locks the agent for `caller`: recorded, then no value is served and
+    /// the process restarts locked (`runAgent`, `LockedRestart`).
+    func lock(by caller: Caller) async {
+        if !state.isLocked {
+            // Locking is the safe direction: it happens even if the event cannot be written.
+            try? await audit.record(AuditDraft(action: "agent.lock", outcome: "ok",
+                                               detail: "locked by uid \(caller.peer.uid), pid \(caller.peer.pid); the agent restarts locked",
+                                               actor: caller.actor))
+        }
+        state.lock()
+    }
+}
