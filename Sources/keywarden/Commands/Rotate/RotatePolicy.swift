@@ -18,12 +18,14 @@ struct RotatePolicySet: KeywardenCommand {
         --command prints a new key on stdout; it runs with /bin/sh -c and gets KEYWARDEN_PROVIDER,
         KEYWARDEN_SCOPE and KEYWARDEN_OLD_KEY_ID in its environment (never a key in argv).
         --revoke-command receives the old key on stdin when its grace period ends.
+        Both run in the process that runs the rotation: the agent when one is up (its environment
+        and working directory, as for its scheduler), else `keywarden rotate`; give absolute paths.
         --failover on promotes the next healthy standby key when the active one is reported failed
         or found invalid, forbidden or out of credit.
 
         Examples:
           keywarden rotate policy anthropic --scope prod --every 30d --grace 24h \\
-            --command ./new-anthropic-key.sh
+            --command ~/bin/new-anthropic-key.sh
           keywarden rotate policy openai --scope prod --failover on
           keywarden rotate policy list
         """
