@@ -113,8 +113,8 @@ struct RotationEndToEndTests {
         let agent = try RunningAgent(cli, extra: ["--rotation-interval", "off"])
         let envFile = cli.directory.file("via-agent.env")
         try cli.ok(["export", "--scope", "prod", "--output", envFile])
-        let served = try cli.ok(["audit", "--action", "agent.serve", "--json"]).out
-        #expect(served.contains("via-agent.env"), "the export went through the agent")
+        let served = try cli.ok(["audit", "--action", "export", "--json"]).out
+        #expect(served.contains("via-agent.env") && served.contains("keywarden export (via agent)"), "the export went through the agent: \(served)")
         #expect(try String(contentsOfFile: envFile, encoding: .utf8).contains(FakeKeys.anthropic("o")))
         let rotated = try cli.ok(["rotate", "anthropic", "--scope", "prod", "--reexport"]).out
         #expect(rotated.contains("Re-exported ") && rotated.contains("via-agent.env"), "\(rotated)")
