@@ -1,5 +1,3 @@
-import GRDB
-
 /// The action names the audit trail records, and how `audit --action` matches
 /// them. A user remembers "unlock" or "key", not always `vault.unlock`, so a
 /// filter may be a whole name, a family (`key` or `key.`: every `key.…`), or
@@ -39,15 +37,5 @@ public enum AuditActions {
         if filter.hasSuffix(".") { return action.hasPrefix(filter) }
         if filter.contains(".") { return action == filter }
         return action == filter || action.hasPrefix(filter + ".") || action.hasSuffix("." + filter)
-    }
-
-    /// `matches` as SQL, for the audit query. The filter holds only letters,
-    /// dots and `_` (escaped), so it cannot widen the LIKE patterns.
-    static func expression(matching filter: String) -> SQLExpression {
-        let action = Column("action")
-        let literal = String(filter.flatMap { $0 == "_" ? ["\\", "_"] : [$0] })
-        if filter.hasSuffix(".") { return action.like(literal + "%", escape: "\\") }
-        if filter.contains(".") { return action == filter }
-        return action == filter || action.like(literal + ".%", escape: "\\") || action.like("%." + literal, escape: "\\")
     }
 }

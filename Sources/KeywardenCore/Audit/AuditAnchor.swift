@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import GRDB
 import KeywardenCrypto
 
 /// The audit chain's head, kept outside the vault file. The head inside the
@@ -121,8 +120,8 @@ extension Vault {
     /// the transaction commits, or nil. An anchor that is ahead of this file,
     /// that diverges from its chain, or that this key did not write is never
     /// overwritten: it is the evidence `audit verify` reports.
-    func anchorUpdate(_ db: Database) throws -> AuditAnchor.Head? {
-        guard context.anchorDirectory != nil, let header = try VaultHeaderRecord.fetchOne(db), header.auditHeadSeq > 0 else { return nil }
+    func anchorUpdate(_ tx: any StoreReading) throws -> AuditAnchor.Head? {
+        guard context.anchorDirectory != nil, let header = try tx.header(), header.auditHeadSeq > 0 else { return nil }
         let head = AuditAnchor.Head(seq: header.auditHeadSeq, hash: header.auditHeadHash)
         switch AuditAnchor.state(directory: context.anchorDirectory, vaultID: vaultID, key: rowKey) {
         case .disabled, .forged:
@@ -131,7 +130,7 @@ extension Vault {
             return head
         case .valid(let anchored, _):
             guard anchored.seq < head.seq else { return nil }
-            let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = ?", arguments: [anchored.seq])
+            let hash = try tx.auditHash(seq: anchored.seq)
             return hash == anchored.hash ? head : nil
         }
     }
@@ -142,7 +141,7 @@ extension Vault {
     public func flushAnchor() {
         let head: AuditAnchor.Head?
         do {
-            head = try read { db in try anchorUpdate(db) }
+            head = try read { tx in try anchorUpdate(tx) }
         } catch {
             context.logger.warning("cannot read the audit head to anchor it", metadata: ["error": "\(error.message)"])
             return

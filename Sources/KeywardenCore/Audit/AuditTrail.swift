@@ -1,4 +1,3 @@
-import GRDB
 import KeywardenCrypto
 
 /// An event to append. Holds names, ids and fingerprints only — never a value.
@@ -56,7 +55,7 @@ public struct AuditEvent: Codable, Sendable, Equatable {
 
     init(_ r: AuditEventRecord) {
         seq = r.seq
-        at = r.at
+        at = r.at.iso8601
         uid = r.actorUid
         pid = r.actorPid
         actor = r.actor
@@ -121,12 +120,11 @@ public enum AuditTrail {
     /// Appends an event that cannot be chained because the vault is locked (a
     /// failed unlock). The next unlocked write seals it. Best effort: a failure
     /// to record must not hide the unlock error from the user.
-    static func appendUnsealed(_ draft: AuditDraft, database: VaultDatabase, context: VaultContext) {
-        _ = try? database.writer.write { db in
-            let seq = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit_events") ?? 0) + 1
-            var record = AuditEventRecord(draft, seq: seq, at: context.clock().iso8601, actor: context.actor)
+    static func appendUnsealed(_ draft: AuditDraft, store: any VaultStore, context: VaultContext) {
+        _ = try? store.write(.beforeUnlock, observer: nil) { tx in
+            var record = AuditEventRecord(draft, seq: try tx.lastAuditSeq() + 1, at: context.clock(), actor: context.actor)
             record.recordedLocked = true
-            try record.insert(db)
+            try tx.insert(record)
         }
     }
 
@@ -136,7 +134,8 @@ public enum AuditTrail {
     /// keep the v1 form they were sealed in.
     static func canonical(_ r: AuditEventRecord, v2From: Int64) -> [UInt8] {
         var fields = [
-            r.seq >= v2From ? "keywarden/audit/v2" : "keywarden/audit/v1", String(r.seq), r.at, String(r.actorUid), String(r.actorPid), r.actor, r.action,
+            // `at` is stored exactly in this form (AuditEventRecord).
+            r.seq >= v2From ? "keywarden/audit/v2" : "keywarden/audit/v1", String(r.seq), r.at.iso8601, String(r.actorUid), String(r.actorPid), r.actor, r.action,
             r.provider ?? "\u{0}", r.scope ?? "\u{0}", r.keyId ?? "\u{0}", r.fingerprint ?? "\u{0}", r.outcome, r.detail ?? "\u{0}",
         ]
         if r.seq >= v2From { fields.append(r.recordedLocked ? "recorded-locked" : "recorded-unlocked") }
@@ -145,7 +144,7 @@ public enum AuditTrail {
 }
 
 extension AuditEventRecord {
-    init(_ draft: AuditDraft, seq: Int64, at: String, actor: AuditActor) {
+    init(_ draft: AuditDraft, seq: Int64, at: Timestamp, actor: AuditActor) {
         self.init(
             seq: seq, at: at, actorUid: Int64(actor.uid), actorPid: Int64(actor.pid), actor: DisplayText.sanitized(actor.name),
             action: draft.action, provider: draft.provider, scope: draft.scope, keyId: draft.keyID,
@@ -164,32 +163,32 @@ extension Vault {
 
     /// Appends an event inside the caller's transaction, first sealing any
     /// events left unsealed by failed unlocks.
-    func appendAudit(_ draft: AuditDraft, _ db: Database) throws {
-        guard var header = try VaultHeaderRecord.fetchOne(db) else {
+    func appendAudit(_ draft: AuditDraft, _ tx: any StoreWriting) throws {
+        guard var header = try tx.headerForUpdate() else {
             throw KeywardenError(.integrity, "the vault header is missing")
         }
-        let pending = try AuditEventRecord.filter(Column("seq") > header.auditHeadSeq).order(Column("seq")).fetchAll(db)
+        let pending = try tx.auditEvents(after: header.auditHeadSeq)
         var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
         for var record in pending where record.hash == nil {
             // Whatever the row claims, an event written without the key is
             // chained as recorded-locked: a forged one stays marked.
             record.recordedLocked = true
-            record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
-            try db.execute(sql: "UPDATE audit_events SET hash = ?, recorded_locked = 1 WHERE seq = ?", arguments: [record.hash, record.seq])
-            head = (record.seq, record.hash!)
+            let hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
+            try tx.seal(seq: record.seq, hash: hash)
+            head = (record.seq, hash)
         }
         let seq = max(head.seq, pending.last?.seq ?? 0) + 1
-        var record = AuditEventRecord(draft, seq: seq, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
+        var record = AuditEventRecord(draft, seq: seq, at: draft.at ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
         record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
-        try record.insert(db)
+        try tx.insert(record)
         header.auditHeadSeq = seq
         header.auditHeadHash = record.hash!
-        try header.update(db)
+        try tx.update(header)
     }
 
     /// Appends an event in its own transaction (for reads, which change nothing else).
     public func recordAudit(_ draft: AuditDraft) throws(KeywardenError) {
-        try write { db in try appendAudit(draft, db) }
+        try write { tx in try appendAudit(draft, tx) }
     }
 
     /// Appends many events in one transaction (the agent's batches): the
@@ -197,46 +196,35 @@ extension Vault {
     /// memory, and the head written once.
     public func recordAudit(batch drafts: [AuditDraft], observer: CommitObserver? = nil) throws(KeywardenError) {
         guard let first = drafts.first else { return }
-        try write(mode: .verify, observer: observer) { db in
-            try appendAudit(first, db)
-            guard drafts.count > 1, var header = try VaultHeaderRecord.fetchOne(db) else { return }
+        try write(mode: .verify, observer: observer) { tx in
+            try appendAudit(first, tx)
+            guard drafts.count > 1, var header = try tx.headerForUpdate() else { return }
             var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
             for draft in drafts.dropFirst() {
-                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at?.iso8601 ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
+                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
                 record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
-                try record.insert(db)
+                try tx.insert(record)
                 head = (record.seq, record.hash!)
             }
             header.auditHeadSeq = head.seq
             header.auditHeadHash = head.hash
-            try header.update(db)
+            try tx.update(header)
         }
     }
 
     /// Lists events, oldest first.
     public func auditEvents(_ filter: AuditFilter) throws(KeywardenError) -> [AuditEvent] {
-        try read { db in
-            var request = AuditEventRecord.all()
-            if let p = filter.provider { request = request.filter(Column("provider") == p) }
-            if let s = filter.scope { request = request.filter(Column("scope") == s) }
-            if let k = filter.keyID { request = request.filter(Column("key_id") == k) }
-            if let a = filter.action { request = request.filter(AuditActions.expression(matching: a)) }
-            if let since = filter.since { request = request.filter(Column("at") >= since.iso8601) }
-            if filter.failedAuth { request = request.filter(AuditTrail.failedAuthOutcomes.contains(Column("outcome"))) }
-            if let limit = filter.limit {
-                let newest = try request.order(Column("seq").desc).limit(limit).fetchAll(db)
-                return newest.reversed().map(AuditEvent.init)
-            }
-            return try request.order(Column("seq")).fetchAll(db).map(AuditEvent.init)
-        }
+        let query = AuditQuery(provider: filter.provider, scope: filter.scope, keyID: filter.keyID, action: filter.action, since: filter.since,
+                               outcomes: filter.failedAuth ? AuditTrail.failedAuthOutcomes : nil, newest: filter.limit)
+        return try read { tx in try tx.auditEvents(query).map(AuditEvent.init) }
     }
 
     /// Walks the whole chain and reports the first event that was altered,
     /// deleted or reordered; then compares its head with the header (whose
     /// MAC is checked when it is read) and with the anchor outside the file.
     public func verifyAudit() throws(KeywardenError) -> AuditVerification {
-        try read { db in
-            guard let header = try VaultHeaderRecord.fetchOne(db) else {
+        try read { tx in
+            guard let header = try tx.header() else {
                 throw KeywardenError(.integrity, "the vault header is missing")
             }
             var previous = AuditTrail.genesisHash
@@ -247,29 +235,34 @@ extension Vault {
             func failure(_ seq: Int64, _ problem: String) -> AuditVerification {
                 AuditVerification(ok: false, checked: checked, unsealed: unsealed, unauthenticated: unauthenticated, problem: problem, firstBadSeq: seq)
             }
-            let cursor = try AuditEventRecord.order(Column("seq")).fetchCursor(db)
             var lastSealed: Int64 = 0
-            while let record = try cursor.next() {
+            var broken: AuditVerification?
+            try tx.forEachAuditEvent { record in
                 if record.seq != expectedSeq {
-                    return failure(expectedSeq, "event #\(expectedSeq) is missing (deleted); the next event is #\(record.seq)")
+                    broken = failure(expectedSeq, "event #\(expectedSeq) is missing (deleted); the next event is #\(record.seq)")
+                    return false
                 }
                 expectedSeq += 1
                 guard let hash = record.hash else {
                     unsealed += 1
-                    continue
+                    return true
                 }
                 if unsealed > 0 {
-                    return failure(record.seq, "event #\(record.seq) is sealed after unsealed events; the trail was reordered")
+                    broken = failure(record.seq, "event #\(record.seq) is sealed after unsealed events; the trail was reordered")
+                    return false
                 }
                 let expected = try chainHash(previous: previous, record, v2From: header.auditV2FromSeq)
                 guard constantTimeEquals(Array(expected.utf8), Array(hash.utf8)) else {
-                    return failure(record.seq, "event #\(record.seq) was altered, or an event before it was removed or reordered (its hash does not match the chain)")
+                    broken = failure(record.seq, "event #\(record.seq) was altered, or an event before it was removed or reordered (its hash does not match the chain)")
+                    return false
                 }
                 previous = hash
                 lastSealed = record.seq
                 checked += 1
                 if record.recordedLocked { unauthenticated += 1 }
+                return true
             }
+            if let broken { return broken }
             if lastSealed != header.auditHeadSeq || previous != header.auditHeadHash {
                 if lastSealed < header.auditHeadSeq {
                     return failure(lastSealed + 1, "events #\(lastSealed + 1)…#\(header.auditHeadSeq) were deleted (the vault recorded #\(header.auditHeadSeq) as the newest event)")
@@ -277,7 +270,7 @@ extension Vault {
                 return failure(header.auditHeadSeq, "the audit chain does not end where the vault recorded (event #\(header.auditHeadSeq))")
             }
             let anchor = try checkAnchor(head: AuditAnchor.Head(seq: header.auditHeadSeq, hash: header.auditHeadHash)) { seq in
-                try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = ?", arguments: [seq])
+                try tx.auditHash(seq: seq)
             }
             if let problem = anchor.problem { return failure(anchor.badSeq ?? header.auditHeadSeq, problem) }
             var result = AuditVerification(ok: true, checked: checked, unsealed: unsealed, unauthenticated: unauthenticated, problem: nil, firstBadSeq: nil)

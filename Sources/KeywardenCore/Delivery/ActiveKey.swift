@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 extension Vault {
@@ -7,13 +6,13 @@ extension Vault {
     /// nearest parent's. Decrypts only that key (the agent's hot path).
     public func resolveActiveKey(provider: String, scope: String) throws(KeywardenError) -> (KeyInfo, SecureBytes) {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
-        let record: KeyRecord = try read { db in
-            for level in try scopeChain(scope, db) {
-                if let record = try KeyRecord.filter(Column("provider") == provider && Column("scope") == level && Column("state") == KeyState.active.rawValue).fetchOne(db) {
+        let record: KeyRecord = try read { tx in
+            for level in try scopeChain(scope, tx) {
+                if let record = try tx.keys(.pool(Pool(provider: provider, scope: level), states: [.active])).first {
                     return record
                 }
             }
-            _ = try self.provider(named: provider, db)
+            _ = try self.provider(named: provider, tx)
             throw KeywardenError(.notFound, "no active \(provider) key for scope \(scope) (or its parents); see `keywarden key list --scope \(scope)`")
         }
         let value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))

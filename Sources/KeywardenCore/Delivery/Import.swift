@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 /// What `import` does (or, with `--dry-run`, would do) with each variable.
@@ -34,47 +33,47 @@ extension Vault {
     /// A name in ``LoaderVariables`` is refused unless `allowLoader` says yes.
     public func planImport(_ entries: [DotenvEntry], scope: String, file: String,
                            allowLoader: (String) -> Bool = { _ in false }) throws(KeywardenError) -> ImportPlan {
-        try read { db in try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, db) }
+        try read { tx in try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, tx) }
     }
 
     /// Imports `entries` into `scope` in one transaction: all of them, or none.
     /// A name in ``LoaderVariables`` is refused unless `allowLoader` says yes.
     public func applyImport(_ entries: [DotenvEntry], scope: String, file: String,
                             allowLoader: (String) -> Bool = { _ in false }) throws(KeywardenError) -> ImportPlan {
-        try write { db in
-            let plan = try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, db)
-            let providers = try allProviders(db)
+        try write { tx in
+            let plan = try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, tx)
+            let providers = try allProviders(tx)
             for (item, entry) in zip(plan.items, entries) where item.change != "unchanged" {
                 let value = SecureBytes(copying: entry.value)
                 switch item.kind {
                 case .key:
                     let provider = providers.first { $0.name == item.provider }!
                     _ = try insertKey(provider: provider, scope: scope, label: nil, env: item.name, value: value, activate: false,
-                                      auditDetail: "imported from \(file):\(entry.line)", db)
+                                      auditDetail: "imported from \(file):\(entry.line)", tx)
                 case .config:
-                    _ = try upsertConfig(scope: scope, name: item.name, value: value, secret: item.secret, auditDetail: "imported from \(file):\(entry.line)", db)
+                    _ = try upsertConfig(scope: scope, name: item.name, value: value, secret: item.secret, auditDetail: "imported from \(file):\(entry.line)", tx)
                 }
             }
             let keys = plan.items.filter { $0.kind == .key && $0.change != "unchanged" }.count
             let config = plan.items.filter { $0.kind == .config && $0.change != "unchanged" }.count
             try appendAudit(AuditDraft(action: "import", scope: scope, outcome: "ok",
-                                       detail: "\(file): \(keys) key(s), \(config) config entr\(config == 1 ? "y" : "ies"), \(plan.items.count - keys - config) unchanged"), db)
+                                       detail: "\(file): \(keys) key(s), \(config) config entr\(config == 1 ? "y" : "ies"), \(plan.items.count - keys - config) unchanged"), tx)
             return plan
         }
     }
 
-    private func allProviders(_ db: Database) throws -> [ProviderDefinition] {
-        var result = BuiltinProviders.all.map { try? provider(named: $0.name, db) }.compactMap { $0 }
-        for row in try ProviderRecord.filter(Column("builtin") == false).fetchAll(db) {
-            if let definition = try? Self.decodeDefinition(row) { result.append(definition) }
+    private func allProviders(_ tx: any StoreReading) throws -> [ProviderDefinition] {
+        var result = try BuiltinProviders.all.map { try provider(named: $0.name, tx) }
+        for row in try tx.providerRows() where !row.builtin {
+            result.append(try Self.decodeDefinition(row))
         }
         return result
     }
 
-    private func makeImportPlan(_ entries: [DotenvEntry], scope: String, file: String, allowLoader: (String) -> Bool, _ db: Database) throws -> ImportPlan {
+    private func makeImportPlan(_ entries: [DotenvEntry], scope: String, file: String, allowLoader: (String) -> Bool, _ tx: any StoreReading) throws -> ImportPlan {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
-        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-        let providers = try allProviders(db)
+        guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+        let providers = try allProviders(tx)
         var items: [ImportPlan.Item] = []
         for entry in entries {
             guard Names.isEnvironmentVariable(entry.name) else {
@@ -106,17 +105,17 @@ extension Vault {
                     throw KeywardenError(.invalidInput, "\(file):\(entry.line): the value of \(entry.name) is not a usable \(provider.displayName) key (it contains spaces or control characters); fix the file or rename the variable. Nothing was imported")
                 }
                 let fingerprint = self.fingerprint(of: value)
-                let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
+                let pool = try tx.keys(.pool(Pool(provider: provider.name, scope: scope)))
                 let change: String
                 if pool.contains(where: { $0.fingerprint == fingerprint }) {
                     change = "unchanged"
                 } else {
-                    change = pool.contains { $0.state == KeyState.active.rawValue } ? "standby" : "add"
+                    change = pool.contains { $0.state == .active } ? "standby" : "add"
                 }
                 items.append(.init(name: entry.name, line: entry.line, kind: .key, provider: provider.name, secret: true, change: change, note: note,
                                    hint: KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])))
             } else {
-                let existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == entry.name).fetchOne(db)
+                let existing = try tx.configEntry(scope: scope, name: entry.name)
                 var change = existing == nil ? "add" : "update"
                 if let existing {
                     let current = try open(nonce: existing.nonce, ciphertext: existing.ciphertext, for: RowBinding(config: existing))

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 /// A variable delivered to a program: an active key under its variable name,
@@ -30,12 +29,12 @@ extension Vault {
     public func resolveEnvironment(scope: String, only: [String]? = nil, decrypt: Bool = true,
                                    visible: (DeliveredVariable) -> Bool = { _ in true }) throws(KeywardenError) -> [DeliveredVariable] {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
-        let nearest: [(variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = try read { db in
-            let chain = try scopeChain(scope, db)
+        let nearest: [(variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = try read { tx in
+            let chain = try scopeChain(scope, tx)
             var byName: [String: (depth: Int, variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = [:]
             var providersSeen = Set<String>()
             for (depth, level) in chain.enumerated() {
-                let keys = try KeyRecord.filter(Column("scope") == level && Column("state") == KeyState.active.rawValue).order(Column("provider")).fetchAll(db)
+                let keys = try tx.keys(KeyQuery(scope: level, states: [.active], order: .provider))
                 for key in keys where !providersSeen.contains(key.provider) {
                     providersSeen.insert(key.provider)
                     if byName[key.env] == nil {
@@ -43,7 +42,7 @@ extension Vault {
                                            (Array(key.nonce), Array(key.ciphertext), RowBinding(key: key)))
                     }
                 }
-                for entry in try ConfigEntryRecord.filter(Column("scope") == level).fetchAll(db) where byName[entry.name] == nil {
+                for entry in try tx.configEntries(scope: level) where byName[entry.name] == nil {
                     byName[entry.name] = (depth, DeliveredVariable(name: entry.name, scope: level, origin: .config(id: entry.id, secret: entry.secret), value: nil),
                                           (Array(entry.nonce), Array(entry.ciphertext), RowBinding(config: entry)))
                 }
@@ -75,20 +74,20 @@ extension Vault {
     /// `audit --key ID` shows where a key went, plus one for config entries.
     /// Names, ids and fingerprints only.
     public func recordDelivery(_ variables: [DeliveredVariable], action: String, scope: String, destination: String) throws(KeywardenError) {
-        try write { db in
+        try write { tx in
             var configNames: [String] = []
             for variable in variables {
                 switch variable.origin {
                 case .key(let id, let provider, let fingerprint):
                     try appendAudit(AuditDraft(action: action, provider: provider, scope: scope, keyID: id, fingerprint: fingerprint, outcome: "ok",
-                                               detail: "as \(variable.name)\(variable.scope != scope ? " (from \(variable.scope))" : "") to \(destination)"), db)
+                                               detail: "as \(variable.name)\(variable.scope != scope ? " (from \(variable.scope))" : "") to \(destination)"), tx)
                 case .config:
                     configNames.append(variable.name)
                 }
             }
             if !configNames.isEmpty || variables.isEmpty {
                 try appendAudit(AuditDraft(action: action, scope: scope, outcome: "ok",
-                                           detail: "config \(configNames.isEmpty ? "(none)" : configNames.joined(separator: ", ")) to \(destination)"), db)
+                                           detail: "config \(configNames.isEmpty ? "(none)" : configNames.joined(separator: ", ")) to \(destination)"), tx)
             }
         }
     }

@@ -32,15 +32,15 @@ public struct KeyInfo: Codable, Sendable, Equatable {
         scope = r.scope
         label = r.label
         env = r.env
-        state = KeyState(rawValue: r.state) ?? .failed
+        state = r.state
         hint = r.hint
         fingerprint = r.fingerprint
         version = r.version
-        createdAt = Timestamp(iso8601: r.createdAt) ?? Timestamp(millisecondsSince1970: 0)
-        updatedAt = Timestamp(iso8601: r.updatedAt) ?? Timestamp(millisecondsSince1970: 0)
-        activatedAt = r.activatedAt.flatMap(Timestamp.init(iso8601:))
-        outcome = r.lastOutcome
-        checkedAt = r.lastCheckedAt.flatMap(Timestamp.init(iso8601:))
+        createdAt = r.createdAt
+        updatedAt = r.updatedAt
+        activatedAt = r.activatedAt
+        outcome = r.lastOutcome?.rawValue
+        checkedAt = r.lastCheckedAt
         detail = r.lastDetail
     }
 }

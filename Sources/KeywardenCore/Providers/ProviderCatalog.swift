@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A provider as listed: its effective definition and where it came from.
 public struct ProviderInfo: Codable, Sendable, Equatable {
@@ -14,16 +13,15 @@ public struct ProviderInfo: Codable, Sendable, Equatable {
 extension Vault {
     /// Every provider, built-ins first, then custom ones by name.
     public func providers() throws(KeywardenError) -> [ProviderInfo] {
-        try read { db in
-            let rows = try ProviderRecord.fetchAll(db)
-            let counts = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT provider, COUNT(*) AS n FROM keys GROUP BY provider").map { (row: Row) in (row["provider"] as String, row["n"] as Int) })
+        try read { tx in
+            let rows = try tx.providerRows()
+            let counts = try tx.keyCountsByProvider()
             var result: [ProviderInfo] = BuiltinProviders.all.map { builtin in
                 let row = rows.first { $0.name == builtin.name }
                 return ProviderInfo(definition: Self.apply(row, to: builtin), source: Self.isOverridden(row) ? "builtin (overridden)" : "builtin", keys: counts[builtin.name] ?? 0)
             }
-            for row in rows.sorted(by: { $0.name < $1.name }) where !row.builtin {
-                guard let definition = try? Self.decodeDefinition(row) else { continue }
-                result.append(ProviderInfo(definition: definition, source: "custom", keys: counts[row.name] ?? 0))
+            for row in rows where !row.builtin {
+                result.append(ProviderInfo(definition: try Self.decodeDefinition(row), source: "custom", keys: counts[row.name] ?? 0))
             }
             return result
         }
@@ -31,11 +29,11 @@ extension Vault {
 
     /// One provider's effective definition, or a `.notFound` error naming it.
     public func provider(named name: String) throws(KeywardenError) -> ProviderDefinition {
-        try read { db in try provider(named: name, db) }
+        try read { tx in try provider(named: name, tx) }
     }
 
-    func provider(named name: String, _ db: Database) throws -> ProviderDefinition {
-        let row = try ProviderRecord.fetchOne(db, key: name)
+    func provider(named name: String, _ tx: any StoreReading) throws -> ProviderDefinition {
+        let row = try tx.providerRow(named: name)
         if let builtin = BuiltinProviders.named(name) { return Self.apply(row, to: builtin) }
         guard let row, !row.builtin else { throw KeywardenError.unknownProvider(name) }
         return try Self.decodeDefinition(row)
@@ -57,15 +55,14 @@ extension Vault {
         if BuiltinProviders.named(definition.name) != nil {
             throw KeywardenError(.conflict, "'\(definition.name)' is a built-in provider; change its settings with `keywarden provider set \(definition.name) --base-url URL`")
         }
-        let json = String(decoding: try! JSONEncoder.sorted.encode(definition), as: UTF8.self)
-        try write { db in
-            if try ProviderRecord.exists(db, key: definition.name) {
+        try write { tx in
+            if try tx.providerRowExists(definition.name) {
                 throw KeywardenError(.conflict, "provider '\(definition.name)' already exists; change it with `keywarden provider set`")
             }
-            try ProviderRecord(name: definition.name, builtin: false, definition: json, baseUrl: nil, env: nil, updatedAt: now,
-                               allowInsecureHttp: definition.allowInsecureHTTP).insert(db)
+            try tx.insert(ProviderRecord(name: definition.name, builtin: false, definition: definition, baseUrl: nil, env: nil, updatedAt: now,
+                                         allowInsecureHttp: definition.allowInsecureHTTP))
             try appendAudit(AuditDraft(action: "provider.add", provider: definition.name, outcome: "ok",
-                                       detail: "base URL \(definition.baseURL)\(definition.allowInsecureHTTP ? Self.insecureNote : "")"), db)
+                                       detail: "base URL \(definition.baseURL)\(definition.allowInsecureHTTP ? Self.insecureNote : "")"), tx)
         }
     }
 
@@ -84,9 +81,9 @@ extension Vault {
         guard checkedURL != nil || env != nil || resetBaseURL else {
             throw KeywardenError(.invalidInput, "nothing to change: pass --base-url URL, --reset-base-url or --env NAME")
         }
-        return try write { db in
-            var current = try provider(named: name, db)
-            var row = try ProviderRecord.fetchOne(db, key: name)
+        return try write { tx in
+            var current = try provider(named: name, tx)
+            var row = try tx.providerRow(named: name)
                 ?? ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now)
             var changes: [String] = []
             if row.builtin {
@@ -96,38 +93,37 @@ extension Vault {
             } else {
                 if let checkedURL { current.baseURL = checkedURL; row.allowInsecureHttp = insecure; changes.append("base URL \(checkedURL)\(insecure ? Self.insecureNote : "")") }
                 if let env { current.env = env; changes.append("env \(env)") }
-                row.definition = String(decoding: try JSONEncoder.sorted.encode(current), as: UTF8.self)
+                row.definition = current
             }
             row.updatedAt = now
-            try row.save(db)
-            try appendAudit(AuditDraft(action: "provider.set", provider: name, outcome: "ok", detail: changes.joined(separator: ", ")), db)
-            return try provider(named: name, db)
+            try tx.save(row)
+            try appendAudit(AuditDraft(action: "provider.set", provider: name, outcome: "ok", detail: changes.joined(separator: ", ")), tx)
+            return try provider(named: name, tx)
         }
     }
 
     /// Removes a custom provider that no key uses.
     public func removeProvider(_ name: String) throws(KeywardenError) {
-        try write { db in
-            guard let row = try ProviderRecord.fetchOne(db, key: name), !row.builtin else {
+        try write { tx in
+            guard let row = try tx.providerRow(named: name), !row.builtin else {
                 if BuiltinProviders.named(name) != nil {
                     throw KeywardenError(.conflict, "'\(name)' is built in and cannot be removed")
                 }
                 throw KeywardenError.unknownProvider(name)
             }
-            let keys = try KeyRecord.filter(Column("provider") == name).fetchCount(db)
+            let keys = try tx.countKeys(KeyQuery(provider: name))
             guard keys == 0 else {
                 throw KeywardenError(.conflict, "provider '\(name)' still has \(keys) key(s); remove them first (`keywarden key list --provider \(name)`)")
             }
-            _ = try row.delete(db)
-            try appendAudit(AuditDraft(action: "provider.remove", provider: name, outcome: "ok"), db)
+            try tx.delete(row)
+            try appendAudit(AuditDraft(action: "provider.remove", provider: name, outcome: "ok"), tx)
         }
     }
 
     /// Makes sure a row exists for a built-in provider so keys can refer to it.
-    func ensureProviderRow(_ name: String, _ db: Database) throws {
-        // Through the record, not raw SQL, so the row gets its MAC.
-        if try !ProviderRecord.exists(db, key: name) {
-            try ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now).insert(db)
+    func ensureProviderRow(_ name: String, _ tx: any StoreWriting) throws {
+        if try !tx.providerRowExists(name) {
+            try tx.insert(ProviderRecord(name: name, builtin: true, definition: nil, baseUrl: nil, env: nil, updatedAt: now))
         }
     }
 
@@ -141,9 +137,10 @@ extension Vault {
 
     static func isOverridden(_ row: ProviderRecord?) -> Bool { row?.baseUrl != nil || row?.env != nil }
 
-    static func decodeDefinition(_ row: ProviderRecord) throws -> ProviderDefinition {
-        guard let json = row.definition, var definition = try? JSONDecoder().decode(ProviderDefinition.self, from: Data(json.utf8)) else {
-            throw KeywardenError(.integrity, "the stored definition of provider '\(row.name)' is unreadable")
+    /// A custom provider's definition, with the row's own columns applied.
+    static func decodeDefinition(_ row: ProviderRecord) throws(KeywardenError) -> ProviderDefinition {
+        guard var definition = row.definition else {
+            throw KeywardenError(.integrity, "provider '\(row.name)' is a custom provider without a stored definition; restore the vault from a backup")
         }
         definition.allowInsecureHTTP = row.allowInsecureHttp
         return definition

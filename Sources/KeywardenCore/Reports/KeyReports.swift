@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 /// A client's report that a key failed (or worked): by id, by fingerprint, or
@@ -69,13 +68,13 @@ extension Vault {
         }
         let fingerprint = report.value.map { self.fingerprint(of: $0) } ?? report.fingerprint
         let outcome = Self.outcome(forReportedStatus: report.status)
-        return try write { db in
+        return try write { tx in
             var records: [KeyRecord]
             if let id = report.keyID {
-                guard let record = try KeyRecord.fetchOne(db, key: id), visible(record.provider, record.scope) else { throw KeywardenError.unknownKey(id) }
+                guard let record = try tx.key(id: id), visible(record.provider, record.scope) else { throw KeywardenError.unknownKey(id) }
                 records = [record]
             } else {
-                records = try KeyRecord.filter(Column("fingerprint") == fingerprint!).fetchAll(db).filter { visible($0.provider, $0.scope) }
+                records = try tx.keys(KeyQuery(fingerprint: fingerprint!)).filter { visible($0.provider, $0.scope) }
                 guard !records.isEmpty else {
                     throw KeywardenError(.notFound, "no stored key has that \(report.value != nil ? "value" : "fingerprint"); it may have been removed or never added")
                 }
@@ -83,18 +82,18 @@ extension Vault {
             var results: [ReportResult] = []
             for var record in records {
                 let detail = try sanitized(report.detail, for: record)
-                record.lastOutcome = outcome.rawValue
+                record.lastOutcome = outcome
                 record.lastCheckedAt = now
                 record.lastDetail = "reported HTTP \(report.status) by \(reporter.name) (uid \(reporter.uid), pid \(reporter.pid))\(detail.map { ": \($0)" } ?? "")"
                 record.updatedAt = now
-                try record.update(db)
+                try tx.update(record)
                 try appendAudit(AuditDraft(action: "key.report", provider: record.provider, scope: record.scope, keyID: record.id, fingerprint: record.fingerprint,
-                                           outcome: outcome.rawValue, detail: "client reported HTTP \(report.status)\(detail.map { ": \($0)" } ?? "")", actor: reporter), db)
+                                           outcome: outcome.rawValue, detail: "client reported HTTP \(report.status)\(detail.map { ": \($0)" } ?? "")", actor: reporter), tx)
                 var replacedBy: String?
                 var message = "recorded \(outcome.rawValue) for \(record.id)"
-                if record.state == KeyState.active.rawValue, [.invalid, .forbidden, .noCredit].contains(outcome), failover(record.provider, record.scope) {
-                    if let standby = try healthyStandby(provider: record.provider, scope: record.scope, db) {
-                        try promote(standby, replacing: record, reason: "client reported HTTP \(report.status)", db)
+                if record.state == .active, [.invalid, .forbidden, .noCredit].contains(outcome), failover(record.provider, record.scope) {
+                    if let standby = try healthyStandby(record.pool, tx) {
+                        try promote(standby, replacing: record, reason: "client reported HTTP \(report.status)", tx)
                         replacedBy = standby.id
                         message += "; failover: \(standby.id) is now the active \(record.provider) key of \(record.scope)"
                     } else {
@@ -118,24 +117,27 @@ extension Vault {
     }
 
     /// The oldest standby key of a pool that has not been found bad.
-    func healthyStandby(provider: String, scope: String, _ db: Database) throws -> KeyRecord? {
-        let healthy: Set<String?> = [nil, ValidationOutcome.valid.rawValue]
-        return try KeyRecord.filter(Column("provider") == provider && Column("scope") == scope && Column("state") == KeyState.standby.rawValue)
-            .order(Column("created_at")).fetchAll(db).first { healthy.contains($0.lastOutcome) }
+    func healthyStandby(_ pool: Pool, _ tx: any StoreReading) throws -> KeyRecord? {
+        try tx.keys(.pool(pool, states: [.standby], order: .createdAt)).first { Self.isHealthy($0) }
+    }
+
+    /// Not found bad: never checked, or its last check passed.
+    static func isHealthy(_ key: KeyRecord) -> Bool {
+        key.lastOutcome == nil || key.lastOutcome == .valid
     }
 
     /// Makes `standby` active and marks `failed` as failed, in the caller's transaction.
-    func promote(_ standby: KeyRecord, replacing failed: KeyRecord, reason: String, _ db: Database) throws {
+    func promote(_ standby: KeyRecord, replacing failed: KeyRecord, reason: String, _ tx: any StoreWriting) throws {
         var old = failed
-        old.state = KeyState.failed.rawValue
+        old.state = .failed
         old.updatedAt = now
-        try old.update(db)
+        try tx.update(old)
         var new = standby
-        new.state = KeyState.active.rawValue
+        new.state = .active
         new.activatedAt = now
         new.updatedAt = now
-        try new.update(db)
+        try tx.update(new)
         try appendAudit(AuditDraft(action: "key.failover", provider: new.provider, scope: new.scope, keyID: new.id, fingerprint: new.fingerprint,
-                                   outcome: "ok", detail: "\(new.id) replaced \(old.id) (now failed): \(reason)"), db)
+                                   outcome: "ok", detail: "\(new.id) replaced \(old.id) (now failed): \(reason)"), tx)
     }
 }

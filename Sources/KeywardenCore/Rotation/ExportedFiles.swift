@@ -1,16 +1,5 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
-
-/// `exported_files`
-struct ExportedFileRecord: SnakeCaseRecord {
-    static let databaseTableName = "exported_files"
-    var path: String
-    var scope: String
-    var format: String
-    var only: String?
-    var updatedAt: String
-}
 
 extension Vault {
     /// Remembers a file `export --output` wrote (directly or through the
@@ -24,14 +13,13 @@ extension Vault {
         for name in only ?? [] {
             try Names.require(Names.isEnvironmentVariable(name), "variable name", name, Names.envRule)
         }
-        try write { db in
-            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-            let known = try ExportedFileRecord.fetchOne(db, key: path) != nil
-            try ExportedFileRecord(path: path, scope: scope, format: format.rawValue,
-                                   only: only.map { $0.joined(separator: ",") }, updatedAt: now).save(db)
+        try write { tx in
+            guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+            let known = try tx.exportedFile(path: path) != nil
+            try tx.save(ExportedFileRecord(path: path, scope: scope, format: format, only: only, updatedAt: now))
             if !known {
                 try appendAudit(AuditDraft(action: "export.remember", scope: scope, outcome: "ok",
-                                           detail: "\(path) (\(format.rawValue)) will be rewritten by `rotate --reexport`"), db)
+                                           detail: "\(path) (\(format.rawValue)) will be rewritten by `rotate --reexport`"), tx)
             }
         }
     }
@@ -40,12 +28,10 @@ extension Vault {
     /// values of its scope, in its format and selection. `reason` goes to the
     /// delivery's audit event (`after the rotation of anthropic/prod`).
     public func reexport(path: String, reason: String) throws(KeywardenError) {
-        let found: ExportedFileRecord? = try read { db in try ExportedFileRecord.fetchOne(db, key: path) }
+        let found: ExportedFileRecord? = try read { tx in try tx.exportedFile(path: path) }
         guard let file = found else { throw KeywardenError(.notFound, "\(path) is not a remembered export") }
-        guard let format = ExportFormat(rawValue: file.format) else {
-            throw KeywardenError(.invalidInput, "cannot re-export \(file.path): unknown format '\(file.format)'")
-        }
-        let variables = try resolveEnvironment(scope: file.scope, only: file.only.map { $0.split(separator: ",").map(String.init) })
+        let format = file.format
+        let variables = try resolveEnvironment(scope: file.scope, only: file.only)
         var plain = variables.map { (name: $0.name, value: $0.value!.copyBytes()) }
         defer { for i in plain.indices { wipe(&plain[i].value) } }
         var bytes: [UInt8]

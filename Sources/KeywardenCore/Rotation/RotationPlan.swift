@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A (provider, scope) pair: one pool of keys.
 public struct Pool: Hashable, Sendable, CustomStringConvertible {
@@ -108,44 +107,43 @@ extension Rotator {
     /// (`manual`, `due`, `scheduler`); by default it follows the request.
     public func plan(_ request: RotationRequest, reexport: Bool, trigger: String? = nil) throws(KeywardenError) -> RotationPlan {
         let now = vault.context.clock()
-        return try vault.read { db in
+        return try vault.read { tx in
             var steps: [RotationStep] = []
             var resumed = Set<Pool>()
             // Standbys-to-be: a key a rolled-back rotation had taken.
             var returning: [Pool: [String]] = [:]
-            let open = try RotationRecord.filter(Self.openSteps.contains(Column("step"))).order(Column("started_at")).fetchAll(db)
-            for rotation in open {
-                let pool = Pool(provider: rotation.provider, scope: rotation.scope)
-                let (old, new) = try rotation.keys(db)
-                if let old, old.state == KeyState.active.rawValue, let new, new.state == KeyState.pending.rawValue {
-                    steps.append(.resume(rotation: rotation.id, pool: pool, oldKey: old.id, newKey: new.id, interruptedAt: rotation.step))
+            for rotation in try tx.openRotations() {
+                let pool = rotation.pool
+                let (old, new) = try rotation.keys(tx)
+                if let old, old.state == .active, let new, new.state == .pending {
+                    steps.append(.resume(rotation: rotation.id, pool: pool, oldKey: old.id, newKey: new.id, interruptedAt: rotation.step.rawValue))
                     resumed.insert(pool)
                 } else {
-                    let back = new?.state == KeyState.pending.rawValue ? new?.id : nil
+                    let back = new?.state == .pending ? new?.id : nil
                     if let back { returning[pool, default: []].append(back) }
-                    steps.append(.rollBack(rotation: rotation.id, pool: pool, oldKey: rotation.oldKeyId, newKey: back, interruptedAt: rotation.step))
+                    steps.append(.rollBack(rotation: rotation.id, pool: pool, oldKey: rotation.oldKeyId, newKey: back, interruptedAt: rotation.step.rawValue))
                 }
             }
 
             var targets: [(pool: Pool, trigger: String)] = []
             switch request {
             case .pool(let provider, let scope):
-                _ = try vault.provider(named: provider, db)
+                _ = try vault.provider(named: provider, tx)
                 let pool = Pool(provider: provider, scope: scope)
                 if !resumed.contains(pool) { targets.append((pool, trigger ?? "manual")) }
             case .due:
-                for pool in try duePools(now: now, db) where !resumed.contains(pool) { targets.append((pool, trigger ?? "due")) }
+                for pool in try duePools(now: now, tx) where !resumed.contains(pool) { targets.append((pool, trigger ?? "due")) }
             }
             var rotating: [Pool] = []
             for (pool, trigger) in targets {
-                let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, db)
-                guard let old = try activeKey(pool, db) else {
+                let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, tx)
+                guard let old = try activeKey(pool, tx) else {
                     let reason = "\(pool) has no active key to rotate; add one with `keywarden key add \(pool.provider) --scope \(pool.scope)`"
                     if case .pool = request { throw KeywardenError(.notFound, reason) }
                     steps.append(.blocked(pool: pool, oldKey: nil, reason: reason))
                     continue
                 }
-                let standby = try nextStandby(pool, returning: returning[pool] ?? [], db)
+                let standby = try nextStandby(pool, returning: returning[pool] ?? [], tx)
                 guard standby != nil || policy?.command != nil else {
                     let reason = "\(pool) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(pool.provider) --scope \(pool.scope)`) or set one (`keywarden rotate policy \(pool.provider) --scope \(pool.scope) --command CMD`)"
                     if case .pool = request { throw KeywardenError(.invalidInput, reason) }
@@ -159,12 +157,10 @@ extension Rotator {
             var revoking: [Pool] = []
             var revocations: [RotationStep] = []
             if request == .due {
-                let expired = try KeyRecord.filter(Column("state") == KeyState.retiring.rawValue && Column("retire_after") <= now.iso8601)
-                    .order(Column("retire_after")).fetchAll(db)
-                for key in expired {
-                    let pool = Pool(provider: key.provider, scope: key.scope)
-                    let command = try vault.rotationPolicy(provider: key.provider, scope: key.scope, db)?.revokeCommand != nil
-                    revocations.append(.revoke(pool: pool, key: key.id, retireAfter: key.retireAfter ?? "?", command: command))
+                for key in try tx.keys(Self.expired(at: now)) {
+                    let pool = key.pool
+                    let command = try vault.rotationPolicy(provider: key.provider, scope: key.scope, tx)?.revokeCommand != nil
+                    revocations.append(.revoke(pool: pool, key: key.id, retireAfter: key.retireAfter?.iso8601 ?? "?", command: command))
                     if !revoking.contains(pool) { revoking.append(pool) }
                 }
             }
@@ -173,12 +169,12 @@ extension Rotator {
                 // A file holds the active keys of its scope and of the scopes
                 // it inherits from: any of them changing makes it stale.
                 let changing = Array(resumed).sorted { $0.description < $1.description } + rotating
-                for file in try ExportedFileRecord.order(Column("path")).fetchAll(db) {
-                    let chain = try vault.scopeChain(file.scope, db)
+                for file in try tx.exportedFiles() {
+                    let chain = try vault.scopeChain(file.scope, tx)
                     let after = changing.filter { chain.contains($0.scope) }
                     let revoked = revoking.filter { chain.contains($0.scope) }
                     if !after.isEmpty || !revoked.isEmpty {
-                        steps.append(.reexport(path: file.path, scope: file.scope, format: file.format, after: after, revoking: revoked))
+                        steps.append(.reexport(path: file.path, scope: file.scope, format: file.format.rawValue, after: after, revoking: revoked))
                     }
                 }
             }
@@ -241,34 +237,34 @@ extension Rotator {
 
     /// Pools whose policy says a rotation is due at `now` (active key older than `every`).
     public func duePools(now: Timestamp) throws(KeywardenError) -> [(provider: String, scope: String)] {
-        try vault.read { db in try duePools(now: now, db).map { ($0.provider, $0.scope) } }
+        try vault.read { tx in try duePools(now: now, tx).map { ($0.provider, $0.scope) } }
     }
 
-    func duePools(now: Timestamp, _ db: Database) throws -> [Pool] {
+    func duePools(now: Timestamp, _ tx: any StoreReading) throws -> [Pool] {
         var due: [Pool] = []
-        let pools = try Row.fetchAll(db, sql: "SELECT DISTINCT provider, scope FROM keys WHERE state = 'active' ORDER BY provider, scope")
-        for row in pools {
-            let pool = Pool(provider: row["provider"], scope: row["scope"])
-            guard let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, db), let every = policy.every,
-                  let active = try activeKey(pool, db), let since = Timestamp(iso8601: active.activatedAt ?? active.createdAt) else { continue }
-            if since.adding(seconds: every.seconds) <= now { due.append(pool) }
+        for pool in try tx.activePools() {
+            guard let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, tx), let every = policy.every,
+                  let active = try activeKey(pool, tx) else { continue }
+            if (active.activatedAt ?? active.createdAt).adding(seconds: every.seconds) <= now { due.append(pool) }
         }
         return due
     }
 
-    func activeKey(_ pool: Pool, _ db: Database) throws -> KeyRecord? {
-        try KeyRecord.filter(Column("provider") == pool.provider && Column("scope") == pool.scope && Column("state") == KeyState.active.rawValue).fetchOne(db)
+    func activeKey(_ pool: Pool, _ tx: any StoreReading) throws -> KeyRecord? {
+        try tx.keys(.pool(pool, states: [.active])).first
+    }
+
+    /// Retiring keys whose grace period ended at `now`, soonest first.
+    static func expired(at now: Timestamp) -> KeyQuery {
+        KeyQuery(states: [.retiring], retireAfterUpTo: now, order: .retireAfter)
     }
 
     /// The standby a rotation takes: the oldest healthy one, counting keys a
     /// rollback earlier in the same run puts back (so the plan names the key
     /// the run will really take).
-    func nextStandby(_ pool: Pool, returning: [String], _ db: Database) throws -> String? {
-        let healthy: Set<String?> = [nil, ValidationOutcome.valid.rawValue]
-        let standbys = try KeyRecord.filter(Column("provider") == pool.provider && Column("scope") == pool.scope && Column("state") == KeyState.standby.rawValue).fetchAll(db)
-        let back = try returning.compactMap { try KeyRecord.fetchOne(db, key: $0) }
-        return (standbys + back).filter { healthy.contains($0.lastOutcome) }.min { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }?.id
+    func nextStandby(_ pool: Pool, returning: [String], _ tx: any StoreReading) throws -> String? {
+        let standbys = try tx.keys(.pool(pool, states: [.standby]))
+        let back = try returning.compactMap { try tx.key(id: $0) }
+        return (standbys + back).filter(Vault.isHealthy).min { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }?.id
     }
-
-    static let openSteps = ["create", "set", "test", "finish"]
 }

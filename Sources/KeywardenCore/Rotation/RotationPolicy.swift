@@ -1,20 +1,4 @@
 import Foundation
-import GRDB
-
-/// `rotation_policies`
-struct RotationPolicyRecord: SnakeCaseRecord {
-    static let databaseTableName = "rotation_policies"
-    var provider: String
-    var scope: String
-    var everySeconds: Int64?
-    var graceSeconds: Int64
-    var command: String?
-    var revokeCommand: String?
-    var commandTimeoutSeconds: Int64
-    var failover: Bool
-    var updatedAt: String
-    var revokeTimeoutSeconds: Int64
-}
 
 /// How a pool's keys are rotated. A policy set on a parent scope applies to
 /// its children unless they have their own.
@@ -83,11 +67,11 @@ extension Vault {
     /// Sets (creates or changes) the policy of a pool.
     public func setRotationPolicy(provider: String, scope: String, _ change: RotationPolicyChange) throws(KeywardenError) -> RotationPolicy {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
-        return try write { db in
-            _ = try self.provider(named: provider, db)
-            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-            try ensureProviderRow(provider, db)
-            var record = try RotationPolicyRecord.filter(Column("provider") == provider && Column("scope") == scope).fetchOne(db)
+        return try write { tx in
+            _ = try self.provider(named: provider, tx)
+            guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+            try ensureProviderRow(provider, tx)
+            var record = try tx.rotationPolicy(provider: provider, scope: scope)
                 ?? RotationPolicyRecord(provider: provider, scope: scope, everySeconds: nil, graceSeconds: 86400, command: nil, revokeCommand: nil,
                                         commandTimeoutSeconds: 60, failover: false, updatedAt: now, revokeTimeoutSeconds: 60)
             if let every = change.every { record.everySeconds = every?.seconds }
@@ -98,27 +82,27 @@ extension Vault {
             if let timeout = change.revokeTimeout { record.revokeTimeoutSeconds = max(1, timeout.seconds) }
             if let failover = change.failover { record.failover = failover }
             record.updatedAt = now
-            try record.save(db)
+            try tx.save(record)
             let policy = RotationPolicy(record)
             try appendAudit(AuditDraft(action: "rotate.policy", provider: provider, scope: scope, outcome: "ok",
-                                       detail: "every \(policy.every?.description ?? "manual"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", with command" : "")\(policy.revokeCommand != nil ? ", with revoke command" : "")"), db)
+                                       detail: "every \(policy.every?.description ?? "manual"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", with command" : "")\(policy.revokeCommand != nil ? ", with revoke command" : "")"), tx)
             return policy
         }
     }
 
     /// Every policy that is set, by provider and scope.
     public func rotationPolicies() throws(KeywardenError) -> [RotationPolicy] {
-        try read { db in try RotationPolicyRecord.order(Column("provider"), Column("scope")).fetchAll(db).map(RotationPolicy.init) }
+        try read { tx in try tx.rotationPolicies().map(RotationPolicy.init) }
     }
 
     /// The policy in force for a pool: its own, else the nearest parent scope's.
     public func rotationPolicy(provider: String, scope: String) throws(KeywardenError) -> RotationPolicy? {
-        try read { db in try rotationPolicy(provider: provider, scope: scope, db) }
+        try read { tx in try rotationPolicy(provider: provider, scope: scope, tx) }
     }
 
-    func rotationPolicy(provider: String, scope: String, _ db: Database) throws -> RotationPolicy? {
-        for level in try scopeChain(scope, db) {
-            if let record = try RotationPolicyRecord.filter(Column("provider") == provider && Column("scope") == level).fetchOne(db) {
+    func rotationPolicy(provider: String, scope: String, _ tx: any StoreReading) throws -> RotationPolicy? {
+        for level in try scopeChain(scope, tx) {
+            if let record = try tx.rotationPolicy(provider: provider, scope: level) {
                 var policy = RotationPolicy(record)
                 if level != scope { policy.inheritedBy = scope }
                 return policy

@@ -4,34 +4,18 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import GRDB
 import KeywardenCrypto
 import NIOCore
-
-/// `rotations`: one row per rotation and the step it reached.
-struct RotationRecord: SnakeCaseRecord {
-    static let databaseTableName = "rotations"
-    var id: String
-    var provider: String
-    var scope: String
-    var oldKeyId: String?
-    var newKeyId: String?
-    var trigger: String
-    var step: String
-    var startedAt: String
-    var updatedAt: String
-    var detail: String?
-}
 
 extension RotationRecord {
     /// The rotation's old and new keys. `rotations` rows carry no MAC, so a
     /// row forged with SQL could name keys of another pool; before anything
     /// acts on it, each key it names must exist and belong to its pool, or
     /// this is an integrity error naming the rotation (nothing acted on).
-    func keys(_ db: Database) throws -> (old: KeyRecord?, new: KeyRecord?) {
+    func keys(_ tx: any StoreReading) throws -> (old: KeyRecord?, new: KeyRecord?) {
         func fetch(_ id: String?, _ role: String) throws -> KeyRecord? {
             guard let id else { return nil }
-            guard let key = try KeyRecord.fetchOne(db, key: id) else {
+            guard let key = try tx.key(id: id) else {
                 throw KeywardenError(.integrity, "rotation \(self.id) names \(role) key \(id), which does not exist; the rotations table was changed outside Keywarden. Nothing acted on it; restore the vault from a backup")
             }
             guard key.provider == provider, key.scope == scope else {
@@ -103,28 +87,31 @@ public struct Rotator: Sendable {
     /// the pool, else to the pool's next healthy standby, else to a key from
     /// the policy's command.
     public func rotate(provider: String, scope: String, trigger: String, standby preferred: String? = nil) async throws(KeywardenError) -> RotationReport {
+        guard let trigger = RotationTrigger(rawValue: trigger) else {
+            throw KeywardenError(.invalidInput, "unknown rotation trigger '\(trigger)': use \(RotationTrigger.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         let policy = try vault.rotationPolicy(provider: provider, scope: scope)
         let definition = try vault.provider(named: provider)
         let pool = Pool(provider: provider, scope: scope)
         // Start: record the rotation before anything changes (step create).
-        let (started, old, standby): (RotationRecord, KeyRecord, KeyRecord?) = try vault.write { db in
-            guard let old = try activeKey(pool, db) else {
+        let (started, old, standby): (RotationRecord, KeyRecord, KeyRecord?) = try vault.write { tx in
+            guard let old = try activeKey(pool, tx) else {
                 throw KeywardenError(.notFound, "\(pool) has no active key to rotate; add one with `keywarden key add \(provider) --scope \(scope)`")
             }
-            if let open = try RotationRecord.filter(Column("provider") == provider && Column("scope") == scope && Self.openSteps.contains(Column("step"))).fetchOne(db) {
-                throw KeywardenError(.conflict, "a rotation of \(pool) is already under way (\(open.id), step \(open.step)); run `keywarden rotate --due` to finish or roll it back")
+            if let open = try tx.openRotation(of: pool) {
+                throw KeywardenError(.conflict, "a rotation of \(pool) is already under way (\(open.id), step \(open.step.rawValue)); run `keywarden rotate --due` to finish or roll it back")
             }
-            var standby = try preferred.flatMap { try KeyRecord.fetchOne(db, key: $0) }
-            if let chosen = standby, chosen.state != KeyState.standby.rawValue || chosen.provider != provider || chosen.scope != scope { standby = nil }
-            if standby == nil { standby = try vault.healthyStandby(provider: provider, scope: scope, db) }
+            var standby = try preferred.flatMap { try tx.key(id: $0) }
+            if let chosen = standby, chosen.state != .standby || chosen.provider != provider || chosen.scope != scope { standby = nil }
+            if standby == nil { standby = try vault.healthyStandby(pool, tx) }
             if standby == nil && policy?.command == nil {
                 throw KeywardenError(.invalidInput, "\(pool) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(provider) --scope \(scope)`) or set one (`keywarden rotate policy \(provider) --scope \(scope) --command CMD`)")
             }
             let record = RotationRecord(id: Vault.newIdentifier(prefix: "r_"), provider: provider, scope: scope, oldKeyId: old.id, newKeyId: nil,
-                                        trigger: trigger, step: "create", startedAt: vault.now, updatedAt: vault.now, detail: nil)
-            try record.insert(db)
+                                        trigger: trigger, step: .create, startedAt: vault.now, updatedAt: vault.now, detail: nil)
+            try tx.insert(record)
             try vault.appendAudit(AuditDraft(action: "rotate.start", provider: provider, scope: scope, keyID: old.id, fingerprint: old.fingerprint, outcome: "ok",
-                                             detail: "\(record.id) (\(trigger)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a key from the rotate command")"), db)
+                                             detail: "\(record.id) (\(trigger.rawValue)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a key from the rotate command")"), tx)
             return (record, old, standby)
         }
         var rotation = started
@@ -134,15 +121,15 @@ public struct Rotator: Sendable {
         let newKey: KeyRecord
         do {
             if let standby {
-                newKey = try vault.write { db in try setPending(standby.id, in: &rotation, db) }
+                newKey = try vault.write { tx in try setPending(standby.id, in: &rotation, tx) }
             } else {
                 let oldValue = try vault.open(nonce: old.nonce, ciphertext: old.ciphertext, for: RowBinding(key: old))
                 let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: definition, scope: scope, oldKeyID: old.id,
                                                                   timeout: policy!.commandTimeout.seconds, redacting: [oldValue])
-                newKey = try vault.write { db in
+                newKey = try vault.write { tx in
                     let added = try vault.insertKey(provider: definition, scope: scope, label: "rotated-\(rotation.id.dropFirst(2))", env: old.env, value: value,
-                                                    activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", db)
-                    return try setPending(added.key.id, in: &rotation, db)
+                                                    activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", tx)
+                    return try setPending(added.key.id, in: &rotation, tx)
                 }
             }
         } catch {
@@ -154,15 +141,15 @@ public struct Rotator: Sendable {
     }
 
     /// The set step: the new key becomes `pending` and the rotation records it.
-    private func setPending(_ keyID: String, in rotation: inout RotationRecord, _ db: Database) throws -> KeyRecord {
-        var key = try KeyRecord.fetchOne(db, key: keyID)!
-        key.state = KeyState.pending.rawValue
+    private func setPending(_ keyID: String, in rotation: inout RotationRecord, _ tx: any StoreWriting) throws -> KeyRecord {
+        var key = try tx.key(id: keyID)!
+        key.state = .pending
         key.updatedAt = vault.now
-        try key.update(db)
+        try tx.update(key)
         rotation.newKeyId = key.id
-        rotation.step = "set"
+        rotation.step = .set
         rotation.updatedAt = vault.now
-        try rotation.update(db)
+        try tx.update(rotation)
         return key
     }
 
@@ -172,14 +159,14 @@ public struct Rotator: Sendable {
         let check = await validator.checkOne(KeyToCheck(key: KeyInfo(newKey), provider: definition, value: value))
         try vault.recordChecks([check], by: "rotate \(rotation.id)")
         let rotationID = rotation.id
-        try vault.write { db in
-            var r = try RotationRecord.fetchOne(db, key: rotationID)!
-            r.step = "test"
+        try vault.write { tx in
+            var r = try tx.rotation(id: rotationID)!
+            r.step = .test
             r.updatedAt = vault.now
             r.detail = "test: \(check.outcome.rawValue)"
-            try r.update(db)
+            try tx.update(r)
         }
-        rotation.step = "test"
+        rotation.step = .test
         checkpoint("test")
         guard check.outcome == .valid else {
             try fail(&rotation, newKey: newKey.id, reason: "test failed: \(check.outcome.rawValue): \(check.reason)")
@@ -187,23 +174,23 @@ public struct Rotator: Sendable {
                                   detail: "the new key \(newKey.id) did not pass its test (\(check.outcome.rawValue): \(check.reason)); it is marked failed and \(old.id) stays active")
         }
         // Finish: one transaction; the old key retires, the new one is active.
-        try vault.write { db in
-            var current = try KeyRecord.fetchOne(db, key: old.id)!
-            current.state = KeyState.retiring.rawValue
-            current.retireAfter = vault.context.clock().adding(seconds: grace).iso8601
+        try vault.write { tx in
+            var current = try tx.key(id: old.id)!
+            current.state = .retiring
+            current.retireAfter = vault.context.clock().adding(seconds: grace)
             current.updatedAt = vault.now
-            try current.update(db)
-            var promoted = try KeyRecord.fetchOne(db, key: newKey.id)!
-            promoted.state = KeyState.active.rawValue
+            try tx.update(current)
+            var promoted = try tx.key(id: newKey.id)!
+            promoted.state = .active
             promoted.activatedAt = vault.now
             promoted.updatedAt = vault.now
-            try promoted.update(db)
-            var r = try RotationRecord.fetchOne(db, key: rotationID)!
-            r.step = "done"
+            try tx.update(promoted)
+            var r = try tx.rotation(id: rotationID)!
+            r.step = .done
             r.updatedAt = vault.now
-            try r.update(db)
+            try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "key.rotate", provider: promoted.provider, scope: promoted.scope, keyID: promoted.id, fingerprint: promoted.fingerprint,
-                                             outcome: "ok", detail: "\(rotationID): \(promoted.id) replaced \(current.id), which retires until \(current.retireAfter!)"), db)
+                                             outcome: "ok", detail: "\(rotationID): \(promoted.id) replaced \(current.id), which retires until \(current.retireAfter!.iso8601)"), tx)
         }
         checkpoint("finish")
         return RotationReport(provider: rotation.provider, scope: rotation.scope, result: "rotated", oldKey: old.id, newKey: newKey.id,
@@ -212,22 +199,22 @@ public struct Rotator: Sendable {
 
     private func fail(_ rotation: inout RotationRecord, newKey: String?, reason: String) throws(KeywardenError) {
         let rotationID = rotation.id
-        try vault.write { db in
-            if let newKey, var key = try KeyRecord.fetchOne(db, key: newKey), key.state == KeyState.pending.rawValue {
-                key.state = KeyState.failed.rawValue
+        try vault.write { tx in
+            if let newKey, var key = try tx.key(id: newKey), key.state == .pending {
+                key.state = .failed
                 key.lastDetail = reason
                 key.updatedAt = vault.now
-                try key.update(db)
+                try tx.update(key)
             }
-            var r = try RotationRecord.fetchOne(db, key: rotationID)!
-            r.step = "failed"
+            var r = try tx.rotation(id: rotationID)!
+            r.step = .failed
             r.detail = reason
             r.updatedAt = vault.now
-            try r.update(db)
+            try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "rotate.fail", provider: r.provider, scope: r.scope, keyID: newKey, outcome: "failed",
-                                             detail: "\(rotationID): \(reason); \(r.oldKeyId ?? "the old key") stays active"), db)
+                                             detail: "\(rotationID): \(reason); \(r.oldKeyId ?? "the old key") stays active"), tx)
         }
-        rotation.step = "failed"
+        rotation.step = .failed
     }
 
     /// Finishes or rolls back every rotation a crash interrupted: nothing
@@ -248,45 +235,45 @@ public struct Rotator: Sendable {
     /// promotes it or marks it failed. Rolls it back instead when its keys
     /// are no longer where the crash left them.
     func resume(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
-        let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try vault.read { db in
-            guard let r = try RotationRecord.fetchOne(db, key: rotationID) else { return (nil, nil, nil) }
-            let keys = try r.keys(db)
+        let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try vault.read { tx in
+            guard let r = try tx.rotation(id: rotationID) else { return (nil, nil, nil) }
+            let keys = try r.keys(tx)
             return (r, keys.old, keys.new)
         }
-        guard var rotation = found, Self.openSteps.contains(rotation.step) else {
+        guard var rotation = found, rotation.step.isOpen else {
             return RotationReport(provider: found?.provider ?? "-", scope: found?.scope ?? "-", result: "skipped", oldKey: found?.oldKeyId, newKey: found?.newKeyId,
                                   detail: "\(rotationID) was already finished by another run")
         }
-        guard let old, old.state == KeyState.active.rawValue, let newKey, newKey.state == KeyState.pending.rawValue else {
+        guard let old, old.state == .active, let newKey, newKey.state == .pending else {
             return try rollBack(rotationID)
         }
         let definition = try vault.provider(named: rotation.provider)
         let grace = try vault.rotationPolicy(provider: rotation.provider, scope: rotation.scope)?.grace.seconds ?? 86400
         try vault.recordAudit(AuditDraft(action: "rotate.recover", provider: rotation.provider, scope: rotation.scope, keyID: newKey.id, outcome: "resumed",
-                                         detail: "\(rotation.id) was interrupted at \(rotation.step); testing \(newKey.id) again"))
+                                         detail: "\(rotation.id) was interrupted at \(rotation.step.rawValue); testing \(newKey.id) again"))
         var report = try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: grace)
-        report.detail = "resumed \(rotation.id) (interrupted at \(found!.step)); no second rotation: " + report.detail
+        report.detail = "resumed \(rotation.id) (interrupted at \(found!.step.rawValue)); no second rotation: " + report.detail
         return report
     }
 
     /// Rolls back one interrupted rotation; a standby it had taken goes back to standby.
     func rollBack(_ rotationID: String) throws(KeywardenError) -> RotationReport {
-        try vault.write { db in
-            guard var r = try RotationRecord.fetchOne(db, key: rotationID), Self.openSteps.contains(r.step) else {
+        try vault.write { tx in
+            guard var r = try tx.rotation(id: rotationID), r.step.isOpen else {
                 return RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run")
             }
-            let interruptedAt = r.step
-            if var key = try r.keys(db).new, key.state == KeyState.pending.rawValue {
-                key.state = KeyState.standby.rawValue
+            let interruptedAt = r.step.rawValue
+            if var key = try r.keys(tx).new, key.state == .pending {
+                key.state = .standby
                 key.updatedAt = vault.now
-                try key.update(db)
+                try tx.update(key)
             }
-            r.step = "rolled_back"
+            r.step = .rolledBack
             r.detail = "interrupted at \(interruptedAt); rolled back"
             r.updatedAt = vault.now
-            try r.update(db)
+            try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "rotate.recover", provider: r.provider, scope: r.scope, keyID: r.oldKeyId, outcome: "rolled_back",
-                                             detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), db)
+                                             detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), tx)
             return RotationReport(provider: r.provider, scope: r.scope, result: "rolled back", oldKey: r.oldKeyId, newKey: nil,
                                   detail: "\(rotationID) was interrupted at \(interruptedAt); rolled back, \(r.oldKeyId ?? "the old key") stays active")
         }
@@ -295,9 +282,7 @@ public struct Rotator: Sendable {
     /// Revokes retiring keys whose grace period has ended at `now`, giving
     /// each old key to the policy's revoke command on stdin.
     public func retireExpired(now: Timestamp) async throws(KeywardenError) -> [RotationReport] {
-        let expired: [String] = try vault.read { db in
-            try KeyRecord.filter(Column("state") == KeyState.retiring.rawValue && Column("retire_after") <= now.iso8601).order(Column("retire_after")).fetchAll(db).map(\.id)
-        }
+        let expired: [String] = try vault.read { tx in try tx.keys(Self.expired(at: now)).map(\.id) }
         var reports: [RotationReport] = []
         for id in expired {
             if let report = try await revoke(id, now: now) { reports.append(report) }
@@ -309,9 +294,9 @@ public struct Rotator: Sendable {
     /// longer retiring (another run got there first). The revoke command's
     /// stderr is redacted of the key and of the pool's active key.
     func revoke(_ keyID: String, now: Timestamp) async throws(KeywardenError) -> RotationReport? {
-        let (found, active): (KeyRecord?, KeyRecord?) = try vault.read { db in
-            guard let key = try KeyRecord.fetchOne(db, key: keyID), key.state == KeyState.retiring.rawValue else { return (nil, nil) }
-            return (key, try activeKey(Pool(provider: key.provider, scope: key.scope), db))
+        let (found, active): (KeyRecord?, KeyRecord?) = try vault.read { tx in
+            guard let key = try tx.key(id: keyID), key.state == .retiring else { return (nil, nil) }
+            return (key, try activeKey(key.pool, tx))
         }
         guard let key = found else { return nil }
         var detail = "grace period over"
@@ -330,14 +315,14 @@ public struct Rotator: Sendable {
                 detail += "; revoke command failed: \(error.message) (the key is still marked revoked here; revoke it upstream by hand)"
             }
         }
-        try vault.write { db in
-            guard var current = try KeyRecord.fetchOne(db, key: key.id), current.state == KeyState.retiring.rawValue else { return }
-            current.state = KeyState.revoked.rawValue
+        try vault.write { tx in
+            guard var current = try tx.key(id: key.id), current.state == .retiring else { return }
+            current.state = .revoked
             current.updatedAt = vault.now
             current.lastDetail = detail
-            try current.update(db)
+            try tx.update(current)
             try vault.appendAudit(AuditDraft(action: "key.revoke", provider: key.provider, scope: key.scope, keyID: key.id, fingerprint: key.fingerprint,
-                                             outcome: failed ? "failed" : "ok", detail: detail), db)
+                                             outcome: failed ? "failed" : "ok", detail: detail), tx)
         }
         return RotationReport(provider: key.provider, scope: key.scope, result: "revoked", oldKey: key.id, newKey: nil, detail: detail)
     }

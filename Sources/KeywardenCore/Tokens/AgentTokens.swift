@@ -1,22 +1,5 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
-
-/// `agent_tokens`
-struct AgentTokenRecord: SnakeCaseRecord {
-    static let databaseTableName = "agent_tokens"
-    var id: String
-    var name: String
-    var hash: String
-    var scopes: String
-    var providers: String
-    /// JSON array of config names, `["*"]` for all; empty: none (0006_agent).
-    var config: String
-    var createdAt: String
-    var expiresAt: String?
-    var revokedAt: String?
-    var lastUsedAt: String?
-}
 
 /// A client credential for the agent, as listed (never the token itself).
 public struct AgentToken: Codable, Sendable, Equatable {
@@ -52,13 +35,13 @@ public struct AgentToken: Codable, Sendable, Equatable {
     init(_ r: AgentTokenRecord) {
         id = r.id
         name = r.name
-        scopes = (try? JSONDecoder().decode([String].self, from: Data(r.scopes.utf8))) ?? []
-        providers = (try? JSONDecoder().decode([String].self, from: Data(r.providers.utf8))) ?? []
-        config = (try? JSONDecoder().decode([String].self, from: Data(r.config.utf8))) ?? []
-        createdAt = Timestamp(iso8601: r.createdAt) ?? Timestamp(millisecondsSince1970: 0)
-        expiresAt = r.expiresAt.flatMap(Timestamp.init(iso8601:))
-        revokedAt = r.revokedAt.flatMap(Timestamp.init(iso8601:))
-        lastUsedAt = r.lastUsedAt.flatMap(Timestamp.init(iso8601:))
+        scopes = r.scopes
+        providers = r.providers
+        config = r.config
+        createdAt = r.createdAt
+        expiresAt = r.expiresAt
+        revokedAt = r.revokedAt
+        lastUsedAt = r.lastUsedAt
     }
 }
 
@@ -93,40 +76,37 @@ extension Vault {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let tokenBytes = SecureBytes(copying: Array(token.utf8))
         let hash = tokenHash(tokenBytes)
-        let record: AgentTokenRecord = try write { db in
-            for scope in scopes where try !ScopeRecord.exists(db, key: scope) { throw KeywardenError.unknownScope(scope) }
-            for provider in providers { _ = try self.provider(named: provider, db) }
-            if try AgentTokenRecord.filter(Column("name") == name).fetchCount(db) > 0 {
+        let record: AgentTokenRecord = try write { tx in
+            for scope in scopes where try !tx.scopeExists(scope) { throw KeywardenError.unknownScope(scope) }
+            for provider in providers { _ = try self.provider(named: provider, tx) }
+            if try tx.tokenNameExists(name) {
                 throw KeywardenError(.conflict, "a token named '\(name)' already exists; revoke it first or choose another name")
             }
-            var record = AgentTokenRecord(
-                id: Self.newIdentifier(prefix: "t_"), name: name, hash: hash,
-                scopes: String(decoding: try JSONEncoder().encode(scopes), as: UTF8.self),
-                providers: String(decoding: try JSONEncoder().encode(providers), as: UTF8.self),
-                config: String(decoding: try JSONEncoder().encode(config), as: UTF8.self),
-                createdAt: now, expiresAt: ttl.map { context.clock().adding(seconds: $0.seconds).iso8601 }, revokedAt: nil, lastUsedAt: nil)
-            try record.insert(db)
+            let record = AgentTokenRecord(
+                id: Self.newIdentifier(prefix: "t_"), name: name, hash: hash, scopes: scopes, providers: providers, config: config,
+                createdAt: now, expiresAt: ttl.map { context.clock().adding(seconds: $0.seconds) }, revokedAt: nil, lastUsedAt: nil)
+            try tx.insert(record)
             try appendAudit(AuditDraft(action: "token.create", outcome: "ok",
-                                       detail: "\(name): scopes \(scopes.joined(separator: ",")), providers \(providers.isEmpty ? "all" : providers.joined(separator: ",")), config \(config.isEmpty ? "none" : config.contains("*") ? "all" : config.joined(separator: ","))\(ttl.map { ", expires in \($0)" } ?? "")"), db)
+                                       detail: "\(name): scopes \(scopes.joined(separator: ",")), providers \(providers.isEmpty ? "all" : providers.joined(separator: ",")), config \(config.isEmpty ? "none" : config.contains("*") ? "all" : config.joined(separator: ","))\(ttl.map { ", expires in \($0)" } ?? "")"), tx)
             return record
         }
         return (AgentToken(record), tokenBytes)
     }
 
     public func listTokens() throws(KeywardenError) -> [AgentToken] {
-        try read { db in try AgentTokenRecord.order(Column("created_at")).fetchAll(db).map(AgentToken.init) }
+        try read { tx in try tx.tokens().map(AgentToken.init) }
     }
 
     /// Revokes a token by name or id.
     public func revokeToken(_ nameOrID: String) throws(KeywardenError) -> AgentToken {
-        try write { db in
-            guard var record = try AgentTokenRecord.filter(Column("name") == nameOrID || Column("id") == nameOrID).fetchOne(db) else {
+        try write { tx in
+            guard var record = try tx.token(nameOrID: nameOrID) else {
                 throw KeywardenError(.notFound, "no token named '\(nameOrID)'; see `keywarden token list`")
             }
             if record.revokedAt == nil {
                 record.revokedAt = now
-                try record.update(db)
-                try appendAudit(AuditDraft(action: "token.revoke", outcome: "ok", detail: record.name), db)
+                try tx.update(record)
+                try appendAudit(AuditDraft(action: "token.revoke", outcome: "ok", detail: record.name), tx)
             }
             return AgentToken(record)
         }
@@ -136,7 +116,7 @@ extension Vault {
     /// database never sees the token), then compared in constant time.
     public func authenticate(token presented: SecureBytes) throws(KeywardenError) -> Result<AgentToken, TokenRejection> {
         let hash = tokenHash(presented)
-        let record: AgentTokenRecord? = try read { db in try AgentTokenRecord.filter(Column("hash") == hash).fetchOne(db) }
+        let record: AgentTokenRecord? = try read { tx in try tx.token(hash: hash) }
         guard let record, constantTimeEquals(Array(record.hash.utf8), Array(hash.utf8)) else { return .failure(.unknown) }
         let token = AgentToken(record)
         if token.revokedAt != nil { return .failure(.revoked(name: token.name)) }
@@ -148,9 +128,7 @@ extension Vault {
     /// calls it at most once a minute per token, off the request's path; it is
     /// bookkeeping, not an audit event, and touches no other column.
     public func markTokenUsed(id: String, at time: Timestamp) throws(KeywardenError) {
-        try write { db in
-            try db.execute(sql: "UPDATE agent_tokens SET last_used_at = ? WHERE id = ?", arguments: [time.iso8601, id])
-        }
+        try write { tx in try tx.markTokenUsed(id: id, at: time) }
     }
 
     func tokenHash(_ token: SecureBytes) -> String {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 /// Which keys `validate` checks.
@@ -22,25 +21,25 @@ extension Vault {
     /// The keys to check, decrypted, with their providers' effective definitions.
     public func keysToCheck(_ selection: ValidationSelection) throws(KeywardenError) -> [KeyToCheck] {
         if let scope = selection.scope { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
-        let records: [(KeyRecord, ProviderDefinition)] = try read { db in
-            var request = KeyRecord.all()
+        let records: [(KeyRecord, ProviderDefinition)] = try read { tx in
+            var query = KeyQuery(order: .providerScopeCreatedAt)
             if let id = selection.keyID {
-                guard try KeyRecord.exists(db, key: id) else { throw KeywardenError.unknownKey(id) }
-                request = request.filter(Column("id") == id)
+                guard try tx.countKeys(KeyQuery(id: id)) > 0 else { throw KeywardenError.unknownKey(id) }
+                query.id = id
             } else if !selection.all {
-                request = request.filter([KeyState.active, .standby, .pending].map(\.rawValue).contains(Column("state")))
+                query.states = [.active, .standby, .pending]
             }
             if let p = selection.provider {
-                _ = try provider(named: p, db)
-                request = request.filter(Column("provider") == p)
+                _ = try provider(named: p, tx)
+                query.provider = p
             }
             if let s = selection.scope {
-                guard try ScopeRecord.exists(db, key: s) else { throw KeywardenError.unknownScope(s) }
-                request = request.filter(Column("scope") == s)
+                guard try tx.scopeExists(s) else { throw KeywardenError.unknownScope(s) }
+                query.scope = s
             }
             var definitions: [String: ProviderDefinition] = [:]
-            return try request.order(Column("provider"), Column("scope"), Column("created_at")).fetchAll(db).map { record in
-                if definitions[record.provider] == nil { definitions[record.provider] = try provider(named: record.provider, db) }
+            return try tx.keys(query).map { record in
+                if definitions[record.provider] == nil { definitions[record.provider] = try provider(named: record.provider, tx) }
                 return (record, definitions[record.provider]!)
             }
         }
@@ -59,13 +58,11 @@ extension Vault {
     /// in one transaction, so `key list` and `audit --failed-auth` answer
     /// "which key failed, when, and by which check".
     public func recordChecks(_ checks: [KeyCheck], by check: String) throws(KeywardenError) {
-        try write { db in
+        try write { tx in
             for result in checks {
-                try db.execute(
-                    sql: "UPDATE keys SET last_outcome = ?, last_checked_at = ?, last_detail = ? WHERE id = ?",
-                    arguments: [result.outcome.rawValue, result.checkedAt.iso8601, result.summary, result.id])
+                try tx.recordCheck(keyID: result.id, outcome: result.outcome, at: result.checkedAt, detail: result.summary)
                 try appendAudit(AuditDraft(action: "key.validate", provider: result.provider, scope: result.scope, keyID: result.id,
-                                           fingerprint: result.fingerprint, outcome: result.outcome.rawValue, detail: "\(check): \(result.summary)"), db)
+                                           fingerprint: result.fingerprint, outcome: result.outcome.rawValue, detail: "\(check): \(result.summary)"), tx)
             }
         }
     }
@@ -76,14 +73,14 @@ extension Vault {
     public func failover(after checks: [KeyCheck]) throws(KeywardenError) -> [ReportResult] {
         let bad = checks.filter { [.invalid, .forbidden, .noCredit].contains($0.outcome) }
         guard !bad.isEmpty else { return [] }
-        return try write { db in
+        return try write { tx in
             var results: [ReportResult] = []
             for check in bad {
-                guard let record = try KeyRecord.fetchOne(db, key: check.id), record.state == KeyState.active.rawValue,
-                      try rotationPolicy(provider: record.provider, scope: record.scope, db)?.failover == true,
-                      let standby = try healthyStandby(provider: record.provider, scope: record.scope, db)
+                guard let record = try tx.key(id: check.id), record.state == .active,
+                      try rotationPolicy(provider: record.provider, scope: record.scope, tx)?.failover == true,
+                      let standby = try healthyStandby(record.pool, tx)
                 else { continue }
-                try promote(standby, replacing: record, reason: "validation found \(check.outcome.rawValue): \(check.reason)", db)
+                try promote(standby, replacing: record, reason: "validation found \(check.outcome.rawValue): \(check.reason)", tx)
                 results.append(ReportResult(keyID: record.id, provider: record.provider, scope: record.scope, outcome: check.outcome, replacedBy: standby.id,
                                             message: "failover: \(standby.id) replaced \(record.id) (\(check.outcome.rawValue))"))
             }

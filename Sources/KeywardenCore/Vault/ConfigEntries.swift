@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 extension Vault {
@@ -11,16 +10,16 @@ extension Vault {
         let hasNUL = value.withUnsafeBytes { $0.contains(0) }
         guard !hasNUL else { throw KeywardenError(.invalidInput, "the value of \(name) contains a NUL byte, which no environment variable can carry; nothing was stored") }
         guard value.count <= 1 << 20 else { throw KeywardenError(.invalidInput, "the value of \(name) is larger than 1 MiB; nothing was stored") }
-        return try write { db in try upsertConfig(scope: scope, name: name, value: value, secret: secret, db) }
+        return try write { tx in try upsertConfig(scope: scope, name: name, value: value, secret: secret, tx) }
     }
 
     /// Creates or updates a config entry inside the caller's transaction.
-    func upsertConfig(scope: String, name: String, value: SecureBytes, secret: Bool, auditDetail: String? = nil, _ db: Database) throws -> (entry: ConfigEntryInfo, created: Bool) {
-        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-        try checkVariableIsFree(name, scope: scope, exceptProvider: nil, db)
+    func upsertConfig(scope: String, name: String, value: SecureBytes, secret: Bool, auditDetail: String? = nil, _ tx: any StoreWriting) throws -> (entry: ConfigEntryInfo, created: Bool) {
+        guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+        try checkVariableIsFree(name, scope: scope, exceptProvider: nil, tx)
         var record: ConfigEntryRecord
         let created: Bool
-        if var existing = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) {
+        if var existing = try tx.configEntry(scope: scope, name: name) {
             existing.version += 1
             existing.secret = existing.secret || secret
             existing.updatedAt = now
@@ -37,18 +36,18 @@ extension Vault {
         let box = try seal(value, for: RowBinding(config: record))
         record.nonce = Data(box.nonce)
         record.ciphertext = Data(box.ciphertext)
-        try record.save(db)
+        try tx.save(record)
         try appendAudit(AuditDraft(action: "config.set", scope: scope, fingerprint: record.secret ? fingerprint(of: value) : nil, outcome: "ok",
-                                   detail: "\(name) version \(record.version)\(record.secret ? " (secret)" : "")\(auditDetail.map { ", \($0)" } ?? "")"), db)
+                                   detail: "\(name) version \(record.version)\(record.secret ? " (secret)" : "")\(auditDetail.map { ", \($0)" } ?? "")"), tx)
         return (try info(record, value: record.secret ? nil : value), created)
     }
 
     /// Reads a config entry from the scope or the nearest parent that has it,
     /// recording the read.
     public func getConfig(scope: String, name: String) throws(KeywardenError) -> (entry: ConfigEntryInfo, value: SecureBytes) {
-        let record: ConfigEntryRecord = try read { db in
-            for candidate in try scopeChain(scope, db) {
-                if let record = try ConfigEntryRecord.filter(Column("scope") == candidate && Column("name") == name).fetchOne(db) {
+        let record: ConfigEntryRecord = try read { tx in
+            for candidate in try scopeChain(scope, tx) {
+                if let record = try tx.configEntry(scope: candidate, name: name) {
                     return record
                 }
             }
@@ -64,14 +63,14 @@ extension Vault {
     /// Config entries of a scope (with those inherited from its parents, marked
     /// `inherited_by`), or of every scope. Plain values are shown, secret ones not.
     public func listConfig(scope: String?) throws(KeywardenError) -> [ConfigEntryInfo] {
-        let records: [(ConfigEntryRecord, inheritedBy: String?)] = try read { db in
+        let records: [(ConfigEntryRecord, inheritedBy: String?)] = try read { tx in
             guard let scope else {
-                return try ConfigEntryRecord.order(Column("scope"), Column("name")).fetchAll(db).map { ($0, nil) }
+                return try tx.configEntries(scope: nil).map { ($0, nil) }
             }
             var seen = Set<String>()
             var result: [(ConfigEntryRecord, String?)] = []
-            for candidate in try scopeChain(scope, db) {
-                for record in try ConfigEntryRecord.filter(Column("scope") == candidate).order(Column("name")).fetchAll(db) where !seen.contains(record.name) {
+            for candidate in try scopeChain(scope, tx) {
+                for record in try tx.configEntries(scope: candidate) where !seen.contains(record.name) {
                     seen.insert(record.name)
                     result.append((record, candidate == scope ? nil : scope))
                 }
@@ -90,13 +89,13 @@ extension Vault {
 
     /// Removes a config entry from one scope (not from its parents).
     public func unsetConfig(scope: String, name: String) throws(KeywardenError) {
-        try write { db in
-            guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-            guard let record = try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchOne(db) else {
+        try write { tx in
+            guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+            guard let record = try tx.configEntry(scope: scope, name: name) else {
                 throw KeywardenError(.notFound, "no config entry '\(name)' in scope '\(scope)' (entries inherited from a parent are unset there)")
             }
-            _ = try record.delete(db)
-            try appendAudit(AuditDraft(action: "config.unset", scope: scope, outcome: "ok", detail: name), db)
+            try tx.delete(record)
+            try appendAudit(AuditDraft(action: "config.unset", scope: scope, outcome: "ok", detail: name), tx)
         }
     }
 
@@ -104,7 +103,7 @@ extension Vault {
         ConfigEntryInfo(
             id: record.id, scope: record.scope, name: record.name, secret: record.secret,
             value: value.map { v in v.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } },
-            version: record.version, updatedAt: Timestamp(iso8601: record.updatedAt) ?? Timestamp(millisecondsSince1970: 0),
+            version: record.version, updatedAt: record.updatedAt,
             inheritedBy: nil)
     }
 }

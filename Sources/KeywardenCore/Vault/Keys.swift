@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KeywardenCrypto
 
 /// The result of `addKey`: the stored key and any warnings worth showing.
@@ -45,9 +44,9 @@ extension Vault {
             warnings.append(message + "; stored anyway (--force)")
         }
         let forced = force && !warnings.isEmpty
-        return try write { db in
+        return try write { tx in
             var added = try insertKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate,
-                                      auditDetail: forced ? "format check overridden" : nil, db)
+                                      auditDetail: forced ? "format check overridden" : nil, tx)
             added.warnings = warnings + added.warnings
             return added
         }
@@ -58,14 +57,14 @@ extension Vault {
     /// the current active key when activating, seals, inserts and audits.
     func insertKey(
         provider: ProviderDefinition, scope: String, label: String?, env: String?,
-        value: SecureBytes, activate: Bool, auditDetail: String? = nil, _ db: Database
+        value: SecureBytes, activate: Bool, auditDetail: String? = nil, _ tx: any StoreWriting
     ) throws -> AddedKey {
         let fingerprint = self.fingerprint(of: value)
         let hint = KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])
         let envName = env ?? provider.env
-        guard try ScopeRecord.exists(db, key: scope) else { throw KeywardenError.unknownScope(scope) }
-        try ensureProviderRow(provider.name, db)
-        let pool = try KeyRecord.filter(Column("provider") == provider.name && Column("scope") == scope).fetchAll(db)
+        guard try tx.scopeExists(scope) else { throw KeywardenError.unknownScope(scope) }
+        try ensureProviderRow(provider.name, tx)
+        let pool = try tx.keys(.pool(Pool(provider: provider.name, scope: scope)))
         if let twin = pool.first(where: { $0.fingerprint == fingerprint }) {
             throw KeywardenError(.conflict, "this value is already stored as key \(twin.id) ('\(twin.label)') in \(provider.name)/\(scope); nothing was stored")
         }
@@ -73,29 +72,29 @@ extension Vault {
         if let clash = pool.first(where: { $0.label == finalLabel }) {
             throw KeywardenError(.conflict, "label '\(finalLabel)' is already used by key \(clash.id) in \(provider.name)/\(scope); choose another with --label")
         }
-        try checkVariableIsFree(envName, scope: scope, exceptProvider: provider.name, db)
-        let current = pool.first { $0.state == KeyState.active.rawValue }
+        try checkVariableIsFree(envName, scope: scope, exceptProvider: provider.name, tx)
+        let current = pool.first { $0.state == .active }
         let state: KeyState = (current == nil || activate) ? .active : .standby
         var demoted: String?
         if state == .active, var old = current {
-            old.state = KeyState.standby.rawValue
+            old.state = .standby
             old.updatedAt = now
-            try old.update(db)
+            try tx.update(old)
             demoted = old.id
         }
         var record = KeyRecord(
             id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
-            state: state.rawValue, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
+            state: state, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
             createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
             lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil, retireAfter: nil)
         let box = try seal(value, for: RowBinding(key: record))
         record.nonce = Data(box.nonce)
         record.ciphertext = Data(box.ciphertext)
-        try record.insert(db)
+        try tx.insert(record)
         var detail = "label '\(finalLabel)', state \(state.rawValue)"
         if let demoted { detail += ", replaced \(demoted) (now standby)" }
         if let auditDetail { detail += ", \(auditDetail)" }
-        try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), db)
+        try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), tx)
         return AddedKey(key: KeyInfo(record), warnings: [], demoted: demoted)
     }
 
@@ -104,23 +103,18 @@ extension Vault {
     /// marked `inherited_by`.
     public func listKeys(_ filter: KeyFilter) throws(KeywardenError) -> [KeyInfo] {
         if let scope = filter.scope { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
-        return try read { db in
-            var request = KeyRecord.all()
-            if let p = filter.provider {
-                _ = try provider(named: p, db)
-                request = request.filter(Column("provider") == p)
-            }
-            if let s = filter.state { request = request.filter(Column("state") == s.rawValue) }
+        return try read { tx in
+            if let p = filter.provider { _ = try provider(named: p, tx) }
+            let states = filter.state.map { [$0] }
             guard let scope = filter.scope else {
-                return try request.order(Column("provider"), Column("scope"), Column("created_at")).fetchAll(db).map(KeyInfo.init)
+                return try tx.keys(KeyQuery(provider: filter.provider, states: states, order: .providerScopeCreatedAt)).map(KeyInfo.init)
             }
-            let chain = try scopeChain(scope, db)
-            var result = try request.filter(Column("scope") == scope).order(Column("provider"), Column("created_at")).fetchAll(db).map(KeyInfo.init)
+            let chain = try scopeChain(scope, tx)
+            var result = try tx.keys(KeyQuery(provider: filter.provider, scope: scope, states: states, order: .providerCreatedAt)).map(KeyInfo.init)
             if filter.state == nil || filter.state == .active {
                 var covered = Set(result.filter { $0.state == .active }.map(\.provider))
                 for ancestor in chain.dropFirst() {
-                    let inherited = try request.filter(Column("scope") == ancestor && Column("state") == KeyState.active.rawValue)
-                        .order(Column("provider")).fetchAll(db)
+                    let inherited = try tx.keys(KeyQuery(provider: filter.provider, scope: ancestor, states: [.active], order: .provider))
                     for record in inherited where !covered.contains(record.provider) {
                         var info = KeyInfo(record)
                         info.inheritedBy = scope
@@ -135,8 +129,8 @@ extension Vault {
 
     /// One key's metadata.
     public func key(id: String) throws(KeywardenError) -> KeyInfo {
-        try read { db in
-            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+        try read { tx in
+            guard let record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
             return KeyInfo(record)
         }
     }
@@ -145,8 +139,8 @@ extension Vault {
     /// returning it). The agent passes its caller as `actor` and the caller's
     /// purpose as `detail`; otherwise the event is this session's.
     public func revealKey(id: String, purpose: String = "key.reveal", actor: AuditActor? = nil, detail: String? = nil) throws(KeywardenError) -> (KeyInfo, SecureBytes) {
-        let record: KeyRecord = try read { db in
-            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+        let record: KeyRecord = try read { tx in
+            guard let record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
             return record
         }
         let value: SecureBytes
@@ -166,30 +160,30 @@ extension Vault {
     /// standby it is refused unless `force`. Returns the removed key and the
     /// promoted one.
     public func removeKey(id: String, force: Bool = false) throws(KeywardenError) -> (removed: KeyInfo, promoted: KeyInfo?) {
-        try write { db in
-            guard let record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
+        try write { tx in
+            guard let record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
             var promoted: KeyRecord?
-            if record.state == KeyState.active.rawValue {
-                promoted = try healthyStandby(provider: record.provider, scope: record.scope, db)
+            if record.state == .active {
+                promoted = try healthyStandby(record.pool, tx)
                 if promoted == nil && !force {
                     throw KeywardenError(.conflict, "\(id) is the active \(record.provider) key of \(record.scope) and no healthy standby key can take over; add one first (`keywarden key add \(record.provider) --scope \(record.scope)`), or remove it anyway with --force and leave \(record.provider)/\(record.scope) without an active key. Nothing was removed")
                 }
             }
-            _ = try record.delete(db)
-            var detail = "was \(record.state)"
+            try tx.delete(record)
+            var detail = "was \(record.state.rawValue)"
             if var standby = promoted {
-                standby.state = KeyState.active.rawValue
+                standby.state = .active
                 standby.activatedAt = now
                 standby.updatedAt = now
-                try standby.update(db)
+                try tx.update(standby)
                 promoted = standby
                 detail += "; \(standby.id) promoted from standby to active"
                 try appendAudit(AuditDraft(action: "key.activate", provider: standby.provider, scope: standby.scope, keyID: standby.id, fingerprint: standby.fingerprint,
-                                           outcome: "ok", detail: "promoted: the active key \(id) was removed"), db)
-            } else if record.state == KeyState.active.rawValue {
+                                           outcome: "ok", detail: "promoted: the active key \(id) was removed"), tx)
+            } else if record.state == .active {
                 detail += "; removed with --force, the pool has no active key"
             }
-            try appendAudit(AuditDraft(action: "key.remove", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail), db)
+            try appendAudit(AuditDraft(action: "key.remove", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail), tx)
             return (KeyInfo(record), promoted.map(KeyInfo.init))
         }
     }
@@ -197,24 +191,24 @@ extension Vault {
     /// Makes a key the active one of its pool; the previous active key becomes
     /// `standby`, in the same transaction. Revoked keys cannot come back.
     public func activateKey(id: String) throws(KeywardenError) -> (key: KeyInfo, demoted: String?) {
-        try write { db in
-            guard var record = try KeyRecord.fetchOne(db, key: id) else { throw KeywardenError.unknownKey(id) }
-            if record.state == KeyState.active.rawValue { return (KeyInfo(record), nil) }
-            guard record.state != KeyState.revoked.rawValue else {
+        try write { tx in
+            guard var record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
+            if record.state == .active { return (KeyInfo(record), nil) }
+            guard record.state != .revoked else {
                 throw KeywardenError(.conflict, "key \(id) is revoked and cannot be activated again; add a new key instead")
             }
             var demoted: String?
-            if var current = try KeyRecord.filter(Column("provider") == record.provider && Column("scope") == record.scope && Column("state") == KeyState.active.rawValue).fetchOne(db) {
-                current.state = KeyState.standby.rawValue
+            if var current = try tx.keys(.pool(record.pool, states: [.active])).first {
+                current.state = .standby
                 current.updatedAt = now
-                try current.update(db)
+                try tx.update(current)
                 demoted = current.id
             }
-            record.state = KeyState.active.rawValue
+            record.state = .active
             record.activatedAt = now
             record.updatedAt = now
-            try record.update(db)
-            try appendAudit(AuditDraft(action: "key.activate", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: demoted.map { "replaced \($0) (now standby)" }), db)
+            try tx.update(record)
+            try appendAudit(AuditDraft(action: "key.activate", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: demoted.map { "replaced \($0) (now standby)" }), tx)
             return (KeyInfo(record), demoted)
         }
     }
@@ -248,13 +242,12 @@ extension Vault {
 
     /// A variable name means one thing per scope: one provider's key or one
     /// config entry, never both (an export would have to pick one silently).
-    func checkVariableIsFree(_ name: String, scope: String, exceptProvider: String?, _ db: Database) throws {
-        let live = [KeyState.active, .standby, .pending, .retiring].map(\.rawValue)
-        if let other = try KeyRecord.filter(Column("scope") == scope && Column("env") == name && live.contains(Column("state"))).fetchAll(db)
-            .first(where: { $0.provider != exceptProvider }) {
+    func checkVariableIsFree(_ name: String, scope: String, exceptProvider: String?, _ tx: any StoreReading) throws {
+        let live: [KeyState] = [.active, .standby, .pending, .retiring]
+        if let other = try tx.keys(KeyQuery(scope: scope, states: live, env: name)).first(where: { $0.provider != exceptProvider }) {
             throw KeywardenError(.conflict, "\(name) is already the variable of \(other.provider) key \(other.id) in scope \(scope); pick another with --env")
         }
-        if exceptProvider != nil, try ConfigEntryRecord.filter(Column("scope") == scope && Column("name") == name).fetchCount(db) > 0 {
+        if exceptProvider != nil, try tx.configEntryExists(scope: scope, name: name) {
             throw KeywardenError(.conflict, "\(name) is already a config entry in scope \(scope); unset it first or pick another variable with --env")
         }
     }

@@ -80,12 +80,12 @@ struct RotationPlanTests {
         let old = try f.add("valid-one")
         let spare = try f.add("valid-two")
         // What a crash after the set step leaves behind.
-        try f.vault.write { db in
-            try RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: "manual",
-                               step: "test", startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil).insert(db)
-            var key = try #require(try KeyRecord.fetchOne(db, key: spare))
-            key.state = KeyState.pending.rawValue
-            try key.update(db)
+        try f.vault.write { tx in
+            try tx.insert(RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: .manual,
+                                         step: .test, startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil))
+            var key = try #require(try tx.key(id: spare))
+            key.state = .pending
+            try tx.update(key)
         }
         let plan = try f.rotator.plan(.due, reexport: false)
         #expect(plan.preview.map(\.result) == ["would resume"])
@@ -128,12 +128,12 @@ struct RotationPlanTests {
         let old = try f.add("valid-one")
         let spare = try f.add("valid-two")
         let other = try f.add("valid-three")
-        try f.vault.write { db in
-            try RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: "manual",
-                               step: "test", startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil).insert(db)
-            var key = try #require(try KeyRecord.fetchOne(db, key: spare))
-            key.state = KeyState.pending.rawValue
-            try key.update(db)
+        try f.vault.write { tx in
+            try tx.insert(RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: .manual,
+                                         step: .test, startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil))
+            var key = try #require(try tx.key(id: spare))
+            key.state = .pending
+            try tx.update(key)
         }
         let plan = try f.rotator.plan(.pool(provider: "anthropic", scope: "prod"), reexport: false)
         #expect(plan.preview.map(\.result) == ["would resume"])
@@ -143,9 +143,9 @@ struct RotationPlanTests {
         #expect(try f.state(old) == .retiring)
         #expect(try f.state(other) == .standby, "no second rotation")
         // A rolled-back rotation did nothing, so the call still rotates.
-        try f.vault.write { db in
-            try RotationRecord(id: "r_early", provider: "anthropic", scope: "prod", oldKeyId: spare, newKeyId: nil, trigger: "manual",
-                               step: "create", startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil).insert(db)
+        try f.vault.write { tx in
+            try tx.insert(RotationRecord(id: "r_early", provider: "anthropic", scope: "prod", oldKeyId: spare, newKeyId: nil, trigger: .manual,
+                                         step: .create, startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil))
         }
         let again = try await f.rotator.execute(try f.rotator.plan(.pool(provider: "anthropic", scope: "prod"), reexport: false))
         #expect(again.map(\.result) == ["rolled back", "rotated"])
@@ -191,7 +191,7 @@ struct RotationPlanTests {
         let f = try await Fixture()
         let active = try f.add("valid-one")
         let bad = try f.add("invalid-two")
-        try f.vault.write { db in try db.execute(sql: "UPDATE keys SET last_outcome = 'invalid' WHERE id = ?", arguments: [bad]) }
+        try await f.vault.database.writer.write { db in try db.execute(sql: "UPDATE keys SET last_outcome = 'invalid' WHERE id = ?", arguments: [bad]) }
         let error = #expect(throws: KeywardenError.self) { try f.vault.removeKey(id: active) }
         #expect(error?.message.contains("--force") == true)
         #expect(try f.state(active) == .active)
@@ -242,7 +242,7 @@ struct RotationPlanTests {
         var texts = [first.detail, revoked.first?.detail ?? "", commandRun.detail]
         texts += try f.vault.auditEvents(AuditFilter()).compactMap(\.detail)
         texts += try f.vault.listKeys(KeyFilter()).compactMap(\.detail)
-        let rotations = try f.vault.read { db in try String.fetchAll(db, sql: "SELECT coalesce(detail, '') FROM rotations") }
+        let rotations = try await f.vault.database.writer.read { db in try String.fetchAll(db, sql: "SELECT coalesce(detail, '') FROM rotations") }
         texts += rotations
         for secret in [oldValue, activeValue, printed] {
             let base64 = Data(secret.utf8).base64EncodedString()
@@ -294,10 +294,10 @@ struct RotationPlanTests {
         let old = try f.add("valid-one", activate: true)
         let spare = try f.add("valid-two")
         // A genuine pending key (what a crash after the set step leaves)…
-        try f.vault.write { db in
-            var key = try #require(try KeyRecord.fetchOne(db, key: spare))
-            key.state = KeyState.pending.rawValue
-            try key.update(db)
+        try f.vault.write { tx in
+            var key = try #require(try tx.key(id: spare))
+            key.state = .pending
+            try tx.update(key)
         }
         // …and a rotations row written with sqlite3 (no MAC, no foreign keys)
         // naming anthropic/prod's keys as if they were openai/prod's.

@@ -16,9 +16,9 @@ struct ProbeSafetyTests {
         var definition = BuiltinProviders.named(name)!
         definition.baseURL = baseURL
         definition.allowInsecureHTTP = allowInsecureHTTP
-        let now = Timestamp.now().iso8601
+        let now = Timestamp.now()
         let info = KeyInfo(KeyRecord(
-            id: "k_tlsleak", provider: name, scope: "test", label: "tls", env: definition.env, state: "active", version: 1,
+            id: "k_tlsleak", provider: name, scope: "test", label: "tls", env: definition.env, state: .active, version: 1,
             nonce: Data(), ciphertext: Data(), hint: "…", fingerprint: String(repeating: "0", count: 64), createdAt: now, updatedAt: now))
         return KeyToCheck(key: info, provider: definition, value: SecureBytes(copying: Array(Self.secret.utf8)))
     }

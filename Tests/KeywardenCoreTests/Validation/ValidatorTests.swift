@@ -26,9 +26,9 @@ struct ValidatorTests {
         var definition = provider
         definition.baseURL = baseURL
         let value = "kw-\(words)-\(UUID().uuidString.prefix(8))"
-        let now = Timestamp.now().iso8601
+        let now = Timestamp.now()
         let info = KeyInfo(KeyRecord(
-            id: "k_\(words.prefix(20))", provider: provider.name, scope: "test", label: words, env: provider.env, state: "active", version: 1,
+            id: "k_\(words.prefix(20))", provider: provider.name, scope: "test", label: words, env: provider.env, state: .active, version: 1,
             nonce: Data(), ciphertext: Data(), hint: "…", fingerprint: String(repeating: "0", count: 64), createdAt: now, updatedAt: now))
         return KeyToCheck(key: info, provider: definition, value: SecureBytes(copying: Array(value.utf8)))
     }

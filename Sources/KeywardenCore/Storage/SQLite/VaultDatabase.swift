@@ -13,8 +13,9 @@ import KeywardenMigrations
 public final class VaultDatabase: Sendable {
     /// Where the vault lives.
     public let location: VaultLocation
-    /// The GRDB connection pool (one writer, concurrent readers).
-    public let writer: DatabasePool
+    /// The GRDB connection pool (one writer, concurrent readers). Only the
+    /// store's own transactions use it (and tests, to look at the file).
+    let writer: DatabasePool
 
     private init(location: VaultLocation, writer: DatabasePool) {
         self.location = location
@@ -73,10 +74,6 @@ public final class VaultDatabase: Sendable {
         }
     }
 
-    /// The schema version, as the identifiers of applied migrations.
-    public func appliedMigrations() throws -> [String] {
-        try writer.read { db in try Self.migrator.completedMigrations(db) }
-    }
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -123,7 +120,7 @@ public final class VaultDatabase: Sendable {
         guard fd >= 0 else { throw SecureFiles.posixError("cannot open \(path)") }
         defer { close(fd) }
         var header = [UInt8](repeating: 0, count: 16)
-        let n = read(fd, &header, 16)
+        let n = Glibc.read(fd, &header, 16)
         if n == 0 { throw .notAVault(path, "the file is empty") }
         guard n == 16, header == Array("SQLite format 3\0".utf8) else {
             throw .notAVault(path, "it is not an SQLite database")
@@ -142,9 +139,4 @@ public final class VaultDatabase: Sendable {
         }
         return KeywardenError(.failed, "cannot open \(path): \(error)")
     }
-}
-
-extension DatabaseError {
-    /// Whether this is a violation of a UNIQUE constraint or index.
-    var isUniqueViolation: Bool { extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY }
 }
