@@ -23,12 +23,10 @@ public enum Validation {
     static let timeoutRange: ClosedRange<Int64> = 1...3600
     static let timeoutExamples = "5s, 30s or 2m (at most 1h)"
 
-    /// Refuses a time limit outside ``timeoutRange`` (a request from another
-    /// client than the CLI, which checks while parsing).
-    static func check(_ timeout: DurationSpec) throws(KeywardenError) {
-        guard timeoutRange.contains(timeout.seconds) else {
-            throw KeywardenError(.invalidInput, "invalid --timeout '\(timeout)': use a duration like \(timeoutExamples)")
-        }
+    /// Refuses a time limit outside ``timeoutRange``, with the same message
+    /// as the option: a request may come from another client than the CLI.
+    static func check(_ limit: DurationSpec) throws(KeywardenError) {
+        _ = try timeout(limit.description)
     }
 
     /// `validate`: checks the selected keys concurrently, stores each
