@@ -60,6 +60,28 @@ struct DeliveryAndControlTests {
         }
     }
 
+    @Test("POST /v1/reports records the outcome and fails over by the pool's policy")
+    func reportsFailOver() async throws {
+        let fixture = try AgentFixture()
+        let spare = "sk-ant-api03-" + String(repeating: "Sp4r", count: 23) + "eAA"
+        let standby = try fixture.vault.addKey(provider: "anthropic", scope: "prod", label: "spare", env: nil,
+                                               value: Secrets.secret(copying: spare.utf8), activate: false, force: false).key
+        _ = try fixture.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
+        try await fixture.test { client in
+            let answer = try await client.send(.post, "/v1/reports", body: #"{"value": "\#(TestKeys.anthropic)", "status": 401, "detail": "bad key \#(TestKeys.anthropic)"}"#)
+            #expect(answer.status == 200, "\(answer.body)")
+            let results = try JSONDecoder().decode([ReportResult].self, from: Data(answer.body.utf8))
+            #expect(results.map(\.keyID) == [fixture.prodAnthropic.id] && results.first?.replacedBy == standby.id)
+            #expect(!answer.body.contains(TestKeys.anthropic), "the value is not echoed")
+            let served = try await client.send(.get, "/v1/keys/anthropic?scope=prod")
+            #expect(try object(served.body)["id"] as? String == standby.id, "the standby is served at once")
+            let metrics = try await client.send(.get, "/metrics")
+            #expect(metrics.body.contains("keywarden_reports_total{outcome=\"invalid\"} 1"))
+        }
+        let detail = try #require(try fixture.committedEvents("key.report").first?.detail)
+        #expect(detail.contains("[key]") && !detail.contains(TestKeys.anthropic))
+    }
+
     @Test("POST /v1/lock records agent.lock and stops serving at once: 423 for values, health says locked")
     func lock() async throws {
         let fixture = try AgentFixture()
@@ -75,8 +97,20 @@ struct DeliveryAndControlTests {
             }
             #expect(try object(try await client.send(.get, "/v1/health").body)["locked"] as? Bool == true)
             #expect(try await client.send(.post, "/v1/lock").status == 200, "a locked agent answers lock too")
+            #expect(try await client.send(.post, "/v1/ops/agent.lock", body: "{}").status == 423, "the API needs an unlocked agent")
         }
         let events = try fixture.committedEvents("agent.lock")
         #expect(events.count == 1 && events.first?.uid == Int64(AgentFixture.owner))
+    }
+
+    @Test("agent.lock through the API is answered (200), not withheld as 'locked'")
+    func lockOperation() async throws {
+        let fixture = try AgentFixture()
+        try await fixture.test { client in
+            let locked = try await client.perform(AgentControl.Lock())
+            #expect(locked.status == 200 && locked.body == "{}", "\(locked.body)")
+            #expect(fixture.state.isLocked)
+        }
+        #expect(try fixture.committedEvents("agent.lock").count == 1)
     }
 }

@@ -35,7 +35,7 @@ public enum AgentExit: Sendable, Equatable {
 /// `onLockDeadline` is called on a thread of its own, whatever is still in
 /// flight; it must replace or end the process (`LockedRestart`).
 public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
-                     failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false },
+                     failover: @escaping @Sendable (Vault, String, String) -> Bool = { vault, provider, scope in Reports.failoverPolicy(of: vault)(provider, scope) },
                      lockDeadline: Duration = .seconds(2), onLockDeadline: (@Sendable () -> Void)? = nil,
                      onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {
     // No core dumps, no ptrace by other processes of the same user.

@@ -21,7 +21,7 @@ struct AgentDependencies: Sendable {
     /// concurrency pool that serves the other connections.
     let vaultPool: NIOThreadPool
     /// Whether a failed key of (provider, scope) may be replaced by a standby
-    /// when a client reports it.
+    /// when a client reports it: the pool's policy (``Reports/failoverPolicy(of:)``).
     let failover: @Sendable (Vault, String, String) -> Bool
     let logger: Logger
 
@@ -29,7 +29,7 @@ struct AgentDependencies: Sendable {
     /// commits never wait behind vault work.
     init(state: AgentState, logger: Logger, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
          peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid(),
-         failover: @escaping @Sendable (Vault, String, String) -> Bool = { _, _, _ in false }) {
+         failover: @escaping @Sendable (Vault, String, String) -> Bool = { vault, provider, scope in Reports.failoverPolicy(of: vault)(provider, scope) }) {
         self.state = state
         self.logger = logger
         self.vaultPool = vaultPool
@@ -54,12 +54,13 @@ struct AgentDependencies: Sendable {
     }
 
     /// Performs `operation` for `caller`, as the CLI would in-process. A
-    /// token's "not found" is its answer for everything outside its grant;
-    /// an answer is not sent when the agent was locked meanwhile.
+    /// token's "not found" is its answer for everything outside its grant.
+    /// An answer is withheld when the agent was locked meanwhile, except the
+    /// answer to the lock itself.
     func perform<Operation: ServiceOperation>(_ operation: Operation, for caller: Caller, _ request: Request) async throws -> Operation.Response {
         let service = try service(for: caller, request)
         let answer = try await access.answering(caller) { try await service.perform(operation) }
-        guard !state.isLocked else { throw KeywardenError.agentLocked }
+        guard !state.isLocked || Operation.self == AgentControl.Lock.self else { throw KeywardenError.agentLocked }
         return answer
     }
 
@@ -80,8 +81,9 @@ struct AgentDependencies: Sendable {
         }
     }
 
-    /// Locks the agent for `caller`: recorded, then no value is served and
-    /// the process restarts locked (`runAgent`, `LockedRestart`).
+    /// Locks the agent for `caller` (``AgentControls/lock``, which
+    /// `agent.lock` calls): recorded, then no value is served and the
+    /// process restarts locked (`runAgent`, `LockedRestart`).
     func lock(by caller: Caller) async {
         if !state.isLocked {
             // Locking is the safe direction: it happens even if the event cannot be written.

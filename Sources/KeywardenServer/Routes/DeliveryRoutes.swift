@@ -4,7 +4,15 @@ import KeywardenCore
 
 /// Delivery: `GET /v1/env?scope=S` (the scope's variables, encoded as
 /// `export` encodes them) and `GET /v1/names?scope=S`, for the owner and for
-/// tokens within their grant; and the owner's `POST /v1/exported-files`.
+/// tokens within their grant; and the owner's `POST /v1/exported-files`
+/// (`delivery.remember-export`).
+///
+/// The two reads resolve the scope through the vault rather than
+/// `delivery.environment` and `delivery.names`: a token's grant filters the
+/// variables (`visible:`), which an operation's request cannot carry, and
+/// each value served here is recorded as `agent.serve` through the agent's
+/// journal (one group commit for many clients), where the operation
+/// records an `export`/`run`/`inject` delivery.
 struct DeliveryRoutes: Sendable {
     let agent: AgentDependencies
 
@@ -77,9 +85,7 @@ struct DeliveryRoutes: Sendable {
         let body = try await request.decodeJSON(as: ExportedFileBody.self, context: context,
                                                 expected: #"JSON {"path": "/absolute/file", "scope": "…", "format": "dotenv", "only": ["NAME"]}"#)
         let format = try Self.format(body.format)
-        try await agent.vault(for: caller, request) { vault in
-            try vault.rememberExport(path: body.path, scope: body.scope, format: format, only: body.only)
-        }
+        _ = try await agent.perform(Delivery.RememberExport(path: body.path, scope: body.scope, format: format, only: body.only), for: caller, request)
         return try .json(["path": body.path, "scope": body.scope, "format": format.rawValue])
     }
 

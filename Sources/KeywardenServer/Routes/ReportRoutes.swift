@@ -4,8 +4,10 @@ import KeywardenCore
 /// `POST /v1/reports`: a client says a key failed (`{"key_id"|"fingerprint"|
 /// "value": …, "status": 401, "detail": "…"}`). The owner's reports and a
 /// token's reports within its grant are recorded, and may fail the key over
-/// to a standby; a token's report about a key outside its grant changes
-/// nothing and is answered "not found".
+/// to a standby (the pool's policy, as `reports.report` decides); a token's
+/// report about a key outside its grant changes nothing and is answered
+/// "not found". The grant is why this calls the vault and not
+/// `reports.report`: an operation's request cannot carry it.
 struct ReportRoutes: Sendable {
     let agent: AgentDependencies
 
