@@ -23,11 +23,14 @@ actor AgentConnection {
     }
 
     let path: String
+    /// The listening process, as the kernel reported it at connect.
+    let peer: AgentPeer
     private let channel: any Channel
     private let collector: ResponseCollector
 
-    private init(path: String, channel: any Channel, collector: ResponseCollector) {
+    private init(path: String, peer: AgentPeer, channel: any Channel, collector: ResponseCollector) {
         self.path = path
+        self.peer = peer
         self.channel = channel
         self.collector = collector
     }
@@ -44,16 +47,17 @@ actor AgentConnection {
                 }
             }
             .connect(unixDomainSocketPath: path).get()
+        let peer: AgentPeer
         do {
-            try await checkPeer(of: channel)
+            peer = try await checkPeer(of: channel)
         } catch {
             try? await channel.close()
             throw error
         }
-        return AgentConnection(path: path, channel: channel, collector: collector)
+        return AgentConnection(path: path, peer: peer, channel: channel, collector: collector)
     }
 
-    private static func checkPeer(of channel: any Channel) async throws {
+    private static func checkPeer(of channel: any Channel) async throws -> AgentPeer {
         guard let provider = channel as? any SocketOptionProvider else {
             throw AgentTrust.Refusal(reason: "the kernel does not say who runs it")
         }
@@ -64,6 +68,7 @@ actor AgentConnection {
             throw AgentTrust.Refusal(reason: "the kernel does not say who runs it (SO_PEERCRED: \(error))")
         }
         if case .failure(let refusal) = AgentTrust.checkPeer(uid: credentials.uid, pid: credentials.pid) { throw refusal }
+        return AgentPeer(uid: credentials.uid, pid: credentials.pid)
     }
 
     /// Sends one request and waits for the whole answer.

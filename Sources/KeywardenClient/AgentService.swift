@@ -22,6 +22,9 @@ public final class AgentService: KeywardenService {
 
     public var endpoint: ServiceEndpoint { .agent(socket: connection.path) }
 
+    /// The process serving this connection, from the kernel (`SO_PEERCRED`).
+    public var peer: AgentPeer { connection.peer }
+
     public func perform<Operation: ServiceOperation>(_ operation: Operation) async throws -> Operation.Response {
         let encoder = JSONEncoder()
         let body = ByteBuffer(bytes: try encoder.encode(operation))
@@ -59,6 +62,12 @@ public final class AgentService: KeywardenService {
         default: .failed
         }
     }
+}
+
+/// The process listening at the agent's socket, as the kernel reports it.
+public struct AgentPeer: Sendable, Equatable {
+    public var uid: UInt32
+    public var pid: Int32
 }
 
 /// The part of `/v1/health` clients read.

@@ -22,28 +22,28 @@ enum LockedAgent {
 
     /// The pid of the locked agent of this user listening at `path`, or nil when
     /// the agent there is unlocked, someone else's, or cannot be identified.
+    /// One connection answers both questions: who listens (the kernel's word,
+    /// read when it was made, before anything is sent) and whether it is locked.
     static func lockedPID(at path: String) async -> Int32? {
-        guard let pid = candidatePID(at: path) else { return nil }
-        return await isLocked(at: path) ? pid : nil
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_uid == getuid() else { return nil }
+        // The same trust checks as for any command; a refusal is not worth a warning here.
+        guard let agent = await AgentConnector.reach(socket: path, command: "keywarden serve", warn: { _ in }) else { return nil }
+        let peer = agent.peer
+        guard peer.uid == getuid(), peer.pid > 0, peer.pid != getpid() else { return nil }
+        return await agent.health()?.locked == true ? peer.pid : nil
     }
 
-    /// The old synchronous form, kept only until `serve` calls
+    /// The old synchronous form, kept only until `serve` awaits
     /// ``lockedPID(at:)``; it still asks through the raw `AgentClient`.
     @available(*, deprecated, renamed: "lockedPID(at:)")
     static func pid(at path: String) -> Int32? {
-        guard let pid = candidatePID(at: path) else { return nil }
-        guard let answer = try? AgentClient(path: path).request("GET", "/v1/health"), answer.status == 200,
-              let health = try? JSONDecoder().decode(AgentHealth.self, from: Data(answer.body)) else { return nil }
-        return health.locked ? pid : nil
-    }
-
-    /// The listener at `path` when the socket file and the process (kernel's
-    /// word) are this user's and it is not this process.
-    private static func candidatePID(at path: String) -> Int32? {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_uid == getuid() else { return nil }
         guard let peer = listener(at: path), peer.uid == getuid(), peer.pid > 0, peer.pid != getpid() else { return nil }
-        return peer.pid
+        guard let answer = try? AgentClient(path: path).request("GET", "/v1/health"), answer.status == 200,
+              let health = try? JSONDecoder().decode(AgentHealth.self, from: Data(answer.body)) else { return nil }
+        return health.locked ? peer.pid : nil
     }
 
     /// Asks the locked agent `pid` to stop (SIGTERM: it finishes in-flight
@@ -62,8 +62,9 @@ enum LockedAgent {
         }
     }
 
-    /// The uid and pid of the process listening on `path`, from the kernel.
-    static func listener(at path: String) -> (uid: UInt32, pid: Int32)? {
+    /// The uid and pid of the process listening on `path`, from the kernel
+    /// (only for the deprecated ``pid(at:)``).
+    private static func listener(at path: String) -> (uid: UInt32, pid: Int32)? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -80,12 +81,5 @@ enum LockedAgent {
         var length = socklen_t(MemoryLayout<kw_ucred>.size)
         guard getsockopt(fd, SOL_SOCKET, kw_so_peercred(), &credentials, &length) == 0 else { return nil }
         return (credentials.uid, credentials.pid)
-    }
-
-    /// Whether the agent at `path` says it is locked (`locked` is a JSON
-    /// boolean: an answer that is not one is not a locked agent). The agent
-    /// must pass the same trust checks as for any command.
-    static func isLocked(at path: String) async -> Bool {
-        await AgentConnector.reach(socket: path, command: "keywarden serve", warn: { _ in })?.health()?.locked ?? false
     }
 }
