@@ -1,7 +1,8 @@
 /// Everything Keywarden knows about one API provider: where it lives, how a key
 /// is sent, what a key looks like, and (for validation) the cheapest request
-/// that proves a key works. Built-ins live in `BuiltinProviders`; user-defined
-/// providers are stored in the vault as this same structure in JSON.
+/// that proves a key works. Built-ins live in `Builtin/`, one file each (listed
+/// in `BuiltinProviders`); user-defined providers are stored in the vault as
+/// this same structure in JSON.
 public struct ProviderDefinition: Codable, Sendable, Equatable {
     /// Lower-case identifier used on the command line (`anthropic`, `zhipu`).
     public var name: String
@@ -26,7 +27,7 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
     /// Where the user manages keys (shown in fixes: "create a new key at …").
     public var consoleURL: String?
     /// How to read the probe's answers; nil for built-ins (their rules are in
-    /// `BuiltinRules`). User-defined providers declare them here.
+    /// their `BuiltinProvider`). User-defined providers declare them here.
     public var rules: [OutcomeRule]?
     /// The user allowed a plain `http://` base URL to a host that is not
     /// loopback (`--allow-insecure-http`). Stored in the provider's row
