@@ -13,9 +13,10 @@ import X509
 /// base URL at `baseURL(for:)`), answering with the provider's real status,
 /// headers and body for the situation named in the key itself:
 ///
-/// - provider situations from `ProviderCases` (`valid`, `invalid`,
-///   `nocredit`, `ratelimited`, `overloaded`, …): a key containing the word
-///   gets that answer (the longest matching word wins; none means `valid`);
+/// - provider situations from each built-in provider's documented answers
+///   (`BuiltinProvider.answers`: `valid`, `invalid`, `nocredit`,
+///   `ratelimited`, `overloaded`, …): a key containing the word gets that
+///   answer (the longest matching word wins; none means `valid`);
 /// - network faults: `hang` (never answers), `slow` (answers after
 ///   `slowDelay`), `reset` (drops the connection), `flaky` (503 twice, then
 ///   valid), `redirect` (302 to another host), `portal` (a 200 HTML page).
@@ -177,13 +178,13 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         let segments = path.split(separator: "/").map(String.init)
-        guard let providerName = segments.first, let provider = BuiltinProviders.named(providerName) else {
-            return send(MockResponse(status: 404, body: #"{"error":"unknown mock provider path"}"#), context: context)
+        guard let providerName = segments.first, let provider = BuiltinProviders.provider(named: providerName) else {
+            return send(ProbeResponse(status: 404, headers: Self.json, body: #"{"error":"unknown mock provider path"}"#), context: context)
         }
-        let key = Self.key(in: head, for: provider)
+        let key = Self.key(in: head, for: provider.definition)
         let count = state.record(key: key ?? "", path: path, headers: head.headers.map { ($0.name, $0.value) })
         guard let key else {
-            return send(ProviderCases.response(provider: provider.name, scenario: "invalid") ?? MockResponse(status: 401, body: "{}"), context: context)
+            return send(provider.answer(for: "invalid")?.response ?? ProbeResponse(status: 401, headers: Self.json, body: "{}"), context: context)
         }
         let lowered = key.lowercased()
         if lowered.contains("hang") { return }
@@ -196,17 +197,16 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if lowered.contains("redirect") {
-            return send(MockResponse(status: 302, headers: [("location", "http://elsewhere.invalid\(path)"), ("content-type", "text/plain")], body: "moved"), context: context)
+            return send(ProbeResponse(status: 302, headers: [("location", "http://elsewhere.invalid\(path)"), ("content-type", "text/plain")], body: "moved"), context: context)
         }
         if lowered.contains("portal") {
-            return send(MockResponse(status: 200, headers: [("content-type", "text/html")], body: "<html><body>Sign in to the Wi-Fi network</body></html>"), context: context)
+            return send(ProbeResponse(status: 200, headers: [("content-type", "text/html")], body: "<html><body>Sign in to the Wi-Fi network</body></html>"), context: context)
         }
         if lowered.contains("flaky") && count <= 2 {
-            return send(MockResponse(status: 503, headers: [("content-type", "application/json")], body: #"{"error":{"message":"Service temporarily unavailable"}}"#), context: context)
+            return send(ProbeResponse(status: 503, headers: Self.json, body: #"{"error":{"message":"Service temporarily unavailable"}}"#), context: context)
         }
-        let cases = ProviderCases.all.filter { $0.provider == provider.name }
-        let scenario = cases.filter { lowered.contains($0.scenario) }.max { $0.scenario.count < $1.scenario.count }
-        let response = scenario?.response ?? ProviderCases.response(provider: provider.name, scenario: "valid") ?? MockResponse(status: 200, body: "{}")
+        let scenario = provider.answers.filter { lowered.contains($0.scenario) }.max { $0.scenario.count < $1.scenario.count }
+        let response = scenario?.response ?? provider.answer(for: "valid")?.response ?? ProbeResponse(status: 200, headers: Self.json, body: "{}")
         if lowered.contains("slow") {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: MockProviderServer.slowDelay) { self.send(response, context: loopBound.value) }
@@ -232,12 +232,14 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func send(_ response: MockResponse, context: ChannelHandlerContext) {
+    private static let json = [("content-type", "application/json")]
+
+    private func send(_ response: ProbeResponse, context: ChannelHandlerContext) {
         var headers = HTTPHeaders(response.headers)
-        headers.replaceOrAdd(name: "content-length", value: String(response.body.utf8.count))
+        headers.replaceOrAdd(name: "content-length", value: String(response.body.count))
         headers.replaceOrAdd(name: "connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.body)))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 }

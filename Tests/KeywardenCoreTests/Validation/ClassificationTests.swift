@@ -7,20 +7,28 @@ import KeywardenMockProvider
 
 @Suite("Classification: every documented provider answer")
 struct ClassificationTests {
-    @Test("each provider answer classifies as documented (status and body)", arguments: ProviderCases.all.map { "\($0.provider)/\($0.scenario)" })
+    /// "provider/scenario" for every documented answer of every built-in provider.
+    static let answers = BuiltinProviders.list.flatMap { p in p.answers.map { "\(p.name)/\($0.scenario)" } }
+
+    @Test("each provider answer classifies as documented (status and body)", arguments: answers)
     func documented(name: String) throws {
-        let c = try #require(ProviderCases.all.first { "\($0.provider)/\($0.scenario)" == name })
-        let result = OutcomeClassifier.classify(status: c.response.status, body: Array(c.response.body.utf8), rules: BuiltinRules.rules(for: c.provider))
-        #expect(result.outcome.rawValue == c.expected, "\(name): \(result.reason)")
+        let parts = name.split(separator: "/").map(String.init)
+        let provider = try #require(BuiltinProviders.provider(named: parts[0]))
+        let answer = try #require(provider.answer(for: parts[1]))
+        let result = OutcomeClassifier.classify(status: answer.response.status, body: answer.response.body, rules: BuiltinRules.rules(for: provider.name))
+        #expect(result.outcome == answer.expected, "\(name): \(result.reason)")
         #expect(!result.reason.isEmpty)
     }
 
-    @Test("every built-in provider has valid and invalid answers in the mock")
+    @Test("every built-in provider has valid and invalid answers in the mock, each scenario once, in lower-case letters")
     func coverage() {
-        for provider in BuiltinProviders.all {
-            let scenarios = Set(ProviderCases.all.filter { $0.provider == provider.name }.map(\.scenario))
-            #expect(scenarios.isSuperset(of: ["valid", "invalid"]), "\(provider.name) lacks cases")
+        for provider in BuiltinProviders.list {
+            let scenarios = provider.answers.map(\.scenario)
+            #expect(Set(scenarios).isSuperset(of: ["valid", "invalid"]), "\(provider.name) lacks cases")
+            #expect(Set(scenarios).count == scenarios.count, "\(provider.name) repeats a scenario")
+            #expect(scenarios.allSatisfy { $0.allSatisfy { ("a"..."z").contains($0) } }, "\(provider.name): \(scenarios)")
         }
+        #expect(BuiltinProviders.all.map(\.name) == BuiltinProviders.list.map(\.name))
     }
 
     @Test("the known traps: status codes that lie")

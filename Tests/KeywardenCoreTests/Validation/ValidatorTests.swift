@@ -41,10 +41,11 @@ struct ValidatorTests {
     @Test("every documented answer, sent over real HTTP, gets its outcome")
     func allCases() async throws {
         let mock = try await MockProviderServer.start()
-        let keys = ProviderCases.all.map { c in Self.key(BuiltinProviders.named(c.provider)!, c.scenario, baseURL: mock.baseURL(for: c.provider)) }
+        let answers = BuiltinProviders.list.flatMap { p in p.answers.map { (p.definition, $0) } }
+        let keys = answers.map { p, a in Self.key(p, a.scenario, baseURL: mock.baseURL(for: p.name)) }
         let results = await validator(recorder: SleepRecorder()).check(keys)
-        for (c, result) in zip(ProviderCases.all, results) {
-            #expect(result.outcome.rawValue == c.expected, "\(c.provider)/\(c.scenario): \(result.reason)")
+        for ((p, a), result) in zip(answers, results) {
+            #expect(result.outcome == a.expected, "\(p.name)/\(a.scenario): \(result.reason)")
         }
         await mock.shutdown()
     }
@@ -58,7 +59,7 @@ struct ValidatorTests {
         #expect(result.outcome == .rateLimited)
         #expect(result.attempts == 3)
         #expect(mock.requests(withKeyContaining: "ratelimited") == 3)
-        let hinted = ProviderCases.response(provider: "anthropic", scenario: "ratelimited")!.headers.first { $0.0 == "retry-after" }.map { Double($0.1)! }
+        let hinted = BuiltinProviders.provider(named: "anthropic")!.answer(for: "ratelimited")!.response.header("retry-after").map { Double($0)! }
         #expect(await recorder.waits == [hinted!, hinted!])
         let ms = await validator(recorder: SleepRecorder()).checkOne(Self.key(BuiltinProviders.named("openai")!, "ratelimitedms", baseURL: mock.baseURL(for: "openai")))
         #expect(ms.outcome == .rateLimited)
