@@ -77,12 +77,7 @@ public enum Delivery {
         public init(_ request: ImportRequest) { self.request = request }
 
         public func run(in session: ServiceSession) async throws -> ImportPlan {
-            let request = self.request
-            return try await session.vault { vault in
-                try request.withEntries { entries throws(KeywardenError) in
-                    try vault.planImport(entries, scope: request.scope, file: request.file, allowLoader: request.allowsLoaderVariable)
-                }
-            }
+            try await request.run(in: session, apply: false)
         }
     }
 
@@ -94,12 +89,7 @@ public enum Delivery {
         public init(_ request: ImportRequest) { self.request = request }
 
         public func run(in session: ServiceSession) async throws -> ImportPlan {
-            let request = self.request
-            return try await session.vault { vault in
-                try request.withEntries { entries throws(KeywardenError) in
-                    try vault.applyImport(entries, scope: request.scope, file: request.file, allowLoader: request.allowsLoaderVariable)
-                }
-            }
+            try await request.run(in: session, apply: true)
         }
     }
 }
@@ -147,12 +137,16 @@ public struct ImportRequest: Codable, Sendable {
         allowLoaderVariables || allowed.contains(name)
     }
 
-    /// Runs `body` with the entries as the parser's type; the plain copies
-    /// of the values are wiped afterwards.
-    func withEntries<T>(_ body: ([DotenvEntry]) throws(KeywardenError) -> T) throws(KeywardenError) -> T {
-        var plain = entries.map { DotenvEntry(name: $0.name, value: $0.value.copyBytes(), line: $0.line) }
-        defer { for index in plain.indices { Secrets.wipe(&plain[index].value) } }
-        return try body(plain)
+    /// Plans the import, and with `apply` stores it. The vault takes the
+    /// entries as the parser's type; those plain copies of the values are
+    /// wiped afterwards.
+    func run(in session: ServiceSession, apply: Bool) async throws -> ImportPlan {
+        try await session.vault { vault in
+            var plain = entries.map { DotenvEntry(name: $0.name, value: $0.value.copyBytes(), line: $0.line) }
+            defer { for index in plain.indices { Secrets.wipe(&plain[index].value) } }
+            return apply ? try vault.applyImport(plain, scope: scope, file: file, allowLoader: allowsLoaderVariable)
+                         : try vault.planImport(plain, scope: scope, file: file, allowLoader: allowsLoaderVariable)
+        }
     }
 }
 
