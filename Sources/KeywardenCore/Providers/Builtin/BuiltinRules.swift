@@ -1,4 +1,5 @@
-/// How the built-in providers' probe answers are read, and the rules they share.
+/// How the built-in providers' probe answers are read, and what their files
+/// share: the GLM platform's rules and key format (Zhipu and Z.ai).
 ///
 /// Status codes lie, so the rules read the body too: Anthropic reports an
 /// empty credit balance as 400 `invalid_request_error`, OpenAI a missing key
@@ -27,6 +28,14 @@ public enum BuiltinRules {
     // MARK: - Zhipu and Z.ai: one platform (GLM), two endpoints
     // Body: {"error":{"code":"1113","message":…}} (code is a string). The HTTP status is coarse (arrears come as
     // 429), so the body code decides. https://docs.bigmodel.cn/cn/api/api-code , https://docs.z.ai/api-reference/api-code
+
+    /// The GLM platform's key format, the same at both endpoints (observed, not
+    /// documented); the keys themselves are not interchangeable.
+    static let glmKeyFormat = KeyFormat(
+        pattern: #"[0-9A-Fa-f]{32}\.[A-Za-z0-9]{8,32}"#,
+        prefixes: [],
+        description: "32 hexadecimal characters, a dot, then 16 letters and digits (49 in all)"
+    )
 
     /// The GLM platform's rules, worded for the endpoint `name` with its key and billing pages.
     static func glmPlatform(name: String, keys: String, billing: String) -> [OutcomeRule] {

@@ -10,11 +10,7 @@ extension BuiltinProvider {
         baseURL: "https://api.z.ai/api/paas/v4",
         auth: .bearer,
         env: "ZAI_API_KEY",
-        keyFormat: KeyFormat(
-            pattern: #"[0-9A-Fa-f]{32}\.[A-Za-z0-9]{8,32}"#,
-            prefixes: [],
-            description: "32 hexadecimal characters, a dot, then 16 letters and digits (49 in all)"
-        ),
+        keyFormat: BuiltinRules.glmKeyFormat,
         probe: Probe(method: "GET", path: "/models"),
         consoleURL: "https://z.ai/manage-apikey/apikey-list"
     )

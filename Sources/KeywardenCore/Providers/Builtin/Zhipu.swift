@@ -13,11 +13,7 @@ extension BuiltinProvider {
         auth: .bearer,
         env: "ZHIPUAI_API_KEY",
         alternateEnv: ["ZHIPU_API_KEY"],
-        keyFormat: KeyFormat(
-            pattern: #"[0-9A-Fa-f]{32}\.[A-Za-z0-9]{8,32}"#,
-            prefixes: [],
-            description: "32 hexadecimal characters, a dot, then 16 letters and digits (49 in all)"
-        ),
+        keyFormat: BuiltinRules.glmKeyFormat,
         probe: Probe(method: "GET", path: "/models"),
         consoleURL: "https://open.bigmodel.cn/usercenter/apikeys"
     )
