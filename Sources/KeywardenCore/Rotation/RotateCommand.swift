@@ -92,7 +92,14 @@ public enum RotateCommand {
 
     static func spawn(_ command: String, environment extra: [String: String], stdin input: [UInt8], timeout: Int64) async throws(KeywardenError) -> Outcome {
         do {
-            return try await Task.detached { try spawnBlocking(command, environment: extra, stdin: input, timeout: timeout) }.value
+            // A thread of its own: the wait lasts up to the command's time
+            // limit (a minute by default), and a rotation may run inside the
+            // agent, whose Swift concurrency pool serves every other client.
+            return try await withCheckedThrowingContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(with: Result { try spawnBlocking(command, environment: extra, stdin: input, timeout: timeout) })
+                }
+            }
         } catch let error as KeywardenError {
             throw error
         } catch {
