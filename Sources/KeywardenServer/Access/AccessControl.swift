@@ -48,7 +48,15 @@ struct AccessControl: Sendable {
         }
         guard let vault = state.current else { throw KeywardenError.agentLocked }
         let presented = Secrets.secret(copying: header.utf8.dropFirst(7))
-        switch try await pool.runIfActive({ try vault.authenticate(token: presented) }) {
+        let checked: Result<AgentToken, TokenRejection>
+        do {
+            checked = try await pool.runIfActive { try vault.authenticate(token: presented) }
+        } catch let error as KeywardenError {
+            throw error
+        } catch {
+            throw KeywardenError(.failed, "the agent could not check the token (\(error)); try again")
+        }
+        switch checked {
         case .success(let token):
             usage.used(token, vault: vault)
             return Caller(peer: peer, token: token)

@@ -15,7 +15,7 @@ func buildApplication(_ agent: AgentDependencies, socket: AgentSocket, limits: C
         services.append(RotationScheduler(state: agent.state, metrics: agent.metrics, logger: agent.logger,
                                           interval: scheduler.interval, validator: scheduler.validator))
     }
-    let limiter = ConnectionLimiter(limits: limits)
+    let limiter = ConnectionLimiter(limits: limits, owner: agent.access.owner)
     return Application(
         router: buildRouter(agent),
         // Bounded headers and an idle timeout; the guard limits connections
