@@ -18,27 +18,29 @@ extension VaultDatabase: VaultStore {
 
     func write<T>(_ rows: RowAuthenticator, observer: CommitObserver?, _ body: (any StoreWriting) throws -> T) throws(KeywardenError) -> T {
         do {
-            guard let observer else {
-                return try writer.write { db in
-                    try SQLiteRowMACs.$current.withValue(rows) { try body(SQLiteTransaction(db: db, rows: rows)) }
-                }
-            }
             return try writer.writeWithoutTransaction { db in
+                // One `BEGIN IMMEDIATE` transaction: a writer (another process
+                // included) waits for the busy timeout here, before reading
+                // anything, instead of failing halfway on a lock upgrade.
                 // `PRAGMA data_version` changes only when another connection
-                // (another process) commits: read it inside the transaction
-                // and again after COMMIT, still on the writer, to tell the
-                // observer whether this commit was the only one in between.
+                // commits: read inside the transaction and again after COMMIT,
+                // still on the writer, it tells the observer whether this
+                // commit was the only one in between.
                 var result: T?
                 var versionBefore: Int?
                 try db.inTransaction(.immediate) {
-                    versionBefore = try Int.fetchOne(db, sql: "PRAGMA data_version")
-                    observer.inTransaction()
+                    if let observer {
+                        versionBefore = try Int.fetchOne(db, sql: "PRAGMA data_version")
+                        observer.inTransaction()
+                    }
                     result = try SQLiteRowMACs.$current.withValue(rows) { try body(SQLiteTransaction(db: db, rows: rows)) }
                     return .commit
                 }
-                observer.afterCommit()
-                let versionAfter = try Int.fetchOne(db, sql: "PRAGMA data_version")
-                observer.confirm(versionBefore != nil && versionBefore == versionAfter)
+                if let observer {
+                    observer.afterCommit()
+                    let versionAfter = try Int.fetchOne(db, sql: "PRAGMA data_version")
+                    observer.confirm(versionBefore != nil && versionBefore == versionAfter)
+                }
                 return result!
             }
         } catch let error as KeywardenError {
