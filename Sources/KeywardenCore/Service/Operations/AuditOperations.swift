@@ -17,6 +17,8 @@ public enum Audit {
         /// Only the newest N events.
         public var limit: Int?
 
+        enum CodingKeys: String, CodingKey { case provider, scope, keyID = "key_id", action, since, failedAuth = "failed_auth", limit }
+
         public init(_ filter: AuditFilter) {
             provider = filter.provider
             scope = filter.scope

@@ -128,6 +128,8 @@ public struct ImportRequest: Codable, Sendable {
     /// Every loader variable allowed (`--allow-loader-vars`).
     public var allowLoaderVariables: Bool
 
+    enum CodingKeys: String, CodingKey { case entries, scope, file, allowed, allowLoaderVariables = "allow_loader_variables" }
+
     public init(entries: [DotenvEntry], scope: String, file: String, allowed: [String], allowLoaderVariables: Bool) {
         self.entries = entries.map { Entry(name: $0.name, line: $0.line, value: Secrets.secret(copying: $0.value)) }
         (self.scope, self.file, self.allowed, self.allowLoaderVariables) = (scope, file, allowed, allowLoaderVariables)

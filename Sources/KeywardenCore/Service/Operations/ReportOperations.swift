@@ -18,6 +18,8 @@ public enum Reports {
         /// What the provider said; a copy of the key in it is removed.
         public var detail: String?
 
+        enum CodingKeys: String, CodingKey { case keyID = "key_id", fingerprint, value, status, detail }
+
         public init(keyID: String? = nil, fingerprint: String? = nil, value: Secret? = nil, status: Int, detail: String?) {
             (self.keyID, self.fingerprint, self.value, self.status, self.detail) = (keyID, fingerprint, value, status, detail)
         }
