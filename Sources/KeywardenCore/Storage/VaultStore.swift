@@ -46,8 +46,11 @@ protocol StoreWriting: StoreReading, VaultHeaderWriting, KeyslotWriting, ScopeWr
 /// other connection committed in between, which makes what `afterCommit` saw
 /// the result of this commit alone. A backend that cannot tell confirms false.
 public struct CommitObserver {
+    /// Runs inside the write transaction, before its body.
     public var inTransaction: () -> Void
+    /// Runs right after the commit, on the writer.
     public var afterCommit: () -> Void
+    /// Says whether the commit was the only one since `inTransaction`.
     public var confirm: (_ onlyThisCommit: Bool) -> Void
 
     public init(inTransaction: @escaping () -> Void, afterCommit: @escaping () -> Void, confirm: @escaping (_ onlyThisCommit: Bool) -> Void) {

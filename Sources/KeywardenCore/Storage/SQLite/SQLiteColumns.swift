@@ -8,6 +8,7 @@ import GRDB
 // row and the column (`StoredRowReader`), never a default.
 
 extension Timestamp: DatabaseValueConvertible {
+    /// The fixed-width text of `iso8601`.
     public var databaseValue: DatabaseValue { iso8601.databaseValue }
 
     /// Only text in the stored form (`Timestamp(stored:)`); not a number, not a blob.
