@@ -7,23 +7,9 @@ public struct ServiceCaller: Sendable, Equatable {
     /// The process that asked (the agent reads uid and pid from the kernel,
     /// `SO_PEERCRED`) and the command it ran (`keywarden key list`).
     public var actor: AuditActor
-    /// Only the variables that change how a check reaches a provider
-    /// (`HTTPS_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, …) of the caller's
-    /// environment: a validation run by the agent for a client uses the
-    /// client's network settings, not the agent's.
-    public var networkEnvironment: [String: String]
 
-    public init(actor: AuditActor, networkEnvironment: [String: String] = [:]) {
+    public init(actor: AuditActor) {
         self.actor = actor
-        self.networkEnvironment = networkEnvironment
-    }
-
-    /// The variables of `environment` that `networkEnvironment` keeps.
-    public static func networkVariables(of environment: [String: String]) -> [String: String] {
-        environment.filter { name, _ in
-            let upper = name.uppercased()
-            return ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "KEYWARDEN_CA_FILE"].contains(upper)
-        }
     }
 }
 
@@ -49,9 +35,14 @@ public enum StorageExecutor: Sendable {
 public struct AgentControls: Sendable {
     /// Locks the agent: it stops serving and restarts locked.
     public var lock: @Sendable () async -> Void
+    /// Whether the agent was locked meanwhile. A long operation (a
+    /// validation, a rotation) checks it before each vault call, so nothing
+    /// more is written through a vault the agent has given up.
+    public var isLocked: @Sendable () -> Bool
 
-    public init(lock: @escaping @Sendable () async -> Void) {
+    public init(lock: @escaping @Sendable () async -> Void, isLocked: @escaping @Sendable () -> Bool) {
         self.lock = lock
+        self.isLocked = isLocked
     }
 }
 
@@ -76,7 +67,11 @@ public struct ServiceSession: Sendable {
     public func vault<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
         let vault = self.vault
         let actor = caller.actor
-        return try await executor.run { try AuditActor.$current.withValue(actor) { try body(vault) } }
+        let agent = self.agent
+        return try await executor.run {
+            if agent?.isLocked() == true { throw KeywardenError.lockedMeanwhile }
+            return try AuditActor.$current.withValue(actor) { try body(vault) }
+        }
     }
 
     public var logger: Logger { vault.context.logger }
@@ -103,4 +98,9 @@ public struct LocalService: KeywardenService {
     }
 
     public var endpoint: ServiceEndpoint { .inProcess(vaultPath: session.vault.database.location.databasePath) }
+}
+
+extension KeywardenError {
+    /// The agent was locked while an operation ran: the rest of it is not done.
+    static let lockedMeanwhile = KeywardenError(.locked, "the agent was locked while this ran; the rest was not done. Start the agent again (`keywarden serve`) and retry")
 }

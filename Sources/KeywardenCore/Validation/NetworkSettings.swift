@@ -7,7 +7,7 @@ import Foundation
 /// the agent happened to be started with.
 public struct NetworkSettings: Codable, Sendable, Equatable {
     /// The caller's network variables (`HTTPS_PROXY`, `NO_PROXY`, …; see
-    /// ``ServiceCaller/networkVariables(of:)``). Proxy credentials in them
+    /// ``NetworkSettings/networkVariables(of:)``). Proxy credentials in them
     /// go only into `Proxy-Authorization`, never into output.
     public var variables: [String: String]
     /// Extra trusted CA certificates (PEM): `--ca-file`, else
@@ -19,10 +19,19 @@ public struct NetworkSettings: Codable, Sendable, Equatable {
     /// is made absolute here, against this process's working directory,
     /// because the agent that may read it has a working directory of its own.
     public init(environment: [String: String], caFile: String? = nil) {
-        variables = ServiceCaller.networkVariables(of: environment)
+        variables = Self.networkVariables(of: environment)
         self.caFile = (caFile ?? environment["KEYWARDEN_CA_FILE"]).flatMap { path in
             guard !path.isEmpty else { return nil }
             return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+    }
+
+    /// The variables of `environment` that change how a check reaches a
+    /// provider, in either case: proxies and CA files. Nothing else of the
+    /// caller's environment travels.
+    public static func networkVariables(of environment: [String: String]) -> [String: String] {
+        environment.filter { name, _ in
+            ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "KEYWARDEN_CA_FILE"].contains(name.uppercased())
         }
     }
 

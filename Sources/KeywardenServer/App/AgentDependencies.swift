@@ -50,7 +50,7 @@ struct AgentDependencies: Sendable {
     /// agent's pool.
     func service(for caller: Caller, _ request: Request) throws -> LocalService {
         LocalService(vault: try unlocked(), caller: ServiceCaller(actor: caller.actor(command: request.headers[.keywardenCommand])),
-                     executor: .pool(vaultPool), agent: AgentControls(lock: { await lock(by: caller) }))
+                     executor: .pool(vaultPool), agent: AgentControls(lock: { await lock(by: caller) }, isLocked: { [state] in state.isLocked }))
     }
 
     /// Performs `operation` for `caller`, as the CLI would in-process. A
