@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import KeywardenCore
+import KeywardenCrypto
+import KeywardenTestSupport
+
+/// The API in-process, but answering as if it were an agent: every operation
+/// is encoded as the agent would receive it, and kept, so a test can tell
+/// exactly what a client sent; an answer can be replaced to play a hostile agent.
+final class RecordingAgent: KeywardenService, @unchecked Sendable {
+    let local: LocalService
+    /// Every request body, in order (calls are sequential in these tests).
+    private(set) var sent: [Data] = []
+    /// Replaces the answer to `delivery.environment`.
+    var environmentAnswer: [EnvironmentVariable]?
+
+    init(_ vault: Vault, command: String = "keywarden test") {
+        local = LocalService(vault: vault, caller: ServiceCaller(actor: AuditActor(uid: 1000, pid: 7, name: "\(command) (via agent)")))
+    }
+
+    var endpoint: ServiceEndpoint { .agent(socket: "/test/agent.sock") }
+
+    func perform<Operation: ServiceOperation>(_ operation: Operation) async throws -> Operation.Response {
+        sent.append(try JSONEncoder().encode(operation))
+        if Operation.self == Delivery.Environment.self, let environmentAnswer {
+            return environmentAnswer as! Operation.Response
+        }
+        return try await local.perform(operation)
+    }
+
+    var sentBytes: [UInt8] { sent.flatMap { Array($0) } }
+}
+
+@Suite("Delivery, report and lock operations")
+struct DeliveryOperationTests {
+    func vault() throws -> VaultFixture {
+        let f = try VaultFixture()
+        _ = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: true, force: false)
+        _ = try f.vault.setConfig(scope: "prod", name: "APP_URL", value: secret("https://app.example"), secret: false)
+        return f
+    }
+
+    func value(_ variable: EnvironmentVariable) -> String { variable.value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    @Test("the environment comes sorted, and its delivery is audited under the client's command before the values are returned")
+    func environmentAudited() async throws {
+        let f = try vault()
+        let agent = RecordingAgent(f.vault, command: "keywarden export")
+        let variables = try await agent.environment(scope: "prod", only: nil, action: .export, destination: ".env (dotenv)")
+        #expect(variables.map(\.name) == ["ANTHROPIC_API_KEY", "APP_URL"])
+        #expect(value(variables[0]) == TestKeys.anthropic)
+        let events = try f.vault.auditEvents({ var filter = AuditFilter(); filter.action = "export"; return filter }())
+        #expect(events.map(\.detail) == ["as ANTHROPIC_API_KEY to .env (dotenv)", "config APP_URL to .env (dotenv)"])
+        #expect(events.allSatisfy { $0.actor == "keywarden export (via agent)" && $0.pid == 7 })
+    }
+
+    @Test("from an agent only the names asked for are taken; a loader variable only when named")
+    func agentAnswerChecked() async throws {
+        let f = try vault()
+        let agent = RecordingAgent(f.vault)
+        func answer(_ names: [String]) -> [EnvironmentVariable] { names.map { EnvironmentVariable(name: $0, value: secret("x")) } }
+        func refusal(_ names: [String], only: [String]?) async -> String? {
+            agent.environmentAnswer = answer(names)
+            do {
+                _ = try await agent.environment(scope: "prod", only: only, action: .run, destination: "command env")
+                return nil
+            } catch {
+                return (error as? KeywardenError)?.message ?? "\(error)"
+            }
+        }
+        #expect(await refusal(["A", "LD_PRELOAD"], only: nil)?.contains("the agent sent LD_PRELOAD, which changes how programs load") == true)
+        #expect(await refusal(["A", "A"], only: nil)?.contains("twice") == true)
+        #expect(await refusal(["A", "B"], only: ["A"])?.contains("the agent sent B, which was not asked for") == true)
+        #expect(await refusal(["A"], only: ["A", "B"])?.contains("the agent did not send B") == true)
+        #expect(await refusal(["PATH", "A"], only: ["PATH", "A"]) == nil, "named, a loader variable is taken")
+        agent.environmentAnswer = answer(["B", "A"])
+        #expect(try await agent.environment(scope: "prod", only: nil, action: .run, destination: "x").map(\.name) == ["A", "B"])
+    }
+
+    @Test("in-process, a scope's loader variable is delivered as stored (it was imported with --allow)")
+    func inProcessLoaderVariable() async throws {
+        let f = try vault()
+        _ = try f.vault.setConfig(scope: "prod", name: "PATH", value: secret("/opt/app/bin:/usr/bin"), secret: false)
+        let local = LocalService(vault: f.vault, caller: ServiceCaller(actor: .currentProcess(name: "keywarden run")))
+        #expect(try await local.environment(scope: "prod", only: nil, action: .run, destination: "command env").map(\.name).contains("PATH"))
+    }
+
+    @Test("report --env through an agent sends neither the value, its base64, nor its fingerprint, and names the key by id")
+    func reportByValueSendsNothingDerived() async throws {
+        let f = try vault()
+        _ = try f.vault.addKey(provider: "anthropic", scope: "dev", label: nil, env: nil, value: secret(TestKeys.anthropic2), activate: true, force: false)
+        let agent = RecordingAgent(f.vault, command: "keywarden report")
+        let results = try await agent.reportKey(holding: secret(TestKeys.anthropic), status: 401, detail: nil)
+        #expect(results.map(\.scope) == ["prod"])
+        let sent = agent.sentBytes
+        for form in [TestKeys.anthropic, Data(TestKeys.anthropic.utf8).base64EncodedString(), f.vault.fingerprint(of: secret(TestKeys.anthropic))] {
+            #expect(!sent.contains(bytes: Array(form.utf8)), "the request carried \(form.prefix(12))…")
+        }
+        let reveals = try f.vault.auditEvents({ var filter = AuditFilter(); filter.action = "key.reveal"; return filter }())
+        #expect(reveals.count == 1, "only the key whose hint fits is fetched")
+        #expect(reveals.first?.detail == "report --env (finding the key)")
+        let missing = await #expect(throws: KeywardenError.self) {
+            try await agent.reportKey(holding: secret("sk-ant-api03-not-stored-" + String(repeating: "z", count: 40)), status: 401, detail: nil)
+        }
+        #expect(missing?.kind == .notFound)
+    }
+
+    @Test("in-process there is no agent to lock")
+    func lockInProcess() async throws {
+        let f = try vault()
+        let local = LocalService(vault: f.vault, caller: ServiceCaller(actor: .currentProcess(name: "keywarden lock")))
+        let error = await #expect(throws: KeywardenError.self) { try await local.lockAgent() }
+        #expect(error?.kind == .notFound)
+    }
+
+    @Test("--only: names split on commas, spaces trimmed; empty or invalid names refused")
+    func onlyParsing() throws {
+        #expect(try RequestedVariables.parse(only: nil) == nil)
+        #expect(try RequestedVariables.parse(only: " A, B_2 ,") == ["A", "B_2"])
+        #expect(throws: KeywardenError.self) { try RequestedVariables.parse(only: " , ") }
+        #expect(throws: KeywardenError.self) { try RequestedVariables.parse(only: "A,2B") }
+    }
+}
