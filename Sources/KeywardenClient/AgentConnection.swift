@@ -76,11 +76,8 @@ actor AgentConnection {
         var headers = HTTPHeaders([("Host", "keywarden"), ("Content-Length", String(body?.readableBytes ?? 0))])
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
         for (name, value) in extra { headers.add(name: name, value: value) }
-        let answer = collector.expect(on: channel.eventLoop)
-        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)), promise: nil)
-        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        return try await answer.get()
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+        return try await collector.send(head, body: body, on: channel).get()
     }
 
     func close() async {
@@ -101,10 +98,29 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     private var status = 0
     private var body = ByteBuffer()
 
-    func expect(on loop: any EventLoop) -> EventLoopFuture<AgentConnection.Answer> {
-        let promise = loop.makePromise(of: AgentConnection.Answer.self)
-        loop.execute { self.pending = promise }
-        return promise.futureResult
+    /// Writes one request and returns its answer. Everything happens on the
+    /// channel's event loop, so the promise is always completed: by the
+    /// answer, by a failed write, or by the connection closing (an agent that
+    /// restarts locked closes it) — never left behind.
+    func send(_ head: HTTPRequestHead, body: ByteBuffer?, on channel: any Channel) -> EventLoopFuture<AgentConnection.Answer> {
+        channel.eventLoop.flatSubmit {
+            guard channel.isActive, self.pending == nil else {
+                return channel.eventLoop.makeFailedFuture(KeywardenError(.failed, "the agent closed the connection"))
+            }
+            let promise = channel.eventLoop.makePromise(of: AgentConnection.Answer.self)
+            self.pending = promise
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
+                self.fail(KeywardenError(.failed, "the request could not be sent to the agent: \(error)"))
+            }
+            return promise.futureResult
+        }
+    }
+
+    private func fail(_ error: KeywardenError) {
+        pending?.fail(error)
+        pending = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -123,14 +139,12 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        pending?.fail(KeywardenError(.failed, "the agent closed the connection before answering"))
-        pending = nil
+        fail(KeywardenError(.failed, "the agent closed the connection before answering"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        pending?.fail(KeywardenError(.failed, "the agent's answer could not be read: \(error)"))
-        pending = nil
+        fail(KeywardenError(.failed, "the agent's answer could not be read: \(error)"))
         context.close(promise: nil)
     }
 }
