@@ -99,7 +99,6 @@ let package = Package(
                 "KeywardenServer",
                 "CPeerCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.

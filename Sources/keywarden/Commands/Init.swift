@@ -40,9 +40,7 @@ struct Init: KeywardenCommand {
         } else if keyfile == nil {
             slots.append(.passphrase(try context.input.newPassphrase(envVar: "KEYWARDEN_PASSPHRASE", environment: environment), cost: kdf))
         }
-        var vaultContext = Session.context(command: "init")
-        vaultContext.clock = context.clock
-        let vault = try Vault.create(at: location, slots: slots, scopes: scopes, context: vaultContext)
+        let vault = try Vault.create(at: location, slots: slots, scopes: scopes, context: Session.context(context, command: "init"))
         let output = context.output
         output.line("Created vault \(vault.vaultID) at \(location.databasePath)")
         for slot in try vault.listKeyslots() {

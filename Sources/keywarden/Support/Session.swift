@@ -6,7 +6,6 @@ import Darwin
 import ArgumentParser
 import KeywardenClient
 import KeywardenCore
-import KeywardenCrypto
 import Logging
 
 /// Options shared by every command that opens the vault.
@@ -19,17 +18,14 @@ struct VaultOptions: ParsableArguments {
 /// `KEYWARDEN_KEYFILE`, then `KEYWARDEN_PASSPHRASE`, then a no-echo prompt on
 /// the terminal.
 enum Session {
-    static var environment: [String: String] { ProcessInfoEnvironment.current }
-
-    static func context(command: String, anchorInterval: Duration? = nil) -> VaultContext {
+    /// The vault's context for `command`: who acts, the log level, where the
+    /// audit head is anchored, and the context's clock.
+    static func context(_ context: CLIContext, command: String, anchorInterval: Duration? = nil) -> VaultContext {
+        let environment = context.environment
         var logger = Logger(label: "keywarden")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), logger: logger,
+        return VaultContext(actor: .currentProcess(name: "keywarden \(command)"), clock: context.clock, logger: logger,
                             anchorDirectory: AuditAnchor.defaultDirectory(environment: environment), anchorInterval: anchorInterval)
-    }
-
-    static func location() throws(KeywardenError) -> VaultLocation {
-        try VaultLocation.resolve(environment: environment)
     }
 
     /// The Keywarden API for one command — the only place that chooses
@@ -50,27 +46,15 @@ enum Session {
     static func open(_ context: CLIContext, _ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
         let database = try VaultDatabase.open(at: VaultLocation.resolve(environment: context.environment))
         let credential = try credential(options, environment: context.environment, prompt: context.input.promptHidden)
-        var vaultContext = Self.context(command: command, anchorInterval: anchorInterval)
-        vaultContext.clock = context.clock
-        return try Vault.unlock(database, with: credential, context: vaultContext)
+        return try Vault.unlock(database, with: credential, context: Self.context(context, command: command, anchorInterval: anchorInterval))
     }
 
-    static func open(_ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
-        let database = try VaultDatabase.open(at: location())
-        let credential = try credential(options)
-        return try Vault.unlock(database, with: credential, context: context(command: command, anchorInterval: anchorInterval))
-    }
-
-    static func credential(_ options: VaultOptions) throws(KeywardenError) -> UnlockCredential {
-        try credential(options, environment: environment, prompt: { SecretInput.readHidden(prompt: $0) })
-    }
-
-    static func credential(_ options: VaultOptions, environment: [String: String], prompt: (String) -> SecureBytes?) throws(KeywardenError) -> UnlockCredential {
+    static func credential(_ options: VaultOptions, environment: [String: String], prompt: (String) -> Secret?) throws(KeywardenError) -> UnlockCredential {
         if let path = options.keyfile ?? environment["KEYWARDEN_KEYFILE"], !path.isEmpty {
             return .keyfile(path: path)
         }
         if let passphrase = environment["KEYWARDEN_PASSPHRASE"] {
-            return .passphrase(SecureBytes(copying: Array(passphrase.utf8)))
+            return .passphrase(Secrets.secret(copying: Array(passphrase.utf8)))
         }
         if let typed = prompt("Vault passphrase: ") {
             return .passphrase(typed)
@@ -92,18 +76,5 @@ enum ProcessInfoEnvironment {
             pointer += 1
         }
         return result
-    }
-}
-
-/// Argon2id cost levels for `--kdf`.
-enum KDFLevel: String, ExpressibleByArgument, CaseIterable {
-    case interactive, moderate, sensitive
-
-    var parameters: PasswordHashParameters {
-        switch self {
-        case .interactive: .interactive
-        case .moderate: .moderate
-        case .sensitive: .sensitive
-        }
     }
 }

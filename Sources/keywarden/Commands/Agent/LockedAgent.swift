@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CPeerCredentials
 import Foundation
 import KeywardenClient
 import KeywardenCore
@@ -34,18 +33,6 @@ enum LockedAgent {
         return await agent.health()?.locked == true ? peer.pid : nil
     }
 
-    /// The old synchronous form, kept only until `serve` awaits
-    /// ``lockedPID(at:)``; it still asks through the raw `AgentClient`.
-    @available(*, deprecated, renamed: "lockedPID(at:)")
-    static func pid(at path: String) -> Int32? {
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_uid == getuid() else { return nil }
-        guard let peer = listener(at: path), peer.uid == getuid(), peer.pid > 0, peer.pid != getpid() else { return nil }
-        guard let answer = try? AgentClient(path: path).request("GET", "/v1/health"), answer.status == 200,
-              let health = try? JSONDecoder().decode(AgentHealth.self, from: Data(answer.body)) else { return nil }
-        return health.locked ? peer.pid : nil
-    }
-
     /// Asks the locked agent `pid` to stop (SIGTERM: it finishes in-flight
     /// requests, writes its audit batch, removes its socket) and waits until
     /// its socket no longer answers.
@@ -60,26 +47,5 @@ enum LockedAgent {
             }
             usleep(20_000)
         }
-    }
-
-    /// The uid and pid of the process listening on `path`, from the kernel
-    /// (only for the deprecated ``pid(at:)``).
-    private static func listener(at path: String) -> (uid: UInt32, pid: Int32)? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in for (i, b) in bytes.enumerated() { buffer[i] = b } }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        var credentials = kw_ucred()
-        var length = socklen_t(MemoryLayout<kw_ucred>.size)
-        guard getsockopt(fd, SOL_SOCKET, kw_so_peercred(), &credentials, &length) == 0 else { return nil }
-        return (credentials.uid, credentials.pid)
     }
 }

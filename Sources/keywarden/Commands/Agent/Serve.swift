@@ -8,7 +8,7 @@ import KeywardenCore
 import KeywardenServer
 import Logging
 
-struct Serve: AsyncParsableCommand {
+struct Serve: KeywardenCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent: unlock once, then serve keys to local programs over a Unix socket.",
         discussion: """
@@ -32,27 +32,28 @@ struct Serve: AsyncParsableCommand {
     /// Set only by the agent itself after `lock`: serve "locked" without opening the vault.
     @Flag(help: .hidden) var locked = false
 
-    func run() async throws {
+    func run(_ context: CLIContext) async throws {
         let inherited = LockedRestart.openDescriptors()
-        let environment = Session.environment
+        let environment = context.environment
+        let output = context.output
         let path = socket ?? AgentSocket.defaultPath(environment: environment)
         let group = try socketGroup.map { name throws(KeywardenError) in try AgentSocket.group(named: name) }
         let agentSocket = AgentSocket(path: path, group: group)
-        if locked { return try await serveLocked(agentSocket, environment: environment) }
+        if locked { return try await serveLocked(agentSocket, context) }
         // A locked agent serves nothing, so `serve` takes its place (after this
         // process has unlocked, so a wrong passphrase leaves it running); an
         // unlocked one is never taken over.
         var lockedAgent: Int32?
         if AgentSocket.isLive(path) {
-            guard let pid = LockedAgent.pid(at: path) else {
+            guard let pid = await LockedAgent.lockedPID(at: path) else {
                 throw KeywardenError(.conflict, "another agent is already serving at \(path); stop it first, or use --socket")
             }
             lockedAgent = pid
         }
-        let opened = try Session.open(vault, command: "serve", anchorInterval: .milliseconds(250))
+        let opened = try Session.open(context, vault, command: "serve", anchorInterval: .milliseconds(250))
         if let lockedAgent {
             try LockedAgent.stop(lockedAgent, at: path)
-            Output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
+            output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
         }
         try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok", detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")"))
         var logger = Logger(label: "keywarden-agent")
@@ -68,37 +69,37 @@ struct Serve: AsyncParsableCommand {
         // has shut down or at most 2 s after the lock, whatever is in flight.
         let restartLocked: @Sendable () -> Never = {
             LockedRestart.restartLocked(socket: agentSocket, environment: environment, inherited: inherited) { failure in
-                Output.error("keywarden: \(failure); exiting")
+                output.error("keywarden: \(failure); exiting")
             }
         }
-        let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, failover: { vault, provider, scope in
-            ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false
-        }, lockDeadline: .seconds(2), onLockDeadline: {
-            Output.error("keywarden: agent locked; requests still in flight are cut; restarting without the vault (pid \(ProcessIDs.current))")
+        let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, lockDeadline: .seconds(2), onLockDeadline: {
+            output.error("keywarden: agent locked; requests still in flight are cut; restarting without the vault (pid \(ProcessIDs.current))")
             restartLocked()
         }, onRunning: {
             // Only now: the socket is bound and the server accepts connections.
-            Output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
+            output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
         })
         if ending == .locked {
-            Output.error("keywarden: agent locked; restarting without the vault (pid \(ProcessIDs.current))")
+            output.error("keywarden: agent locked; restarting without the vault (pid \(ProcessIDs.current))")
             restartLocked()
         }
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
         opened.flushAnchor()
-        Output.error("keywarden: agent stopped")
+        output.error("keywarden: agent stopped")
     }
 
     /// The agent after `lock`: same socket, no vault; every request but
     /// `/v1/health` and `/metrics` is answered "locked" until it is stopped
     /// or replaced by a new `keywarden serve`.
-    private func serveLocked(_ socket: AgentSocket, environment: [String: String]) async throws {
+    private func serveLocked(_ socket: AgentSocket, _ context: CLIContext) async throws {
+        let environment = context.environment
+        let output = context.output
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         _ = try await runAgent(vault: nil, socket: socket, logger: logger, onRunning: {
-            Output.error("keywarden: locked agent at \(socket.path) (pid \(ProcessIDs.current)); run `keywarden serve` to unlock")
+            output.error("keywarden: locked agent at \(socket.path) (pid \(ProcessIDs.current)); run `keywarden serve` to unlock")
         })
-        Output.error("keywarden: agent stopped")
+        output.error("keywarden: agent stopped")
     }
 }
 
