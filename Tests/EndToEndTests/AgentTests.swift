@@ -130,7 +130,10 @@ struct AgentTests {
         let template = cli.directory.file("t.tpl")
         try Data("k={{ kw://prod/ANTHROPIC_API_KEY }}\n".utf8).write(to: URL(fileURLWithPath: template))
         #expect(try cli.ok(["inject", "--in", template], env: noCredentials).out == "k=\(prodKey)\n")
-        #expect(try cli.run(["key", "list"], env: noCredentials).status == 3, "metadata commands still unlock the vault themselves")
+        // Every command goes through the agent, metadata and writes too.
+        #expect(try cli.ok(["key", "list"], env: noCredentials).out.contains(prodID))
+        try cli.ok(["scope", "add", "qa"], env: noCredentials)
+        #expect(try cli.ok(["audit", "--action", "scope.add"], env: noCredentials).out.contains("keywarden scope add (via agent)"))
         agent.stop()
         #expect(try cli.run(["export", "--scope", "prod"], env: noCredentials).status == 3, "no agent, no credentials: locked")
         cli.secrets.removeAll()
@@ -391,7 +394,8 @@ struct AgentTests {
         let outcomes = Dictionary(uniqueKeysWithValues: checks.map { ($0["id"] as! String, $0["outcome"] as! String) })
         #expect(outcomes == [good: "valid", poor: "no_credit"])
         agent.stop()
-        #expect(try cli.ok(["audit", "--action", "key.validate"]).out.contains("validate (agent"))
+        // Recorded by the agent, naming the client's command (and its uid and pid).
+        #expect(try cli.ok(["audit", "--action", "key.validate"]).out.contains("keywarden validate (via agent)"))
         await mock.shutdown()
     }
 }
