@@ -23,21 +23,33 @@ actor AgentConnection {
     }
 
     let path: String
-    /// The listening process, as the kernel reported it at connect.
-    let peer: AgentPeer
-    private let channel: any Channel
-    private let collector: ResponseCollector
+    /// The listening process, as the kernel reported it at the first
+    /// connect (a reconnect is checked the same way, against the caller's uid).
+    nonisolated let peer: AgentPeer
+    private var channel: any Channel
+    private var collector: ResponseCollector
 
-    private init(path: String, peer: AgentPeer, channel: any Channel, collector: ResponseCollector) {
+    private init(path: String, link: Link) {
         self.path = path
-        self.peer = peer
-        self.channel = channel
-        self.collector = collector
+        peer = link.peer
+        channel = link.channel
+        collector = link.collector
+    }
+
+    /// A connected, checked channel.
+    private struct Link {
+        var channel: any Channel
+        var collector: ResponseCollector
+        var peer: AgentPeer
     }
 
     /// Connects and checks the listener's uid; a listener that is not the
     /// caller or root throws ``AgentTrust/Refusal`` with nothing sent.
-    static func connect(path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> AgentConnection {
+    static func connect(path: String) async throws -> AgentConnection {
+        AgentConnection(path: path, link: try await link(to: path))
+    }
+
+    private static func link(to path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> Link {
         let collector = ResponseCollector()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -47,14 +59,23 @@ actor AgentConnection {
                 }
             }
             .connect(unixDomainSocketPath: path).get()
-        let peer: AgentPeer
         do {
-            peer = try await checkPeer(of: channel)
+            return Link(channel: channel, collector: collector, peer: try await checkPeer(of: channel))
         } catch {
             try? await channel.close()
             throw error
         }
-        return AgentConnection(path: path, peer: peer, channel: channel, collector: collector)
+    }
+
+    /// A channel that is still open: the agent closes idle connections (30 s),
+    /// and a command may wait longer than that at a prompt. A new connection
+    /// is checked like the first, before anything is written on it.
+    private func openChannel() async throws -> (any Channel, ResponseCollector) {
+        if !channel.isActive {
+            let link = try await Self.link(to: path)
+            (channel, collector) = (link.channel, link.collector)
+        }
+        return (channel, collector)
     }
 
     private static func checkPeer(of channel: any Channel) async throws -> AgentPeer {
@@ -77,6 +98,7 @@ actor AgentConnection {
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
         for (name, value) in extra { headers.add(name: name, value: value) }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+        let (channel, collector) = try await openChannel()
         return try await collector.send(head, body: body, on: channel).get()
     }
 

@@ -26,8 +26,11 @@ public final class AgentService: KeywardenService {
     public var peer: AgentPeer { connection.peer }
 
     public func perform<Operation: ServiceOperation>(_ operation: Operation) async throws -> Operation.Response {
-        let encoder = JSONEncoder()
-        let body = ByteBuffer(bytes: try encoder.encode(operation))
+        // The request may hold values or passphrases: the encoder's bytes
+        // and the buffer sent are both wiped.
+        var encoded = try JSONEncoder().encode(operation)
+        let body = ByteBuffer(bytes: encoded)
+        encoded.resetBytes(in: 0..<encoded.count)
         defer { body.wipeReadableBytes() }
         let answer = try await connection.request(.POST, "/v1/ops/\(Operation.name)", body: body, headers: [("X-Keywarden-Command", command)])
         // The answer may hold values: wiped once decoded.

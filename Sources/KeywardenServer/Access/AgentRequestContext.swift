@@ -25,11 +25,15 @@ public struct AgentRequestContext: RequestContext {
         }
     }
 
-    /// Requests are JSON documents (an import or a template at most);
-    /// anything bigger is refused (413).
-    public var maxUploadSize: Int { Self.uploadLimit }
+    /// Requests are small JSON documents; anything bigger is refused (413).
+    /// The owner's API calls (`/v1/ops/…`) may carry what the CLI carries
+    /// in-process — a value of up to 1 MiB, base64 in JSON, or an import —
+    /// so ``CallerMiddleware`` raises the limit for them alone.
+    public var maxUploadSize: Int { uploadLimit }
+    var uploadLimit = Self.uploadLimit
 
     static let uploadLimit = 128 * 1024
+    static let ownerOperationUploadLimit = 4 * 1024 * 1024
 }
 
 /// Identifies every request's caller before routing: the kernel's peer
@@ -45,7 +49,9 @@ struct CallerMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: AgentRequestContext, next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
         guard request.uri.path != Self.anonymousPath else { return try await next(request, context) }
         var context = context
-        context.identifiedCaller = try await access.caller(request, context)
+        let caller = try await access.caller(request, context)
+        context.identifiedCaller = caller
+        if caller.isOwner, request.uri.path.hasPrefix("/v1/ops/") { context.uploadLimit = AgentRequestContext.ownerOperationUploadLimit }
         return try await next(request, context)
     }
 }

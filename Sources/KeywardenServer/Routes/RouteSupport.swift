@@ -28,6 +28,12 @@ extension Request {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw RequestRefused.tooLarge(limit: context.maxUploadSize)
         }
+        // The body may hold values (a key added, an import): wiped once decoded.
+        defer {
+            body.withUnsafeReadableBytes { raw in
+                if let base = raw.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, raw.count) }
+            }
+        }
         do {
             return try body.withUnsafeReadableBytes { bytes in
                 // Decoded in place: no second copy of a body that may hold a value.
@@ -59,7 +65,11 @@ extension Response {
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        // An answer may hold values (a reveal, an environment): the encoder's
+        // bytes are wiped once copied into the response buffer.
+        var encoded = try encoder.encode(value)
+        defer { encoded.resetBytes(in: 0..<encoded.count) }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: encoded)))
     }
 }
 
