@@ -72,7 +72,14 @@ actor AgentConnection {
     /// is checked like the first, before anything is written on it.
     private func openChannel() async throws -> (any Channel, ResponseCollector) {
         if !channel.isActive {
-            let link = try await Self.link(to: path)
+            let link: Link
+            do {
+                link = try await Self.link(to: path)
+            } catch let refusal as AgentTrust.Refusal {
+                throw KeywardenError(.failed, "the agent at \(path) closed the connection, and what listens there now is not trusted: \(refusal.reason)")
+            } catch {
+                throw KeywardenError(.failed, "the agent at \(path) closed the connection and does not answer any more (is it still running?); nothing was done")
+            }
             (channel, collector) = (link.channel, link.collector)
         }
         return (channel, collector)

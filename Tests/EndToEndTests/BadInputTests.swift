@@ -4,9 +4,9 @@ import Testing
 
 @Suite("End to end: bad input gets a clear error, a non-zero exit, and changes nothing")
 struct BadInputTests {
-    @Test("key add: unknown provider or scope, empty value, wrong format, duplicate label")
-    func keyAdd() throws {
-        let cli = CLIHarness()
+    @Test("key add: unknown provider or scope, empty value, wrong format, duplicate label", arguments: CLIMode.allCases)
+    func keyAdd(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         _ = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic(), extra: ["--label", "main"])
         let before = try cli.ok(["audit", "--json"]).stdout
@@ -34,9 +34,9 @@ struct BadInputTests {
         try cli.expectNoSecretLeaked()
     }
 
-    @Test("a secret config value is never taken from argv")
-    func secretArgv() throws {
-        let cli = CLIHarness()
+    @Test("a secret config value is never taken from argv", arguments: CLIMode.allCases)
+    func secretArgv(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let refused = try cli.run(["config", "set", "DB_URL", "postgres://u:pw@h", "--secret", "--scope", "prod"])
         #expect(refused.status == 64)
@@ -55,9 +55,9 @@ struct BadInputTests {
         #expect(bad.err.contains("invalid config name 'BAD-NAME'"))
     }
 
-    @Test("ciphertexts swapped with sqlite3: reveal exits 4 naming the key, prints no value")
-    func swapped() throws {
-        let cli = CLIHarness()
+    @Test("ciphertexts swapped with sqlite3: reveal exits 4 naming the key, prints no value", arguments: CLIMode.allCases)
+    func swapped(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let a = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("x"))
         let b = try cli.addKey("anthropic", scope: "dev", value: FakeKeys.anthropic("y"))
@@ -97,9 +97,9 @@ struct BadInputTests {
         #expect(result.err.contains("keywarden init"))
     }
 
-    @Test("providers: add, set a base URL, refuse malformed ones")
-    func providers() throws {
-        let cli = CLIHarness()
+    @Test("providers: add, set a base URL, refuse malformed ones", arguments: CLIMode.allCases)
+    func providers(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         try cli.ok(["provider", "add", "my-gateway", "--base-url", "https://llm.internal/v1", "--env", "GATEWAY_KEY", "--auth", "header:X-Api-Key"])
         try cli.ok(["provider", "set", "anthropic", "--base-url", "http://127.0.0.1:9999"])

@@ -32,8 +32,8 @@ enum Hostile {
 @Suite("End to end: export, run, inject, import")
 struct DeliveryTests {
     /// A vault whose `prod` scope holds one key and every hostile value as a secret config entry.
-    func hostileVault() throws -> (CLIHarness, String) {
-        let cli = CLIHarness()
+    func hostileVault(_ mode: CLIMode = .direct) throws -> (CLIHarness, String) {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let key = FakeKeys.anthropic("k")
         _ = try cli.addKey("anthropic", scope: "prod", value: key)
@@ -60,9 +60,9 @@ struct DeliveryTests {
         return try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: String]
     }
 
-    @Test("export dotenv reads back exactly in python-dotenv, or is refused naming the variable")
-    func dotenvReadBack() throws {
-        let (cli, key) = try hostileVault()
+    @Test("export dotenv reads back exactly in python-dotenv, or is refused naming the variable", arguments: CLIMode.allCases)
+    func dotenvReadBack(mode: CLIMode) throws {
+        let (cli, key) = try hostileVault(mode)
         defer { unlink(Hostile.marker) }
         let file = cli.directory.file("prod.env")
         let result = try cli.run(["export", "--scope", "prod", "--output", file])
@@ -97,9 +97,9 @@ struct DeliveryTests {
         }
     }
 
-    @Test("export shell: every hostile value survives `. file` in bash and dash, and nothing executes", arguments: ["/bin/bash", "/bin/dash"])
-    func shellReadBack(shell: String) throws {
-        let (cli, key) = try hostileVault()
+    @Test("export shell: every hostile value survives `. file` in bash and dash, and nothing executes", arguments: CLIMode.allCases, ["/bin/bash", "/bin/dash"])
+    func shellReadBack(mode: CLIMode, shell: String) throws {
+        let (cli, key) = try hostileVault(mode)
         defer { unlink(Hostile.marker) }
         let file = cli.directory.file("prod.sh")
         try cli.ok(["export", "--scope", "prod", "--format", "shell", "--output", file])
@@ -111,9 +111,9 @@ struct DeliveryTests {
         #expect(!FileManager.default.fileExists(atPath: Hostile.marker))
     }
 
-    @Test("run: the command sees every value exactly; exit codes and signals pass through")
-    func runEnvironment() throws {
-        let (cli, key) = try hostileVault()
+    @Test("run: the command sees every value exactly; exit codes and signals pass through", arguments: CLIMode.allCases)
+    func runEnvironment(mode: CLIMode) throws {
+        let (cli, key) = try hostileVault(mode)
         defer { unlink(Hostile.marker) }
         let result = try cli.ok(["run", "--scope", "prod", "--", "python3", "-c", "import os,json; print(json.dumps(dict(os.environ)))"])
         let env = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: String]
@@ -136,9 +136,9 @@ struct DeliveryTests {
         #expect(audit.out.contains("to command python3"))
     }
 
-    @Test("docker and systemd refuse a newline, naming the variable and format; nothing is written")
-    func refusals() throws {
-        let (cli, _) = try hostileVault()
+    @Test("docker and systemd refuse a newline, naming the variable and format; nothing is written", arguments: CLIMode.allCases)
+    func refusals(mode: CLIMode) throws {
+        let (cli, _) = try hostileVault(mode)
         let file = cli.directory.file("app.env")
         try Data("OLD=1\n".utf8).write(to: URL(fileURLWithPath: file))
         let docker = try cli.run(["export", "--scope", "prod", "--format", "docker", "--output", file])
@@ -151,9 +151,9 @@ struct DeliveryTests {
         try cli.expectNoSecretLeaked()
     }
 
-    @Test("export --output is 0600 even under umask 000 and replaces the file atomically")
-    func outputMode() throws {
-        let (cli, _) = try hostileVault()
+    @Test("export --output is 0600 even under umask 000 and replaces the file atomically", arguments: CLIMode.allCases)
+    func outputMode(mode: CLIMode) throws {
+        let (cli, _) = try hostileVault(mode)
         let file = cli.directory.file("out.env")
         let result = try CommandRunner.run("/bin/sh", ["-c", "umask 000; exec \"$0\" \"$@\"", CommandRunner.keywardenBinary,
                                                        "export", "--scope", "prod", "--format", "json", "--output", file], environment: cli.environment)
@@ -165,9 +165,9 @@ struct DeliveryTests {
         #expect(json["NEWLINE"] == expected["NEWLINE"])
     }
 
-    @Test("inject renders references, refuses an unknown one with line and column, writes 0600")
-    func inject() throws {
-        let (cli, key) = try hostileVault()
+    @Test("inject renders references, refuses an unknown one with line and column, writes 0600", arguments: CLIMode.allCases)
+    func inject(mode: CLIMode) throws {
+        let (cli, key) = try hostileVault(mode)
         let template = cli.directory.file("config.yaml.tpl")
         try Data("api:\n  key: {{ kw://prod/ANTHROPIC_API_KEY }}\n  note: \"{{kw://prod/EQUALS}}\"\n".utf8).write(to: URL(fileURLWithPath: template))
         let out = cli.directory.file("config.yaml")
@@ -182,9 +182,9 @@ struct DeliveryTests {
         #expect(!FileManager.default.fileExists(atPath: cli.directory.file("bad.yaml")))
     }
 
-    @Test("import a messy real-world .env: keys by name and format, config secret unless clearly not; round trip is the identity")
-    func importMessy() throws {
-        let cli = CLIHarness()
+    @Test("import a messy real-world .env: keys by name and format, config secret unless clearly not; round trip is the identity", arguments: CLIMode.allCases)
+    func importMessy(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let anthropic = FakeKeys.anthropic("m"), openai = FakeKeys.openai("p"), groq = FakeKeys.groq("r"), gemini = FakeKeys.gemini("s")
         cli.secrets += [anthropic, openai, groq, gemini, "hunter2-session", "postgres://app:pw@db/app"]

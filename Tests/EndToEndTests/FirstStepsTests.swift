@@ -28,9 +28,9 @@ struct FirstStepsTests {
         #expect(SecureMode.of(shared) == 0o755)
     }
 
-    @Test("keyslot add prints the id that keyslot list shows")
-    func keyslotAddPrintsRealID() throws {
-        let cli = CLIHarness()
+    @Test("keyslot add prints the id that keyslot list shows", arguments: CLIMode.allCases)
+    func keyslotAddPrintsRealID(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         for n in 2...3 {
             let added = try cli.ok(["keyslot", "add", "keyfile", cli.directory.file("slot\(n).key")])
@@ -50,9 +50,9 @@ struct FirstStepsTests {
         #expect(!created.out.contains("--scope dev"))
     }
 
-    @Test("inject --out says what it wrote, on stderr, like export --output")
-    func injectSaysWhatItWrote() throws {
-        let cli = CLIHarness()
+    @Test("inject --out says what it wrote, on stderr, like export --output", arguments: CLIMode.allCases)
+    func injectSaysWhatItWrote(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         try cli.ok(["config", "set", "MODEL", "claude", "--scope", "dev"])
         let template = cli.directory.file("app.tpl"), output = cli.directory.file("app.conf")

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("End to end: rotation with the real binary", .serialized)
 struct RotationEndToEndTests {
-    func vault(_ mock: MockProviderServer) throws -> CLIHarness {
-        let cli = CLIHarness()
+    func vault(_ mock: MockProviderServer, mode: CLIMode = .direct) throws -> CLIHarness {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic")])
         return cli
@@ -16,10 +16,10 @@ struct RotationEndToEndTests {
         try cli.json(try cli.ok(["key", "list", "--provider", "anthropic", "--scope", "prod", "--json"])) as! [[String: Any]]
     }
 
-    @Test("a new user's rotation: 30-day policy with a command, forced rotation, promotion, retiring, re-exported file, audit")
-    func tour() async throws {
+    @Test("a new user's rotation: 30-day policy with a command, forced rotation, promotion, retiring, re-exported file, audit", arguments: CLIMode.allCases)
+    func tour(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock)
+        let cli = try vault(mock, mode: mode)
         let old = try cli.addKey("anthropic", scope: "prod", value: "sk-ant-api03-valid-old-" + String(repeating: "o", count: 40))
         let script = cli.directory.file("new-key.sh")
         try Data("#!/bin/sh\necho \"made for $KEYWARDEN_PROVIDER/$KEYWARDEN_SCOPE\" >&2\necho sk-ant-api03-valid-new-\(String(repeating: "n", count: 40))\n".utf8)
@@ -73,10 +73,10 @@ struct RotationEndToEndTests {
         Dictionary(uniqueKeysWithValues: try keys(cli).map { ($0["id"] as! String, $0["state"] as! String) })
     }
 
-    @Test("16.1 and 16.3: when only a grace period has ended, the dry run lists the revocation and the re-export, and the real run rewrites the file before revoking")
-    func graceEndEndToEnd() async throws {
+    @Test("16.1 and 16.3: when only a grace period has ended, the dry run lists the revocation and the re-export, and the real run rewrites the file before revoking", arguments: CLIMode.allCases)
+    func graceEndEndToEnd(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock)
+        let cli = try vault(mock, mode: mode)
         let old = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("o"))
         let standby = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("n"))
         try cli.ok(["rotate", "policy", "anthropic", "--scope", "prod", "--grace", "1s"])

@@ -6,8 +6,8 @@ import Testing
 @Suite("End to end: validate, doctor, audit --failed-auth against the mock providers")
 struct ValidationEndToEndTests {
     /// A vault whose providers point at `mock`.
-    func vault(_ mock: MockProviderServer, providers: [String] = ["anthropic", "openai", "gemini", "zhipu", "xai", "deepseek"]) throws -> CLIHarness {
-        let cli = CLIHarness()
+    func vault(_ mock: MockProviderServer, mode: CLIMode = .direct, providers: [String] = ["anthropic", "openai", "gemini", "zhipu", "xai", "deepseek"]) throws -> CLIHarness {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         for provider in providers {
             try cli.ok(["provider", "set", provider, "--base-url", mock.baseURL(for: provider)])
@@ -22,10 +22,10 @@ struct ValidationEndToEndTests {
         return keys.first { $0["label"] as? String == label }!["id"] as! String
     }
 
-    @Test("validate classifies each key, stores the outcome, audits each check, exits 5; --failed-auth answers which key failed")
-    func validate() async throws {
+    @Test("validate classifies each key, stores the outcome, audits each check, exits 5; --failed-auth answers which key failed", arguments: CLIMode.allCases)
+    func validate(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock)
+        let cli = try vault(mock, mode: mode)
         let good = try add(cli, "anthropic", "prod", "sk-ant-api03-valid-" + String(repeating: "a", count: 40), label: "good")
         let poor = try add(cli, "anthropic", "dev", "sk-ant-api03-nocredit-" + String(repeating: "b", count: 40), label: "poor")
         let scoped = try add(cli, "openai", "prod", "sk-proj-missingscope-" + String(repeating: "c", count: 40), label: "scoped")
@@ -54,10 +54,10 @@ struct ValidationEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("doctor names the failing stage: DNS, refused connection, TLS, timeout, revoked key")
-    func doctor() async throws {
+    @Test("doctor names the failing stage: DNS, refused connection, TLS, timeout, revoked key", arguments: CLIMode.allCases)
+    func doctor(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock, providers: ["anthropic"])
+        let cli = try vault(mock, mode: mode, providers: ["anthropic"])
         _ = try add(cli, "anthropic", "prod", "sk-ant-api03-valid-" + String(repeating: "a", count: 40), label: "good")
         _ = try add(cli, "anthropic", "dev", "sk-ant-api03-invalid-" + String(repeating: "r", count: 40), label: "revoked")
         _ = try add(cli, "anthropic", "staging", "sk-ant-api03-hang-" + String(repeating: "h", count: 40), label: "hung")
@@ -101,10 +101,10 @@ struct ValidationEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("doctor after a TLS failure shows the certificate, and the server that failed verification receives no request and no key")
-    func doctorTLSSendsNothing() async throws {
+    @Test("doctor after a TLS failure shows the certificate, and the server that failed verification receives no request and no key", arguments: CLIMode.allCases)
+    func doctorTLSSendsNothing(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock, providers: [])
+        let cli = try vault(mock, mode: mode, providers: [])
         try cli.ok(["provider", "set", "anthropic", "--base-url", mock.baseURL(for: "anthropic", tls: true)])
         let secret = "sk-ant-api03-valid-tlsprobe-" + String(repeating: "t", count: 40)
         _ = try add(cli, "anthropic", "prod", secret, label: "good")
@@ -124,9 +124,9 @@ struct ValidationEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("a plain http:// base URL is refused unless loopback or --allow-insecure-http, which is stored, shown and audited")
-    func plainHTTPBaseURL() throws {
-        let cli = CLIHarness()
+    @Test("a plain http:// base URL is refused unless loopback or --allow-insecure-http, which is stored, shown and audited", arguments: CLIMode.allCases)
+    func plainHTTPBaseURL(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         func baseURL(_ name: String) throws -> (String, Bool) {
             let json = try cli.json(try cli.ok(["provider", "show", name, "--json"])) as! [String: Any]
@@ -172,10 +172,10 @@ struct ValidationEndToEndTests {
         #expect(try cli.ok(["provider", "show", "openai"]).out.contains("loopback only"))
     }
 
-    @Test("validate with no network: 'could not check', one line of advice per host, exit 6; a bad key as well: exit 5")
-    func validateOffline() async throws {
+    @Test("validate with no network: 'could not check', one line of advice per host, exit 6; a bad key as well: exit 5", arguments: CLIMode.allCases)
+    func validateOffline(mode: CLIMode) async throws {
         let mock = try await MockProviderServer.start()
-        let cli = try vault(mock, providers: [])
+        let cli = try vault(mock, mode: mode, providers: [])
         // RFC 6761: .invalid never resolves, and resolvers answer so without asking the internet.
         try cli.ok(["provider", "set", "anthropic", "--base-url", "https://api.keywarden-offline.invalid"])
         for (index, scope) in ["dev", "staging", "prod"].enumerated() {
@@ -198,9 +198,9 @@ struct ValidationEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("bad input: unknown provider, a provider without a probe, a bad timeout")
-    func badInput() async throws {
-        let cli = CLIHarness()
+    @Test("bad input: unknown provider, a provider without a probe, a bad timeout", arguments: CLIMode.allCases)
+    func badInput(mode: CLIMode) async throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let unknown = try cli.run(["validate", "nosuch"])
         #expect(unknown.status == 2)

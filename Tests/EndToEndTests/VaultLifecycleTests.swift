@@ -4,9 +4,9 @@ import Testing
 
 @Suite("End to end: a user's first session with the vault")
 struct VaultLifecycleTests {
-    @Test("init, add keys for three providers in two scopes, list, reveal, audit, verify — then detect an edited audit row")
-    func tour() throws {
-        let cli = CLIHarness()
+    @Test("init, add keys for three providers in two scopes, list, reveal, audit, verify — then detect an edited audit row", arguments: CLIMode.allCases)
+    func tour(mode: CLIMode) throws {
+        let cli = CLIHarness(mode)
         try cli.initVault()
         let anthropic = FakeKeys.anthropic()
         let anthropicProd = try cli.addKey("anthropic", scope: "prod", value: anthropic)
