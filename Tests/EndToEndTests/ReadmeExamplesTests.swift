@@ -74,7 +74,24 @@ struct ReadmeExamplesTests {
 
     @Test("the README's examples, run in order in a fresh home")
     func examplesRun() throws {
+        try run(Self.blocks(of: String(contentsOfFile: Self.readmePath, encoding: .utf8)), throughAgent: false)
+    }
+
+    /// The tour with only an agent: right after `init` an agent is started
+    /// (unlocked with the tour's keyfile), and `export KEYWARDEN_KEYFILE`
+    /// becomes `unset`, so every later command has no credential of its own
+    /// and must go through the agent — with the exit codes the tour shows.
+    @Test("the README's tour, start to end, with only an agent running")
+    func tourThroughAgent() throws {
         let text = try String(contentsOfFile: Self.readmePath, encoding: .utf8)
+        let start = try #require(text.range(of: "\n## A tour\n"))
+        let end = try #require(text.range(of: "\n## ", range: start.upperBound..<text.endIndex))
+        let tour = Self.blocks(of: String(text[start.lowerBound..<end.lowerBound]))
+        #expect(tour.contains { $0.language == "console" }, "the tour has no console block")
+        try run(tour, throughAgent: true)
+    }
+
+    private func run(_ blocks: [Block], throughAgent: Bool) throws {
         let directory = TemporaryDirectory(prefix: "keywarden-readme")
         let home = directory.file("home"), work = directory.file("home/work"), bin = directory.file("bin"), root = directory.file("root")
         let runtime = directory.file("run")
@@ -98,7 +115,7 @@ struct ReadmeExamplesTests {
         try "#!/bin/sh\nprintf '%s' '\(FakeKeys.openai("c"))'\n".write(toFile: bin + "/pbpaste", atomically: true, encoding: .utf8)
         chmod(bin + "/pbpaste", 0o755)
 
-        let script = try Self.script(for: Self.blocks(of: text), root: root, work: work)
+        let script = try Self.script(for: blocks, root: root, work: work, throughAgent: throughAgent)
         try script.write(toFile: directory.file("readme.sh"), atomically: true, encoding: .utf8)
         let environment = [
             "HOME": home, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"), "XDG_RUNTIME_DIR": runtime, "LANG": "C.UTF-8",
@@ -116,7 +133,7 @@ struct ReadmeExamplesTests {
     }
 
     /// The bash script that runs `blocks` in order.
-    static func script(for blocks: [Block], root: String, work: String) throws -> String {
+    static func script(for blocks: [Block], root: String, work: String, throughAgent: Bool = false) throws -> String {
         var out = """
         # Generated from README.md by ReadmeExamplesTests.
         __kw_ids=()
@@ -149,7 +166,10 @@ struct ReadmeExamplesTests {
                     let line = body[index]
                     index += 1
                     guard line.hasPrefix("$ ") else { continue }
-                    let command = String(line.dropFirst(2))
+                    var command = String(line.dropFirst(2))
+                    if throughAgent, command.hasPrefix("export KEYWARDEN_KEYFILE=") {
+                        command = "unset KEYWARDEN_KEYFILE KEYWARDEN_PASSPHRASE"
+                    }
                     var shown: [String] = []
                     while index < body.count, !body[index].hasPrefix("$ ") { shown.append(body[index]); index += 1 }
                     commandNumber += 1
@@ -179,6 +199,13 @@ struct ReadmeExamplesTests {
                     }
                     // A reader starts the next command after a server has started.
                     if command.hasSuffix("&") || command.contains("& ") { out += "sleep 1\n" }
+                    if throughAgent, command.hasPrefix("keywarden init"), let keyfile = command.split(separator: " ").drop(while: { $0 != "--keyfile" }).dropFirst().first {
+                        out += """
+                        keywarden serve --keyfile \(keyfile) > .kw-agent.log 2>&1 &
+                        for _ in $(seq 200); do keywarden status >/dev/null 2>&1 && break; sleep 0.05; done
+
+                        """
+                    }
                 }
             case "python":
                 out += "python3 - <<'PYTHON' || echo '@@FAIL README line \(block.line): the Python example failed' >&2\n\(body.joined(separator: "\n"))\nPYTHON\n"
