@@ -35,6 +35,15 @@ struct StoredValueTests {
         #expect(error?.message.contains("its \(column) column") == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
     }
 
+    /// The same check for work that is async (a rotation's vault calls go through its runner).
+    func expectUnreadable(_ row: String, column: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+        let error = await #expect(throws: KeywardenError.self, sourceLocation: sourceLocation) { try await body() }
+        #expect(error?.kind == .integrity, sourceLocation: sourceLocation)
+        #expect(error?.exitCode == 4, sourceLocation: sourceLocation)
+        #expect(error?.message.contains(row) == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+        #expect(error?.message.contains("its \(column) column") == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+    }
+
     func addKey(_ f: VaultFixture) throws -> KeyInfo {
         try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false).key
     }
@@ -72,7 +81,7 @@ struct StoredValueTests {
     }
 
     @Test("a rotation row with an unknown trigger or step, or a garbled start, is an integrity error naming the rotation; nothing acts on it")
-    func rotationRow() throws {
+    func rotationRow() async throws {
         let f = try VaultFixture()
         let key = try addKey(f)
         let rotator = Rotator(vault: f.vault, validator: Validator(client: ProbeClient(proxies: ProxySettings(environment: [:]))))
@@ -84,7 +93,7 @@ struct StoredValueTests {
         try rawSQL(f, "UPDATE rotations SET trigger = 'manual', started_at = 'soon'")
         expectUnreadable("rotation r_odd (anthropic/prod)", column: "started_at") { _ = try rotator.plan(.due, reexport: false) }
         try rawSQL(f, "UPDATE rotations SET started_at = updated_at, step = 'half-done'")
-        expectUnreadable("rotation r_odd (anthropic/prod)", column: "step") { _ = try rotator.rollBack("r_odd") }
+        await expectUnreadable("rotation r_odd (anthropic/prod)", column: "step") { _ = try await rotator.rollBack("r_odd") }
         #expect(try f.vault.key(id: key.id).state == .active)
     }
 

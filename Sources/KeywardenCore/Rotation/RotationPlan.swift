@@ -184,7 +184,8 @@ extension Rotator {
 
     /// Carries out `plan`, step by step. A step that fails is reported and
     /// the run goes on: one pool's trouble does not stop the others, and a
-    /// failure never leaves a pool without its active key.
+    /// failure never leaves a pool without its active key. Once the runner
+    /// reports the agent locked, the run stops: nothing more is written.
     public func execute(_ plan: RotationPlan) async throws(KeywardenError) -> [RotationReport] {
         var reports: [RotationReport] = []
         var changed = Set<Pool>()
@@ -195,12 +196,13 @@ extension Rotator {
                 if report.result == "rotated" { changed.insert(pool) }
                 reports.append(report)
             case .rollBack(let rotation, _, _, _, _):
-                reports.append(try rollBack(rotation))
+                reports.append(try await rollBack(rotation))
             case .rotate(let pool, let trigger, let old, let standby, _):
                 let report: RotationReport
                 do {
                     report = try await rotate(provider: pool.provider, scope: pool.scope, trigger: trigger, standby: standby)
                 } catch {
+                    if error.isLockedMeanwhile { throw error }
                     report = RotationReport(pool, "failed", old: old, new: nil, detail: "\(error.message); \(old) stays active")
                 }
                 if report.result == "rotated" { changed.insert(pool) }
@@ -219,10 +221,12 @@ extension Rotator {
                 }
                 var report: RotationReport
                 do {
-                    try vault.reexport(path: path, reason: RotationPlan.reason(after: rotated, revoking: revoking, conditional: false))
+                    let reason = RotationPlan.reason(after: rotated, revoking: revoking, conditional: false)
+                    try await onVault { [vault] in try vault.reexport(path: path, reason: reason) }
                     report = RotationReport(Pool(provider: providers, scope: scope), "re-exported", old: nil, new: nil,
                                             detail: "rewrote \(path) (\(format)) \(RotationPlan.reason(after: rotated, revoking: revoking, conditional: false))")
                 } catch {
+                    if error.isLockedMeanwhile { throw error }
                     report = RotationReport(Pool(provider: providers, scope: scope), "failed", old: nil, new: nil,
                                             detail: "could not re-export \(path): \(error.message); it may still hold an old key")
                 }

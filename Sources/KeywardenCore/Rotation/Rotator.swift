@@ -64,23 +64,44 @@ public struct RotationReport: Codable, Sendable {
 ///
 /// A run is planned first (`plan`, in RotationPlan.swift) and then carried
 /// out (`execute`); the dry run prints the same plan.
+///
+/// A run awaits probes and commands between its vault calls, so it cannot
+/// run as one piece of vault work: each vault call goes through `runner`
+/// instead (the agent's pool, refused once the agent was locked meanwhile,
+/// audit events naming the caller). `plan` and `duePools` are single reads
+/// that callers run through the runner themselves.
 public struct Rotator: Sendable {
     public var vault: Vault
     public var validator: Validator
     /// Test hook (debug builds only): `KEYWARDEN_CRASH_AT=create|set|test|finish`
     /// kills the process (SIGKILL) right after that step is recorded.
     public var crashAt: String?
+    /// Where each vault call of a run goes; inline in-process.
+    public var runner: VaultRunner
 
-    public init(vault: Vault, validator: Validator, crashAt: String? = nil) {
+    public init(vault: Vault, validator: Validator, crashAt: String? = nil, runner: VaultRunner = .inline) {
         self.vault = vault
         self.validator = validator
         self.crashAt = crashAt
+        self.runner = runner
     }
 
     private func checkpoint(_ step: String) {
         #if DEBUG
         if crashAt == step { kill(getpid(), SIGKILL) }
         #endif
+    }
+
+    /// One vault call through `runner`. An error that is not Keywarden's
+    /// (a thread pool already shut down) is reported as a failure.
+    func onVault<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws(KeywardenError) -> T {
+        do {
+            return try await runner.run(body)
+        } catch let error as KeywardenError {
+            throw error
+        } catch {
+            throw KeywardenError(.failed, "rotation: a vault call failed: \(error)")
+        }
     }
 
     /// Rotates one pool now: to `standby` when it is still a standby key of
@@ -90,11 +111,12 @@ public struct Rotator: Sendable {
         guard let trigger = RotationTrigger(rawValue: trigger) else {
             throw KeywardenError(.invalidInput, "unknown rotation trigger '\(trigger)': use \(RotationTrigger.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let policy = try vault.rotationPolicy(provider: provider, scope: scope)
-        let definition = try vault.provider(named: provider)
+        let (policy, definition) = try await onVault { [vault] in
+            (try vault.rotationPolicy(provider: provider, scope: scope), try vault.provider(named: provider))
+        }
         let pool = Pool(provider: provider, scope: scope)
         // Start: record the rotation before anything changes (step create).
-        let (started, old, standby): (RotationRecord, KeyRecord, KeyRecord?) = try vault.write { tx in
+        let (started, old, standby): (RotationRecord, KeyRecord, KeyRecord?) = try await onVault { [self] in try vault.write { tx in
             guard let old = try activeKey(pool, tx) else {
                 throw KeywardenError(.notFound, "\(pool) has no active key to rotate; add one with `keywarden key add \(provider) --scope \(scope)`")
             }
@@ -113,7 +135,7 @@ public struct Rotator: Sendable {
             try vault.appendAudit(AuditDraft(action: "rotate.start", provider: provider, scope: scope, keyID: old.id, fingerprint: old.fingerprint, outcome: "ok",
                                              detail: "\(record.id) (\(trigger.rawValue)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a key from the rotate command")"), tx)
             return (record, old, standby)
-        }
+        } }
         var rotation = started
         checkpoint("create")
 
@@ -121,60 +143,64 @@ public struct Rotator: Sendable {
         let newKey: KeyRecord
         do {
             if let standby {
-                newKey = try vault.write { tx in try setPending(standby.id, in: &rotation, tx) }
+                (newKey, rotation) = try await onVault { [self, rotation] in try vault.write { tx in try setPending(standby.id, in: rotation, tx) } }
             } else {
-                let oldValue = try vault.open(nonce: old.nonce, ciphertext: old.ciphertext, for: RowBinding(key: old))
+                let oldValue = try await onVault { [vault] in try vault.open(nonce: old.nonce, ciphertext: old.ciphertext, for: RowBinding(key: old)) }
                 let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: definition, scope: scope, oldKeyID: old.id,
                                                                   timeout: policy!.commandTimeout.seconds, redacting: [oldValue])
-                newKey = try vault.write { tx in
+                (newKey, rotation) = try await onVault { [self, rotation] in try vault.write { tx in
                     let added = try vault.insertKey(provider: definition, scope: scope, label: "rotated-\(rotation.id.dropFirst(2))", env: old.env, value: value,
                                                     activate: false, auditDetail: "from the rotate command (\(rotation.id))\(stderr.isEmpty ? "" : "; stderr: \(stderr)")", tx)
-                    return try setPending(added.key.id, in: &rotation, tx)
-                }
+                    return try setPending(added.key.id, in: rotation, tx)
+                } }
             }
         } catch {
-            try? fail(&rotation, newKey: nil, reason: "create failed: \(error.message)")
+            // Locked meanwhile: nothing more is written, not even the failure;
+            // the next run rolls the rotation back.
+            if error.isLockedMeanwhile { throw error }
+            try? await fail(rotation.id, newKey: nil, reason: "create failed: \(error.message)")
             return RotationReport(pool, "failed", old: old.id, new: nil, detail: "create failed: \(error.message); \(old.id) stays active")
         }
         checkpoint("set")
-        return try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: policy?.grace.seconds ?? 86400)
+        return try await testAndFinish(rotation, old: old, newKey: newKey, definition: definition, grace: policy?.grace.seconds ?? 86400)
     }
 
-    /// The set step: the new key becomes `pending` and the rotation records it.
-    private func setPending(_ keyID: String, in rotation: inout RotationRecord, _ tx: any StoreWriting) throws -> KeyRecord {
+    /// The set step: the new key becomes `pending` and the rotation records
+    /// it. Returns the key and the rotation as now stored.
+    private func setPending(_ keyID: String, in rotation: RotationRecord, _ tx: any StoreWriting) throws -> (KeyRecord, RotationRecord) {
         var key = try tx.key(id: keyID)!
         key.state = .pending
         key.updatedAt = vault.now
         try tx.update(key)
+        var rotation = rotation
         rotation.newKeyId = key.id
         rotation.step = .set
         rotation.updatedAt = vault.now
         try tx.update(rotation)
-        return key
+        return (key, rotation)
     }
 
     /// The test and finish steps (also used to resume a rotation after a crash).
-    private func testAndFinish(_ rotation: inout RotationRecord, old: KeyRecord, newKey: KeyRecord, definition: ProviderDefinition, grace: Int64) async throws(KeywardenError) -> RotationReport {
-        let value = try vault.open(nonce: newKey.nonce, ciphertext: newKey.ciphertext, for: RowBinding(key: newKey))
+    private func testAndFinish(_ rotation: RotationRecord, old: KeyRecord, newKey: KeyRecord, definition: ProviderDefinition, grace: Int64) async throws(KeywardenError) -> RotationReport {
+        let value = try await onVault { [vault] in try vault.open(nonce: newKey.nonce, ciphertext: newKey.ciphertext, for: RowBinding(key: newKey)) }
         let check = await validator.checkOne(KeyToCheck(key: KeyInfo(newKey), provider: definition, value: value))
-        try vault.recordChecks([check], by: "rotate \(rotation.id)")
         let rotationID = rotation.id
-        try vault.write { tx in
+        try await onVault { [vault] in try vault.recordChecks([check], by: "rotate \(rotationID)") }
+        try await onVault { [vault] in try vault.write { tx in
             var r = try tx.rotation(id: rotationID)!
             r.step = .test
             r.updatedAt = vault.now
             r.detail = "test: \(check.outcome.rawValue)"
             try tx.update(r)
-        }
-        rotation.step = .test
+        } }
         checkpoint("test")
         guard check.outcome == .valid else {
-            try fail(&rotation, newKey: newKey.id, reason: "test failed: \(check.outcome.rawValue): \(check.reason)")
+            try await fail(rotationID, newKey: newKey.id, reason: "test failed: \(check.outcome.rawValue): \(check.reason)")
             return RotationReport(provider: rotation.provider, scope: rotation.scope, result: "failed", oldKey: old.id, newKey: newKey.id,
                                   detail: "the new key \(newKey.id) did not pass its test (\(check.outcome.rawValue): \(check.reason)); it is marked failed and \(old.id) stays active")
         }
         // Finish: one transaction; the old key retires, the new one is active.
-        try vault.write { tx in
+        try await onVault { [vault] in try vault.write { tx in
             var current = try tx.key(id: old.id)!
             current.state = .retiring
             current.retireAfter = vault.context.clock().adding(seconds: grace)
@@ -191,15 +217,15 @@ public struct Rotator: Sendable {
             try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "key.rotate", provider: promoted.provider, scope: promoted.scope, keyID: promoted.id, fingerprint: promoted.fingerprint,
                                              outcome: "ok", detail: "\(rotationID): \(promoted.id) replaced \(current.id), which retires until \(current.retireAfter!.iso8601)"), tx)
-        }
+        } }
         checkpoint("finish")
         return RotationReport(provider: rotation.provider, scope: rotation.scope, result: "rotated", oldKey: old.id, newKey: newKey.id,
                               detail: "\(newKey.id) passed its test and is active; \(old.id) is retiring for \(DurationSpec(seconds: grace))")
     }
 
-    private func fail(_ rotation: inout RotationRecord, newKey: String?, reason: String) throws(KeywardenError) {
-        let rotationID = rotation.id
-        try vault.write { tx in
+    /// Marks the rotation failed (and its pending key, if any); the old key stays active.
+    private func fail(_ rotationID: String, newKey: String?, reason: String) async throws(KeywardenError) {
+        try await onVault { [vault] in try vault.write { tx in
             if let newKey, var key = try tx.key(id: newKey), key.state == .pending {
                 key.state = .failed
                 key.lastDetail = reason
@@ -213,15 +239,14 @@ public struct Rotator: Sendable {
             try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "rotate.fail", provider: r.provider, scope: r.scope, keyID: newKey, outcome: "failed",
                                              detail: "\(rotationID): \(reason); \(r.oldKeyId ?? "the old key") stays active"), tx)
-        }
-        rotation.step = .failed
+        } }
     }
 
     /// Finishes or rolls back every rotation a crash interrupted: nothing
     /// stored yet (create) → rolled back; a pending key (set, test) → tested
     /// again and finished or failed. Idempotent.
     public func recover() async throws(KeywardenError) -> [RotationReport] {
-        var plan = try plan(.due, reexport: false)
+        var plan = try await onVault { [self] in try self.plan(.due, reexport: false) }
         plan.steps = plan.steps.filter {
             switch $0 {
             case .resume, .rollBack: true
@@ -235,30 +260,33 @@ public struct Rotator: Sendable {
     /// promotes it or marks it failed. Rolls it back instead when its keys
     /// are no longer where the crash left them.
     func resume(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
-        let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try vault.read { tx in
+        let (found, old, newKey): (RotationRecord?, KeyRecord?, KeyRecord?) = try await onVault { [vault] in try vault.read { tx in
             guard let r = try tx.rotation(id: rotationID) else { return (nil, nil, nil) }
             let keys = try r.keys(tx)
             return (r, keys.old, keys.new)
-        }
-        guard var rotation = found, rotation.step.isOpen else {
+        } }
+        guard let rotation = found, rotation.step.isOpen else {
             return RotationReport(provider: found?.provider ?? "-", scope: found?.scope ?? "-", result: "skipped", oldKey: found?.oldKeyId, newKey: found?.newKeyId,
                                   detail: "\(rotationID) was already finished by another run")
         }
         guard let old, old.state == .active, let newKey, newKey.state == .pending else {
-            return try rollBack(rotationID)
+            return try await rollBack(rotationID)
         }
-        let definition = try vault.provider(named: rotation.provider)
-        let grace = try vault.rotationPolicy(provider: rotation.provider, scope: rotation.scope)?.grace.seconds ?? 86400
-        try vault.recordAudit(AuditDraft(action: "rotate.recover", provider: rotation.provider, scope: rotation.scope, keyID: newKey.id, outcome: "resumed",
-                                         detail: "\(rotation.id) was interrupted at \(rotation.step.rawValue); testing \(newKey.id) again"))
-        var report = try await testAndFinish(&rotation, old: old, newKey: newKey, definition: definition, grace: grace)
-        report.detail = "resumed \(rotation.id) (interrupted at \(found!.step.rawValue)); no second rotation: " + report.detail
+        let (definition, grace) = try await onVault { [vault] in
+            let definition = try vault.provider(named: rotation.provider)
+            let grace = try vault.rotationPolicy(provider: rotation.provider, scope: rotation.scope)?.grace.seconds ?? 86400
+            try vault.recordAudit(AuditDraft(action: "rotate.recover", provider: rotation.provider, scope: rotation.scope, keyID: newKey.id, outcome: "resumed",
+                                             detail: "\(rotation.id) was interrupted at \(rotation.step.rawValue); testing \(newKey.id) again"))
+            return (definition, grace)
+        }
+        var report = try await testAndFinish(rotation, old: old, newKey: newKey, definition: definition, grace: grace)
+        report.detail = "resumed \(rotation.id) (interrupted at \(rotation.step.rawValue)); no second rotation: " + report.detail
         return report
     }
 
     /// Rolls back one interrupted rotation; a standby it had taken goes back to standby.
-    func rollBack(_ rotationID: String) throws(KeywardenError) -> RotationReport {
-        try vault.write { tx in
+    func rollBack(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
+        try await onVault { [vault] in try vault.write { tx in
             guard var r = try tx.rotation(id: rotationID), r.step.isOpen else {
                 return RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run")
             }
@@ -276,13 +304,13 @@ public struct Rotator: Sendable {
                                              detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), tx)
             return RotationReport(provider: r.provider, scope: r.scope, result: "rolled back", oldKey: r.oldKeyId, newKey: nil,
                                   detail: "\(rotationID) was interrupted at \(interruptedAt); rolled back, \(r.oldKeyId ?? "the old key") stays active")
-        }
+        } }
     }
 
     /// Revokes retiring keys whose grace period has ended at `now`, giving
     /// each old key to the policy's revoke command on stdin.
     public func retireExpired(now: Timestamp) async throws(KeywardenError) -> [RotationReport] {
-        let expired: [String] = try vault.read { tx in try tx.keys(Self.expired(at: now)).map(\.id) }
+        let expired: [String] = try await onVault { [vault] in try vault.read { tx in try tx.keys(Self.expired(at: now)).map(\.id) } }
         var reports: [RotationReport] = []
         for id in expired {
             if let report = try await revoke(id, now: now) { reports.append(report) }
@@ -294,18 +322,24 @@ public struct Rotator: Sendable {
     /// longer retiring (another run got there first). The revoke command's
     /// stderr is redacted of the key and of the pool's active key.
     func revoke(_ keyID: String, now: Timestamp) async throws(KeywardenError) -> RotationReport? {
-        let (found, active): (KeyRecord?, KeyRecord?) = try vault.read { tx in
-            guard let key = try tx.key(id: keyID), key.state == .retiring else { return (nil, nil) }
-            return (key, try activeKey(key.pool, tx))
+        let (found, active, policy): (KeyRecord?, KeyRecord?, RotationPolicy?) = try await onVault { [self] in
+            let (key, active): (KeyRecord?, KeyRecord?) = try vault.read { tx in
+                guard let key = try tx.key(id: keyID), key.state == .retiring else { return (nil, nil) }
+                return (key, try activeKey(key.pool, tx))
+            }
+            guard let key else { return (nil, nil, nil) }
+            return (key, active, try vault.rotationPolicy(provider: key.provider, scope: key.scope))
         }
         guard let key = found else { return nil }
         var detail = "grace period over"
         var failed = false
-        let policy = try vault.rotationPolicy(provider: key.provider, scope: key.scope)
         if let command = policy?.revokeCommand {
-            let value = try vault.open(nonce: key.nonce, ciphertext: key.ciphertext, for: RowBinding(key: key))
-            var others: [SecureBytes] = []
-            if let active { others.append(try vault.open(nonce: active.nonce, ciphertext: active.ciphertext, for: RowBinding(key: active))) }
+            let (value, others): (SecureBytes, [SecureBytes]) = try await onVault { [vault] in
+                let value = try vault.open(nonce: key.nonce, ciphertext: key.ciphertext, for: RowBinding(key: key))
+                var others: [SecureBytes] = []
+                if let active { others.append(try vault.open(nonce: active.nonce, ciphertext: active.ciphertext, for: RowBinding(key: active))) }
+                return (value, others)
+            }
             do {
                 try await RotateCommand.revoke(command, provider: key.provider, scope: key.scope, keyID: key.id, value: value,
                                                timeout: policy?.revokeTimeout.seconds ?? 60, redacting: others)
@@ -315,7 +349,7 @@ public struct Rotator: Sendable {
                 detail += "; revoke command failed: \(error.message) (the key is still marked revoked here; revoke it upstream by hand)"
             }
         }
-        try vault.write { tx in
+        try await onVault { [vault, detail, failed] in try vault.write { tx in
             guard var current = try tx.key(id: key.id), current.state == .retiring else { return }
             current.state = .revoked
             current.updatedAt = vault.now
@@ -323,7 +357,14 @@ public struct Rotator: Sendable {
             try tx.update(current)
             try vault.appendAudit(AuditDraft(action: "key.revoke", provider: key.provider, scope: key.scope, keyID: key.id, fingerprint: key.fingerprint,
                                              outcome: failed ? "failed" : "ok", detail: detail), tx)
-        }
+        } }
         return RotationReport(provider: key.provider, scope: key.scope, result: "revoked", oldKey: key.id, newKey: nil, detail: detail)
     }
+}
+
+extension KeywardenError {
+    /// The runner refused a vault call: the agent was locked while the run
+    /// went on. A run stops at it rather than reporting a failed step (and
+    /// writing that failure).
+    var isLockedMeanwhile: Bool { kind == .locked }
 }

@@ -31,6 +31,40 @@ public enum StorageExecutor: Sendable {
     }
 }
 
+/// How blocking vault work runs for one caller: on `executor`, refused once
+/// `isLocked` reports that the agent was locked meanwhile, with every audit
+/// event it writes naming `actor`. Long work that awaits between its vault
+/// calls (a rotation: probes and commands) takes one and runs each call
+/// through it, so each call is checked and kept off the concurrency pool.
+public struct VaultRunner: Sendable {
+    public let executor: StorageExecutor
+    public let isLocked: @Sendable () -> Bool
+    /// The caller audit events name; nil keeps the task's own
+    /// (`AuditActor.current` where `run` is called, else the vault's).
+    public let actor: AuditActor?
+
+    public init(executor: StorageExecutor, isLocked: @escaping @Sendable () -> Bool = { false }, actor: AuditActor? = nil) {
+        self.executor = executor
+        self.isLocked = isLocked
+        self.actor = actor
+    }
+
+    /// In-process, as the CLI and tests run: inline, never locked.
+    public static let inline = VaultRunner(executor: .inline)
+
+    /// Runs `body` on the executor unless the agent was locked meanwhile
+    /// (``KeywardenError/lockedMeanwhile``). The task-local actor does not
+    /// cross to a pool thread, so it is carried over explicitly.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let isLocked = self.isLocked
+        let actor = self.actor ?? AuditActor.current
+        return try await executor.run {
+            if isLocked() { throw KeywardenError.lockedMeanwhile }
+            return try AuditActor.$current.withValue(actor) { try body() }
+        }
+    }
+}
+
 /// What the agent offers an operation beyond the vault (nil in-process).
 public struct AgentControls: Sendable {
     /// Locks the agent: it stops serving and restarts locked.
@@ -66,12 +100,15 @@ public struct ServiceSession: Sendable {
     /// writes naming the caller.
     public func vault<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
         let vault = self.vault
-        let actor = caller.actor
+        return try await runner.run { try body(vault) }
+    }
+
+    /// This session's way of running vault work (``vault(_:)``), for work
+    /// that must run its vault calls one by one: the session's executor, the
+    /// agent's "locked meanwhile" check, audit events naming the caller.
+    public var runner: VaultRunner {
         let agent = self.agent
-        return try await executor.run {
-            if agent?.isLocked() == true { throw KeywardenError.lockedMeanwhile }
-            return try AuditActor.$current.withValue(actor) { try body(vault) }
-        }
+        return VaultRunner(executor: executor, isLocked: { agent?.isLocked() == true }, actor: caller.actor)
     }
 
     public var logger: Logger { vault.context.logger }

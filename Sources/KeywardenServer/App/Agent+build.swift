@@ -13,7 +13,7 @@ func buildApplication(_ agent: AgentDependencies, socket: AgentSocket, limits: C
     var services: [any Service] = []
     if let scheduler {
         services.append(RotationScheduler(state: agent.state, metrics: agent.metrics, logger: agent.logger,
-                                          interval: scheduler.interval, validator: scheduler.validator))
+                                          interval: scheduler.interval, validator: scheduler.validator, vaultPool: agent.vaultPool))
     }
     let limiter = ConnectionLimiter(limits: limits, owner: agent.access.owner)
     return Application(

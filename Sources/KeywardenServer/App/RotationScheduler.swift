@@ -1,6 +1,7 @@
 import KeywardenCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The agent's rotation scheduler: every `interval` (with jitter, so many
@@ -13,13 +14,17 @@ public struct RotationScheduler: Service {
     let logger: Logger
     let interval: Duration
     let validator: Validator
+    /// Where the scheduler's vault calls run: the agent's vault pool, as
+    /// for the routes, each refused once the agent is locked.
+    let runner: VaultRunner
 
-    public init(state: AgentState, metrics: AgentMetrics, logger: Logger, interval: Duration, validator: Validator) {
+    public init(state: AgentState, metrics: AgentMetrics, logger: Logger, interval: Duration, validator: Validator, vaultPool: NIOThreadPool) {
         self.state = state
         self.metrics = metrics
         self.logger = logger
         self.interval = interval
         self.validator = validator
+        runner = VaultRunner(executor: .pool(vaultPool), isLocked: { [state] in state.isLocked })
     }
 
     public func run() async throws {
@@ -36,30 +41,31 @@ public struct RotationScheduler: Service {
     /// One pass of the scheduler.
     public func tick() async {
         guard let vault = state.current else { return }
-        let rotator = Rotator(vault: vault, validator: validator)
+        let rotator = Rotator(vault: vault, validator: validator, runner: runner)
         do {
             // The same plan as `rotate --due`: one pool's trouble does not
             // stop the others, and a resumed rotation is not followed by a second.
             // Files are not re-exported here: programs reading through the
             // agent get the new key at once; `rotate --due --reexport` rewrites
             // files, also at revocation.
-            // One step at a time, each only while the agent is still unlocked:
-            // after `lock` nothing more is written through the vault it held.
-            let plan = try rotator.plan(.due, reexport: false, trigger: "scheduler")
-            var reports: [RotationReport] = []
+            // Every vault call goes through the runner, which refuses it once
+            // the agent is locked: after `lock` nothing more is written
+            // through the vault it held, even in the middle of a step.
+            let plan = try await runner.run { try rotator.plan(.due, reexport: false, trigger: "scheduler") }
             for step in plan.steps {
-                guard state.current != nil, !Task.isCancelled else {
+                guard !state.isLocked, !Task.isCancelled else {
                     logger.info("rotation scheduler: agent locked or stopping; the rest of this run is left for the next one")
                     break
                 }
                 var single = plan
                 single.steps = [step]
-                reports += try await rotator.execute(single)
+                for report in try await rotator.execute(single) {
+                    metrics.rotation(report.result)
+                    logger.info("rotation \(report.provider)/\(report.scope): \(report.result): \(report.detail)")
+                }
             }
-            for report in reports {
-                metrics.rotation(report.result)
-                logger.info("rotation \(report.provider)/\(report.scope): \(report.result): \(report.detail)")
-            }
+        } catch let error as KeywardenError where error.kind == .locked {
+            logger.info("rotation scheduler: the agent was locked during this run; the rest is left for the next one")
         } catch {
             metrics.rotation("error")
             logger.error("rotation scheduler: \(error)")

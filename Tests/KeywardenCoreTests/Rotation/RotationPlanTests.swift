@@ -325,7 +325,7 @@ struct RotationPlanTests {
         await expectRefused { _ = try f.rotator.plan(.due, reexport: false) }
         await expectRefused { _ = try await f.rotator.recover() }
         await expectRefused { _ = try await f.rotator.resume("r_forged") }
-        await expectRefused { _ = try f.rotator.rollBack("r_forged") }
+        await expectRefused { _ = try await f.rotator.rollBack("r_forged") }
         #expect(try f.state(old) == .active)
         #expect(try f.state(spare) == .pending)
         #expect(try await raw.read { db in try String.fetchOne(db, sql: "SELECT step FROM rotations WHERE id = 'r_forged'") } == "test")

@@ -56,14 +56,13 @@ public enum Rotation {
         public func run(in session: ServiceSession) async throws -> [RotationReport] {
             try Validation.check(timeout)
             let validator = Validator(client: network.client, timeout: .seconds(timeout.seconds))
-            let rotator = Rotator(vault: session.vault, validator: validator, crashAt: crashAt)
+            let rotator = Rotator(vault: session.vault, validator: validator, crashAt: crashAt, runner: session.runner)
             let plan = try await session.vault { _ in try rotator.plan(target, reexport: reexport) }
-            // Executing awaits probes and commands between its vault writes,
-            // so it runs here rather than on the session's executor; its
-            // audit events still name the caller.
-            return try await AuditActor.$current.withValue(session.caller.actor) {
-                try await rotator.execute(plan)
-            }
+            // Executing awaits probes and commands between its vault calls,
+            // so it is not one piece of vault work: each of its vault calls
+            // goes through the session's runner (the agent's pool, the
+            // "locked meanwhile" check, audit events naming the caller).
+            return try await rotator.execute(plan)
         }
     }
 
