@@ -28,7 +28,9 @@ public enum TemplateDelivery {
             } else {
                 do {
                     available = try await service.variableNames(scope: reference.scope)
-                } catch {
+                } catch let error as KeywardenError where error.kind == .notFound {
+                    // Only "no such scope" is the template's fault; a locked
+                    // agent (exit 3) or a lost connection (exit 1) is not.
                     throw KeywardenError(.invalidInput, "\(file):\(reference.line + lineOffset):\(reference.column): unknown scope '\(reference.scope)' in kw://\(reference.scope)/\(reference.name); nothing was written")
                 }
                 known[reference.scope] = available

@@ -31,6 +31,20 @@ final class RecordingAgent: KeywardenService, @unchecked Sendable {
     var sentBytes: [UInt8] { sent.flatMap { Array($0) } }
 }
 
+/// An agent that answers `delivery.names` with `failure`, as a locked agent
+/// or a lost connection would.
+struct FailingNamesAgent: KeywardenService {
+    let local: LocalService
+    let failure: KeywardenError
+
+    var endpoint: ServiceEndpoint { .agent(socket: "/test/agent.sock") }
+
+    func perform<Operation: ServiceOperation>(_ operation: Operation) async throws -> Operation.Response {
+        if Operation.self == Delivery.VariableNames.self { throw failure }
+        return try await local.perform(operation)
+    }
+}
+
 @Suite("Delivery, report and lock operations")
 struct DeliveryOperationTests {
     func vault() throws -> VaultFixture {
@@ -103,6 +117,29 @@ struct DeliveryOperationTests {
             try await agent.reportKey(holding: secret("sk-ant-api03-not-stored-" + String(repeating: "z", count: 40)), status: 401, detail: nil)
         }
         #expect(missing?.kind == .notFound)
+    }
+
+    @Test("a template's unknown scope is bad input naming its place; a locked agent or a lost connection keeps its own error and exit code")
+    func templateErrors() async throws {
+        let f = try vault()
+        let template = Array("url: {{ kw://prod/APP_URL }}\n".utf8)
+        let unknown = await #expect(throws: KeywardenError.self) {
+            _ = try await TemplateDelivery.render(Array("a\n{{ kw://nope/APP_URL }}".utf8), file: "t.tpl", service: RecordingAgent(f.vault),
+                                                  action: .inject, destination: "stdout")
+        }
+        #expect(unknown?.kind == .invalidInput)
+        #expect(unknown?.message.contains("t.tpl:2:") == true && unknown?.message.contains("unknown scope 'nope'") == true, "\(unknown?.message ?? "")")
+
+        let local = LocalService(vault: f.vault, caller: ServiceCaller(actor: AuditActor(uid: 1000, pid: 7, name: "keywarden inject")))
+        for failure in [KeywardenError(.locked, "the agent is locked"), KeywardenError(.failed, "lost the connection to the agent")] {
+            let error = await #expect(throws: KeywardenError.self) {
+                _ = try await TemplateDelivery.render(template, file: "t.tpl", service: FailingNamesAgent(local: local, failure: failure),
+                                                      action: .inject, destination: "stdout")
+            }
+            #expect(error?.kind == failure.kind)
+            #expect(error?.exitCode == failure.exitCode)
+            #expect(error?.message == failure.message)
+        }
     }
 
     @Test("in-process there is no agent to lock")
