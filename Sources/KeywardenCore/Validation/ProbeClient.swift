@@ -35,52 +35,6 @@ public struct ProbeFailure: Error, Sendable {
     public var detail: String
 }
 
-/// Resolves host names; tests inject one that fails on purpose.
-public protocol HostResolver: Sendable {
-    func resolve(host: String, port: Int) async throws -> [SocketAddress]
-}
-
-/// `getaddrinfo`, on NIO's blocking-I/O thread pool.
-public struct SystemResolver: HostResolver {
-    public init() {}
-    public func resolve(host: String, port: Int) async throws -> [SocketAddress] {
-        try await NIOThreadPool.singleton.runIfActive {
-            if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            hints.ai_family = AF_UNSPEC
-            var result: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, String(port), &hints, &result)
-            guard rc == 0, let first = result else {
-                throw ResolutionError(code: rc, message: String(cString: gai_strerror(rc)))
-            }
-            defer { freeaddrinfo(first) }
-            var addresses: [SocketAddress] = []
-            var node: UnsafeMutablePointer<addrinfo>? = first
-            while let current = node {
-                if let address = current.pointee.ai_addr {
-                    switch Int32(address.pointee.sa_family) {
-                    case AF_INET:
-                        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { addresses.append(SocketAddress($0.pointee, host: host)) }
-                    case AF_INET6:
-                        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { addresses.append(SocketAddress($0.pointee, host: host)) }
-                    default: break
-                    }
-                }
-                node = current.pointee.ai_next
-            }
-            // IPv4 first: many sandboxes and VPNs have broken IPv6 routes.
-            return addresses.sorted { a, _ in if case .v4 = a { return true } else { return false } }
-        }
-    }
-
-    public struct ResolutionError: Error, CustomStringConvertible {
-        public var code: Int32
-        public var message: String
-        public var description: String { message }
-    }
-}
-
 /// Details of a completed TLS handshake.
 public struct TLSDetails: Sendable, Codable {
     public var version: String
@@ -176,11 +130,9 @@ public struct ProbeClient: Sendable {
             record(StageReport(stage: .http, ok: true, milliseconds: Self.ms(since: started), detail: "\(request.method) \(request.displayURL) → HTTP \(response.status)"))
             return .success(response)
         } catch {
-            let timedOut = NIODeadline.now() >= deadline
-            let failure = ProbeFailure(stage: .http, outcome: timedOut ? .timeout : .connectError,
-                                       detail: timedOut ? "no HTTP answer from \(request.host) within the time limit" : "the connection to \(request.host) broke before an answer: \(Self.describe(error))")
-            record(StageReport(stage: .http, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
-            return .failure(failure)
+            return .failure(Self.failed(.http, .connectError, deadline: deadline, started: started, record: record,
+                                        late: "no HTTP answer from \(request.host) within the time limit",
+                                        otherwise: "the connection to \(request.host) broke before an answer: \(Self.describe(error))"))
         }
     }
 
@@ -294,11 +246,9 @@ public struct ProbeClient: Sendable {
                 record(StageReport(stage: .proxy, ok: true, milliseconds: Self.ms(since: started), detail: "tunnel to \(host):\(port) open"))
             } catch {
                 connection.close()
-                let timedOut = NIODeadline.now() >= deadline
-                let failure = ProbeFailure(stage: .proxy, outcome: timedOut ? .timeout : .proxyError,
-                                           detail: timedOut ? "the proxy did not open a tunnel within the time limit" : "the proxy refused the tunnel: \(error)")
-                record(StageReport(stage: .proxy, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
-                return .failure(failure)
+                return .failure(Self.failed(.proxy, .proxyError, deadline: deadline, started: started, record: record,
+                                            late: "the proxy did not open a tunnel within the time limit",
+                                            otherwise: "the proxy refused the tunnel: \(error)"))
             }
         }
 
@@ -325,11 +275,9 @@ public struct ProbeClient: Sendable {
             return .success(verified)
         } catch {
             connection.close()
-            let timedOut = NIODeadline.now() >= deadline
-            let failure = ProbeFailure(stage: .tls, outcome: timedOut ? .timeout : .tlsError,
-                                       detail: timedOut ? "the TLS handshake with \(host) did not finish within the time limit" : "TLS with \(host) failed: \(Self.describe(error))")
-            record(StageReport(stage: .tls, ok: false, milliseconds: Self.ms(since: started), detail: failure.detail))
-            return .failure(failure)
+            return .failure(Self.failed(.tls, .tlsError, deadline: deadline, started: started, record: record,
+                                        late: "the TLS handshake with \(host) did not finish within the time limit",
+                                        otherwise: "TLS with \(host) failed: \(Self.describe(error))"))
         }
     }
 
@@ -362,6 +310,16 @@ public struct ProbeClient: Sendable {
         case .tlsv11: "TLS 1.1"
         case .tlsv1: "TLS 1.0"
         }
+    }
+
+    /// A stage that failed, recorded: a timeout once the deadline has passed
+    /// (`late` says so), else `outcome` (`otherwise` says why).
+    static func failed(_ stage: ProbeStage, _ outcome: ValidationOutcome, deadline: NIODeadline, started: NIODeadline,
+                       record: (StageReport) -> Void, late: String, otherwise: String) -> ProbeFailure {
+        let timedOut = NIODeadline.now() >= deadline
+        let failure = ProbeFailure(stage: stage, outcome: timedOut ? .timeout : outcome, detail: timedOut ? late : otherwise)
+        record(StageReport(stage: stage, ok: false, milliseconds: ms(since: started), detail: failure.detail))
+        return failure
     }
 
     static func ms(since start: NIODeadline) -> Double {

@@ -22,16 +22,7 @@ public enum LockedRestart {
     /// restart (a parent may watch one to learn when the agent exits — Foundation's
     /// `Process` does), while everything opened later is closed.
     public static func openDescriptors() -> Set<Int32> {
-        guard let directory = opendir("/proc/self/fd") else { return [] }
-        defer { closedir(directory) }
-        // The directory's own descriptor is not one of ours to keep.
-        let own = dirfd(directory)
-        var descriptors: Set<Int32> = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let fd = Int32(name), fd != own { descriptors.insert(fd) }
-        }
-        return descriptors
+        InheritedDescriptors.openDescriptors()
     }
 
     private static let claimed = NIOLockedValueBox(false)
