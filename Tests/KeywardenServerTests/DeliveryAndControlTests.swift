@@ -40,6 +40,7 @@ struct DeliveryAndControlTests {
             #expect(try JSONDecoder().decode([String: String].self, from: Data(remembered.body.utf8)) == ["path": "/srv/app/.env", "scope": "prod", "format": "dotenv"])
             let relative = try await client.send(.post, "/v1/exported-files", body: #"{"path": "app/.env", "scope": "prod", "format": "dotenv"}"#)
             #expect(try relative.status == 400 && failure(relative.body).kind == .invalidInput)
+            #expect(try failure(relative.body).error.contains("absolute path, not 'app/.env'"), "\(relative.body)")
             let missing = try await client.send(.post, "/v1/exported-files", body: #"{"path": "/srv/app/.env", "format": "dotenv"}"#)
             #expect(try missing.status == 400 && failure(missing.body).error.contains("missing field `scope`"))
             let noScope = try await client.send(.post, "/v1/exported-files", body: #"{"path": "/srv/app/.env", "scope": "nosuch", "format": "dotenv"}"#)

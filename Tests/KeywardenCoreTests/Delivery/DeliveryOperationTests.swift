@@ -142,6 +142,22 @@ struct DeliveryOperationTests {
         }
     }
 
+    @Test("delivery.remember-export refuses a relative path: rotate --reexport would resolve it in the agent's working folder")
+    func rememberRelative() async throws {
+        let f = try vault()
+        let agent = RecordingAgent(f.vault, command: "keywarden export")
+        for path in ["app/.env", "./.env", "~/app/.env", ""] {
+            let error = await #expect(throws: KeywardenError.self) {
+                try await agent.rememberExport(path: path, scope: "prod", format: .dotenv, only: nil)
+            }
+            #expect(error?.kind == .invalidInput)
+            #expect(error?.message.contains("absolute path, not '\(path)'") == true, "\(error?.message ?? "")")
+        }
+        #expect(try f.vault.read { tx in try tx.exportedFiles() }.isEmpty)
+        try await agent.rememberExport(path: f.directory.file("app.env"), scope: "prod", format: .dotenv, only: nil)
+        #expect(try f.vault.read { tx in try tx.exportedFiles() }.map(\.path) == [f.directory.file("app.env")])
+    }
+
     @Test("in-process there is no agent to lock")
     func lockInProcess() async throws {
         let f = try vault()

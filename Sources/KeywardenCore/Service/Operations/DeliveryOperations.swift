@@ -64,6 +64,11 @@ public enum Delivery {
         }
 
         public func run(in session: ServiceSession) async throws -> Done {
+            // Checked here, before any vault work: the vault refuses it too,
+            // but this says why it matters.
+            guard path.hasPrefix("/") else {
+                throw KeywardenError(.invalidInput, "an exported file is remembered by its absolute path, not '\(path.prefix(200))': `rotate --reexport` would resolve a relative one in the agent's working folder and write keys there")
+            }
             try await session.vault { vault in try vault.rememberExport(path: path, scope: scope, format: format, only: only) }
             return Done()
         }
