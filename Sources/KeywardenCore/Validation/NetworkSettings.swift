@@ -15,14 +15,28 @@ public struct NetworkSettings: Codable, Sendable, Equatable {
     public var caFile: String?
 
     /// The settings of the current process: `environment`'s network
-    /// variables and `caFile` (else `KEYWARDEN_CA_FILE`). A relative CA path
-    /// is made absolute here, against this process's working directory,
-    /// because the agent that may read it has a working directory of its own.
-    public init(environment: [String: String], caFile: String? = nil) {
-        variables = Self.networkVariables(of: environment)
+    /// variables and `caFile` (else `KEYWARDEN_CA_FILE`). Relative paths
+    /// (the CA file, `SSL_CERT_FILE`, each directory of `SSL_CERT_DIR`,
+    /// `KEYWARDEN_CA_FILE`) are made absolute here, against
+    /// `workingDirectory` (this process's), because the agent that may read
+    /// them has a working directory of its own.
+    public init(environment: [String: String], caFile: String? = nil,
+                workingDirectory: String = FileManager.default.currentDirectoryPath) {
+        func absolute(_ path: String) -> String {
+            path.isEmpty || path.hasPrefix("/") ? path : workingDirectory + "/" + path
+        }
+        var variables = Self.networkVariables(of: environment)
+        for (name, value) in variables {
+            switch name.uppercased() {
+            case "SSL_CERT_FILE", "KEYWARDEN_CA_FILE": variables[name] = absolute(value)
+            // OpenSSL reads a list of directories, separated by colons.
+            case "SSL_CERT_DIR": variables[name] = value.split(separator: ":", omittingEmptySubsequences: false).map { absolute(String($0)) }.joined(separator: ":")
+            default: break
+            }
+        }
+        self.variables = variables
         self.caFile = (caFile ?? environment["KEYWARDEN_CA_FILE"]).flatMap { path in
-            guard !path.isEmpty else { return nil }
-            return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            path.isEmpty ? nil : absolute(path)
         }
     }
 
