@@ -61,6 +61,22 @@ struct DeliveryAndControlTests {
         }
     }
 
+    @Test("POST /v1/validate clamps its limits (timeout_seconds to 1…3600, concurrency and per_provider to 1…1024), as it always did")
+    func validateClamps() async throws {
+        let fixture = try AgentFixture()
+        try await fixture.test { client in
+            for body in [#"{"scope": "staging", "timeout_seconds": 0, "concurrency": 0, "per_provider": 0}"#,
+                         #"{"scope": "staging", "timeout_seconds": 999999, "concurrency": 5000, "per_provider": 5000}"#,
+                         #"{"scope": "staging", "timeout_seconds": -5, "concurrency": -1}"#] {
+                let answer = try await client.send(.post, "/v1/validate", body: body)
+                #expect(answer.status == 200, "\(body): \(answer.body)")
+            }
+        }
+        #expect(ValidationRoutes.clamp(Int64(0), to: 1...3600) == 1)
+        #expect(ValidationRoutes.clamp(Int64(7200), to: 1...3600) == 3600)
+        #expect(ValidationRoutes.clamp(30, to: 1...1024) == 30)
+    }
+
     @Test("POST /v1/reports records the outcome and fails over by the pool's policy")
     func reportsFailOver() async throws {
         let fixture = try AgentFixture()

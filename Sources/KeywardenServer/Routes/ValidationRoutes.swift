@@ -16,7 +16,9 @@ struct ValidationRoutes: Sendable {
     }
 
     /// Every field may be left out: active, standby and pending keys, 8 at
-    /// a time, 15 s each.
+    /// a time, 15 s each. Limits out of range are clamped, as this route
+    /// always did (`timeout_seconds` to 1…3600, `concurrency` and
+    /// `per_provider` to 1…1024); the CLI's own requests are refused instead.
     struct ValidateBody: Decodable {
         var provider: String?
         var scope: String?
@@ -35,11 +37,16 @@ struct ValidationRoutes: Sendable {
         let body = try await request.decodeJSON(as: ValidateBody.self, context: context,
                                                 expected: #"JSON {"provider", "scope", "key_id", "all", "concurrency", "per_provider", "timeout_seconds"}"#)
         let operation = Validation.Validate(provider: body.provider, scope: body.scope, keyID: body.keyID, all: body.all ?? false,
-                                            concurrency: body.concurrency ?? 8, perProvider: body.perProvider,
-                                            timeout: DurationSpec(seconds: body.timeoutSeconds ?? 15),
+                                            concurrency: Self.clamp(body.concurrency ?? 8, to: 1...1024),
+                                            perProvider: body.perProvider.map { Self.clamp($0, to: 1...1024) },
+                                            timeout: DurationSpec(seconds: Self.clamp(body.timeoutSeconds ?? 15, to: 1...3600)),
                                             network: NetworkSettings(environment: ProcessInfo.processInfo.environment))
         let run = try await agent.perform(operation, for: try context.caller, request)
         agent.metrics.observe(run)
         return try .json(run)
+    }
+
+    static func clamp<Value: Comparable>(_ value: Value, to range: ClosedRange<Value>) -> Value {
+        min(max(value, range.lowerBound), range.upperBound)
     }
 }
