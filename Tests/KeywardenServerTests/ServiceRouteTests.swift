@@ -114,4 +114,29 @@ struct ServiceRouteTests {
             #expect(try await client.send(.get, "/metrics", as: .other(token: nil)).status == 403)
         }
     }
+
+    @Test("values served through /v1/ops count like those of /v1/keys and /v1/env: keys.reveal, config.get, each variable of delivery.environment")
+    func operationValuesCounted() async throws {
+        let fixture = try AgentFixture()
+        try await fixture.test { client in
+            func served() async throws -> String? {
+                let body = try await client.send(.get, "/metrics").body
+                return body.split(separator: "\n").first { $0.hasPrefix("keywarden_values_served_total ") }.map(String.init)
+            }
+            #expect(try await served() == "keywarden_values_served_total 0")
+            #expect(try await client.perform(Keys.Reveal(id: fixture.prodAnthropic.id, purpose: "test")).status == 200)
+            #expect(try await served() == "keywarden_values_served_total 1")
+            #expect(try await client.perform(Config.Get(scope: "prod", name: "DATABASE_URL")).status == 200)
+            #expect(try await served() == "keywarden_values_served_total 2")
+            let environment = try await client.perform(Delivery.Environment(scope: "prod", only: nil, action: .export, destination: "stdout"))
+            #expect(environment.status == 200)
+            let variables = try JSONDecoder().decode([EnvironmentVariable].self, from: Data(environment.body.utf8))
+            #expect(variables.count == 4)
+            #expect(try await served() == "keywarden_values_served_total \(2 + variables.count)")
+            // Answers without a value count nothing.
+            #expect(try await client.perform(Keys.List(KeyFilter())).status == 200)
+            #expect(try await client.perform(Delivery.VariableNames(scope: "prod")).status == 200)
+            #expect(try await served() == "keywarden_values_served_total \(2 + variables.count)")
+        }
+    }
 }

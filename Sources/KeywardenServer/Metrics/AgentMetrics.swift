@@ -46,11 +46,15 @@ public final class AgentMetrics: Sendable {
     func valueServed() { storage.withLockedValue { $0.valuesServed += 1 } }
 
     /// Counts what an operation's answer says happened, whichever route
-    /// served it: key checks and reports, by outcome.
+    /// served it: key checks and reports, by outcome, and values handed out
+    /// (`keys.reveal`, `config.get`, each variable of `delivery.environment`),
+    /// as `/v1/keys` and `/v1/env` count theirs.
     func observe(_ answer: some Sendable) {
         switch answer {
         case let run as ValidationRun: for check in run.checks { validation(check.outcome.rawValue) }
         case let results as [ReportResult]: for result in results { report(result.outcome.rawValue) }
+        case is RevealedKey, is ConfigValue: valueServed()
+        case let variables as [EnvironmentVariable]: for _ in variables { valueServed() }
         default: break
         }
     }
