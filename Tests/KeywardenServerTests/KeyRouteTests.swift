@@ -79,15 +79,20 @@ struct KeyRouteTests {
         #expect(reveals.first?.uid == Int64(AgentFixture.owner))
     }
 
-    @Test("a request body over the upload limit is a 413, and nothing is recorded")
+    @Test("a request body over the upload limit is a 413 (128 KiB; the owner's /v1/ops calls 4 MiB), and nothing is recorded")
     func uploadLimit() async throws {
         let fixture = try AgentFixture()
         try await fixture.test { client in
             let detail = String(repeating: "x", count: AgentRequestContext.uploadLimit + 1)
             let report = try await client.send(.post, "/v1/reports", body: #"{"key_id": "\#(fixture.prodAnthropic.id)", "status": 401, "detail": "\#(detail)"}"#)
             #expect(report.status == 413, "\(report.body.prefix(200))")
+            // An operation may carry a 1 MiB value in base64: past 128 KiB it
+            // is read (an unknown id: 404), past 4 MiB it is refused.
             let operation = try await client.send(.post, "/v1/ops/keys.show", body: #"{"id": "\#(detail)"}"#)
-            #expect(operation.status == 413)
+            #expect(operation.status == 404, "\(operation.body.prefix(200))")
+            let tooLarge = String(repeating: "x", count: AgentRequestContext.ownerOperationUploadLimit + 1)
+            let refused = try await client.send(.post, "/v1/ops/keys.show", body: #"{"id": "\#(tooLarge)"}"#)
+            #expect(refused.status == 413)
         }
         #expect(try fixture.committedEvents("key.report").isEmpty)
     }
