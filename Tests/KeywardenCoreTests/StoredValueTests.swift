@@ -153,7 +153,7 @@ struct StoredValueTests {
     func storedForms() throws {
         let f = try VaultFixture()
         let key = try addKey(f)
-        _ = try f.vault.report(KeyReport(keyID: key.id, status: 401), by: AuditActor(uid: 1, pid: 2, name: "test"), failover: { _, _ in false })
+        _ = try f.vault.report(KeyReport(keyID: key.id, status: 401), by: AuditActor(uid: 1, pid: 2, name: "test"))
         _ = try f.vault.setConfig(scope: "prod", name: "BASE_URL", value: secret("https://x"), secret: false)
         _ = try f.vault.addScope("team/app", parent: "prod")
         _ = try f.vault.createToken(name: "ci", scopes: ["team/app", "dev"], providers: ["anthropic"], config: ["*"], ttl: DurationSpec(seconds: 60))

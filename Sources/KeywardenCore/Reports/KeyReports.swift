@@ -50,15 +50,15 @@ extension Vault {
     }
 
     /// Records a report: the key's health, an audit event naming the reporter,
-    /// and — when `failover` allows and the key is active and failed auth or
-    /// credit — the promotion of the pool's next healthy standby key.
+    /// and — when the key is active, cannot serve and its pool's policy has
+    /// failover on (``Vault/failsOver(_:after:_:)``) — the promotion of the
+    /// pool's next healthy standby key.
     ///
     /// `visible(provider, scope)` says which keys the reporter may touch (an
     /// agent token's grant). Every matching key is checked before anything
     /// changes: a key outside it is left alone and, when none is left, the
     /// answer is the same "not found" as for a key that does not exist.
-    public func report(_ report: KeyReport, by reporter: AuditActor, visible: (String, String) -> Bool = { _, _ in true },
-                       failover: (String, String) -> Bool) throws(KeywardenError) -> [ReportResult] {
+    public func report(_ report: KeyReport, by reporter: AuditActor, visible: (String, String) -> Bool = { _, _ in true }) throws(KeywardenError) -> [ReportResult] {
         guard (100...599).contains(report.status) else {
             throw KeywardenError(.invalidInput, "invalid status \(report.status): use an HTTP status code (100-599)")
         }
@@ -91,7 +91,7 @@ extension Vault {
                                            outcome: outcome.rawValue, detail: "client reported HTTP \(report.status)\(detail.map { ": \($0)" } ?? "")", actor: reporter), tx)
                 var replacedBy: String?
                 var message = "recorded \(outcome.rawValue) for \(record.id)"
-                if record.state == .active, [.invalid, .forbidden, .noCredit].contains(outcome), failover(record.provider, record.scope) {
+                if try failsOver(record, after: outcome, tx) {
                     if let standby = try healthyStandby(record.pool, tx) {
                         try promote(standby, replacing: record, reason: "client reported HTTP \(report.status)", tx)
                         replacedBy = standby.id

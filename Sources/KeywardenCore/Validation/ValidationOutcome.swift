@@ -38,6 +38,10 @@ public enum ValidationOutcome: String, Codable, Sendable, CaseIterable {
 
     /// Says the key itself failed authentication (what `audit --failed-auth` lists).
     public var isAuthFailure: Bool { self == .invalid || self == .forbidden }
+    /// The key cannot serve (refused, or out of credit): an active key found
+    /// so, by a check or a client's report, fails over to a standby where the
+    /// pool's policy says so.
+    public var callsForFailover: Bool { isAuthFailure || self == .noCredit }
 
     /// What the outcome says about the key: it works, it does not, or the
     /// check never got a verdict on it (the network, the provider or the

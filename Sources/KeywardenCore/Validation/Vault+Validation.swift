@@ -71,13 +71,12 @@ extension Vault {
     /// credit, promotes its pool's next healthy standby (one that passed its
     /// own check, or was never found bad) where the pool's policy has failover on.
     public func failover(after checks: [KeyCheck]) throws(KeywardenError) -> [ReportResult] {
-        let bad = checks.filter { [.invalid, .forbidden, .noCredit].contains($0.outcome) }
+        let bad = checks.filter(\.outcome.callsForFailover)
         guard !bad.isEmpty else { return [] }
         return try write { tx in
             var results: [ReportResult] = []
             for check in bad {
-                guard let record = try tx.key(id: check.id), record.state == .active,
-                      try rotationPolicy(provider: record.provider, scope: record.scope, tx)?.failover == true,
+                guard let record = try tx.key(id: check.id), try failsOver(record, after: check.outcome, tx),
                       let standby = try healthyStandby(record.pool, tx)
                 else { continue }
                 try promote(standby, replacing: record, reason: "validation found \(check.outcome.rawValue): \(check.reason)", tx)
@@ -86,5 +85,14 @@ extension Vault {
             }
             return results
         }
+    }
+
+    /// The one failover decision, for checks and reports alike: the key is
+    /// active, the outcome says it cannot serve, and its pool's rotation
+    /// policy (or the one it inherits) has failover on. Read in the caller's
+    /// transaction, so the policy and the key are seen together.
+    func failsOver(_ record: KeyRecord, after outcome: ValidationOutcome, _ tx: any StoreReading) throws -> Bool {
+        guard record.state == .active, outcome.callsForFailover else { return false }
+        return try rotationPolicy(provider: record.provider, scope: record.scope, tx)?.failover == true
     }
 }

@@ -35,7 +35,6 @@ public enum AgentExit: Sendable, Equatable {
 /// `onLockDeadline` is called on a thread of its own, whatever is still in
 /// flight; it must replace or end the process (`LockedRestart`).
 public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
-                     failover: @escaping @Sendable (Vault, String, String) -> Bool = { vault, provider, scope in Reports.failoverPolicy(of: vault)(provider, scope) },
                      lockDeadline: Duration = .seconds(2), onLockDeadline: (@Sendable () -> Void)? = nil,
                      onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {
     // No core dumps, no ptrace by other processes of the same user.
@@ -51,7 +50,7 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     // the concurrency pool that serves the other connections.
     let vaultPool = NIOThreadPool(numberOfThreads: 2)
     vaultPool.start()
-    let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool, failover: failover)
+    let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool)
     let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler, onRunning: onRunning)
     defer { unlink(socket.path) }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]

@@ -20,20 +20,15 @@ struct AgentDependencies: Sendable {
     /// Where vault work runs: blocking I/O and crypto, kept off the Swift
     /// concurrency pool that serves the other connections.
     let vaultPool: NIOThreadPool
-    /// Whether a failed key of (provider, scope) may be replaced by a standby
-    /// when a client reports it: the pool's policy (``Reports/failoverPolicy(of:)``).
-    let failover: @Sendable (Vault, String, String) -> Bool
     let logger: Logger
 
     /// `auditPool` is where the journal commits: a pool of its own, so its
     /// commits never wait behind vault work.
     init(state: AgentState, logger: Logger, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
-         peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid(),
-         failover: @escaping @Sendable (Vault, String, String) -> Bool = { vault, provider, scope in Reports.failoverPolicy(of: vault)(provider, scope) }) {
+         peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid()) {
         self.state = state
         self.logger = logger
         self.vaultPool = vaultPool
-        self.failover = failover
         audit = AuditJournal(state: state, logger: logger, pool: auditPool)
         metrics = AgentMetrics()
         access = AccessControl(state: state, audit: audit, metrics: metrics, peers: peers, owner: owner, pool: vaultPool)

@@ -31,12 +31,10 @@ struct ReportRoutes: Sendable {
                                                 expected: #"JSON {"key_id"|"fingerprint"|"value": …, "status": 401, "detail": "…"}"#)
         let report = KeyReport(keyID: body.keyID, fingerprint: body.fingerprint, value: body.value.map { Secrets.secret(copying: $0.utf8) },
                                status: body.status, detail: body.detail)
-        let failover = agent.failover
         // A token touches only keys in its grant, checked for every matching
         // key before anything changes; others answer "not found".
         let results = try await agent.vault(for: caller, request) { vault in
-            try vault.report(report, by: caller.actor, visible: caller.allows(provider:scope:),
-                             failover: { provider, scope in failover(vault, provider, scope) })
+            try vault.report(report, by: caller.actor, visible: caller.allows(provider:scope:))
         }
         agent.metrics.observe(results)
         return try .json(results)

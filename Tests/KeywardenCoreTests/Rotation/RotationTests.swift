@@ -115,11 +115,10 @@ struct RotationTests {
         let f = try await Fixture()
         let old = try f.add("valid-one")
         let standby = try f.add("valid-two")
-        let policy: (String, String) -> Bool = { p, s in ((try? f.vault.rotationPolicy(provider: p, scope: s)) ?? nil)?.failover ?? false }
-        _ = try f.vault.report(KeyReport(keyID: old, status: 401), by: f.vault.context.actor, failover: policy)
+        _ = try f.vault.report(KeyReport(keyID: old, status: 401), by: f.vault.context.actor)
         #expect(try f.state(old) == .active, "failover is off by default")
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
-        let results = try f.vault.report(KeyReport(keyID: old, status: 401, detail: "invalid x-api-key"), by: f.vault.context.actor, failover: policy)
+        let results = try f.vault.report(KeyReport(keyID: old, status: 401, detail: "invalid x-api-key"), by: f.vault.context.actor)
         #expect(results[0].replacedBy == standby)
         #expect(try f.state(old) == .failed)
         #expect(try f.state(standby) == .active)

@@ -28,16 +28,9 @@ public enum Reports {
             let report = KeyReport(keyID: keyID, fingerprint: fingerprint, value: value, status: status, detail: detail)
             let reporter = session.caller.actor
             return try await session.vault { vault in
-                try vault.report(report, by: reporter, failover: Reports.failoverPolicy(of: vault))
+                try vault.report(report, by: reporter)
             }
         }
-    }
-
-    /// Whether a pool fails over to a standby key when its active key is
-    /// reported failed: its rotation policy's (or an inherited one's) setting;
-    /// off without a policy or when the policy cannot be read.
-    public static func failoverPolicy(of vault: Vault) -> (_ provider: String, _ scope: String) -> Bool {
-        { provider, scope in ((try? vault.rotationPolicy(provider: provider, scope: scope)) ?? nil)?.failover ?? false }
     }
 
     /// Whether `value` could be the key with `hint` (`sk-ant-…9QxA`: starts
