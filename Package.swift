@@ -148,7 +148,7 @@ let package = Package(
             ]
         ),
         // Runs the built `keywarden` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenTestSupport", "KeywardenMockProvider"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenServer", "KeywardenTestSupport", "KeywardenMockProvider"]),
     ],
     swiftLanguageModes: [.v6]
 )

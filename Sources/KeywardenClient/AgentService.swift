@@ -39,7 +39,8 @@ public final class AgentService: KeywardenService {
         do {
             return try JSONDecoder().decode(Operation.Response.self, from: answer.body)
         } catch {
-            throw KeywardenError(.failed, "the agent sent an answer to \(Operation.name) that this keywarden cannot read (\(error)); is the agent a different version? Restart it with `keywarden serve`")
+            // Not the decoder's own text: it may quote the answer, which can hold a value.
+            throw KeywardenError(.failed, "the agent sent an answer to \(Operation.name) that this keywarden cannot read; is the agent a different version? Restart it with `keywarden serve`")
         }
     }
 

@@ -48,10 +48,10 @@ enum Main {
                 try command.run()
             }
         } catch let error as KeywardenError {
-            Output.error("keywarden: \(error.message)")
+            Output().error("keywarden: \(error.message)")
             exit(error.exitCode)
         } catch let error as CommandFailure {
-            if !error.message.isEmpty { Output.error("keywarden: \(error.message)") }
+            if !error.message.isEmpty { Output().error("keywarden: \(error.message)") }
             exit(error.code)
         } catch {
             Keywarden.exit(withError: error)

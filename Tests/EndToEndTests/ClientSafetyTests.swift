@@ -1,4 +1,5 @@
 import Foundation
+import KeywardenServer
 import KeywardenTestSupport
 import Testing
 
@@ -259,8 +260,8 @@ struct ClientSafetyTests {
         #expect(FileManager.default.fileExists(atPath: expected), "no socket at \(expected)")
         #expect(SecureFilesMode.of((expected as NSString).deletingLastPathComponent) == 0o700)
         // The file appears at bind(); wait until the agent accepts connections.
-        while !UnixSocketProbe.accepts(expected), agent.isRunning, Date() < deadline { usleep(25_000) }
-        #expect(UnixSocketProbe.accepts(expected), "the agent does not accept connections at \(expected)")
+        while !AgentSocket.isLive(expected), agent.isRunning, Date() < deadline { usleep(25_000) }
+        #expect(AgentSocket.isLive(expected), "the agent does not accept connections at \(expected)")
         let export = try cli.ok(["export", "--scope", "prod"], env: ["KEYWARDEN_KEYFILE": nil])
         #expect(export.out.contains(key), "exported through the agent, without credentials")
         #expect(export.err.isEmpty, "\(export.err)")
@@ -337,25 +338,6 @@ struct ClientSafetyTests {
         let limits = try CommandRunner.run("/bin/sh", ["-c", "ulimit -S -c \(soft) && exec \"$0\" run --scope prod -- /bin/sh -c 'ulimit -S -c; ulimit -H -c'", CommandRunner.keywardenBinary],
                                            environment: cli.environment)
         #expect(limits.out == "\(soft)\n\(hard)", "the command's core limits (soft, hard): \(limits.out) \(limits.err)")
-    }
-}
-
-/// Whether something accepts connections on a Unix socket.
-enum UnixSocketProbe {
-    static func accepts(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
     }
 }
 

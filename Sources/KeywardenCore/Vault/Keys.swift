@@ -135,10 +135,10 @@ extension Vault {
         }
     }
 
-    /// Decrypts a key's value and records the read in the audit trail (before
-    /// returning it). The agent passes its caller as `actor` and the caller's
-    /// purpose as `detail`; otherwise the event is this session's.
-    public func revealKey(id: String, purpose: String = "key.reveal", actor: AuditActor? = nil, detail: String? = nil) throws(KeywardenError) -> (KeyInfo, SecureBytes) {
+    /// Decrypts a key's value and records the read (`key.reveal`, with the
+    /// caller's purpose as `detail`) in the audit trail before returning it.
+    /// The event names the operation's caller (``AuditActor/current``).
+    public func revealKey(id: String, detail: String? = nil) throws(KeywardenError) -> (KeyInfo, SecureBytes) {
         let record: KeyRecord = try read { tx in
             guard let record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
             return record
@@ -147,10 +147,10 @@ extension Vault {
         do {
             value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
         } catch {
-            try? recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "integrity_error", detail: [detail, error.message].compactMap { $0 }.joined(separator: ": "), actor: actor))
+            try? recordAudit(AuditDraft(action: "key.reveal", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "integrity_error", detail: [detail, error.message].compactMap { $0 }.joined(separator: ": ")))
             throw error
         }
-        try recordAudit(AuditDraft(action: purpose, provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail, actor: actor))
+        try recordAudit(AuditDraft(action: "key.reveal", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: detail))
         return (KeyInfo(record), value)
     }
 

@@ -46,7 +46,7 @@ struct Output: Sendable {
         Array(("\r\u{1B}[K" + text).utf8).withUnsafeBytes(standardError)
     }
 
-    /// Prints rows under headers, columns padded to their widest cell (see ``Output/table(_:_:)``).
+    /// Prints rows under headers, columns padded to their widest cell (``Output/tableLines(_:_:)``).
     func table(_ headers: [String], _ rows: [[String]]) {
         for text in Output.tableLines(headers, rows) { line(text) }
     }
@@ -66,43 +66,9 @@ struct Output: Sendable {
         }
     }
 
-    static func line(_ text: String = "") {
-        print(text)
-    }
-
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
-
-    static func json(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        print(String(decoding: data, as: UTF8.self))
-    }
-
-    /// Writes raw bytes to stdout (a revealed value), flushing Swift's buffer first.
-    static func raw(_ bytes: UnsafeRawBufferPointer) {
-        writeStandardOutput(bytes)
-    }
-
-    /// Rewrites one status line on stderr (a terminal), e.g. progress.
-    static func progress(_ text: String) {
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
-    }
-
-    /// Writes raw bytes to stdout.
-    static func raw(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw($0) }
-    }
-
-    /// Prints rows under headers, columns padded to their widest cell. Cells
-    /// hold stored text (details, labels, names), so terminal controls and
-    /// bidi overrides are replaced before they reach the terminal.
-    static func table(_ headers: [String], _ rows: [[String]]) {
-        for text in tableLines(headers, rows) { print(text) }
-    }
-
+    /// The rows of a table under its headers, columns padded to their widest
+    /// cell. Cells hold stored text (details, labels, names), so terminal
+    /// controls and bidi overrides are replaced before they reach the terminal.
     static func tableLines(_ headers: [String], _ rows: [[String]]) -> [String] {
         let rows = rows.map { $0.map(DisplayText.sanitized) }
         var widths = headers.map(\.count)

@@ -34,21 +34,6 @@ struct SecretInput: Sendable {
 
     /// Whether standard input is a terminal.
     static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
-    /// Whether standard output is a terminal.
-    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
-
-    /// Reads a value: all of stdin when it is a pipe or file (one trailing
-    /// newline removed, as `echo` and editors add one), or a no-echo prompt.
-    static func readValue(prompt: String) throws(KeywardenError) -> Secret {
-        if stdinIsTerminal {
-            guard let value = readHidden(prompt: prompt) else {
-                throw KeywardenError(.invalidInput, "no value entered; nothing was stored")
-            }
-            return value
-        }
-        return try readAllStandardInput(stripOneNewline: true)
-    }
-
     /// Reads all of stdin into guarded memory.
     static func readAllStandardInput(stripOneNewline: Bool) throws(KeywardenError) -> Secret {
         var buffer = [UInt8]()

@@ -80,13 +80,7 @@ struct RotationPlanTests {
         let old = try f.add("valid-one")
         let spare = try f.add("valid-two")
         // What a crash after the set step leaves behind.
-        try f.vault.write { tx in
-            try tx.insert(RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: .manual,
-                                         step: .test, startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil))
-            var key = try #require(try tx.key(id: spare))
-            key.state = .pending
-            try tx.update(key)
-        }
+        try f.leaveRotationCrashedAfterSet(old: old, new: spare)
         let plan = try f.rotator.plan(.due, reexport: false)
         #expect(plan.preview.map(\.result) == ["would resume"])
         #expect(plan.preview.first?.newKey == spare)
@@ -128,13 +122,7 @@ struct RotationPlanTests {
         let old = try f.add("valid-one")
         let spare = try f.add("valid-two")
         let other = try f.add("valid-three")
-        try f.vault.write { tx in
-            try tx.insert(RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: spare, trigger: .manual,
-                                         step: .test, startedAt: f.vault.now, updatedAt: f.vault.now, detail: nil))
-            var key = try #require(try tx.key(id: spare))
-            key.state = .pending
-            try tx.update(key)
-        }
+        try f.leaveRotationCrashedAfterSet(old: old, new: spare)
         let plan = try f.rotator.plan(.pool(provider: "anthropic", scope: "prod"), reexport: false)
         #expect(plan.preview.map(\.result) == ["would resume"])
         let reports = try await f.rotator.execute(plan)

@@ -43,6 +43,18 @@ struct RotationTests {
 
         func state(_ id: String) throws -> KeyState { try vault.key(id: id).state }
 
+        /// What a crash right after a rotation's set step leaves behind:
+        /// the rotation at its test step and the new key pending.
+        func leaveRotationCrashedAfterSet(old: String, new: String) throws {
+            try vault.write { tx in
+                try tx.insert(RotationRecord(id: "r_crashed", provider: "anthropic", scope: "prod", oldKeyId: old, newKeyId: new, trigger: .manual,
+                                             step: .test, startedAt: vault.now, updatedAt: vault.now, detail: nil))
+                var key = try #require(try tx.key(id: new))
+                key.state = .pending
+                try tx.update(key)
+            }
+        }
+
         func activeCount() throws -> Int { try vault.listKeys(KeyFilter(state: .active)).count }
     }
 

@@ -64,7 +64,7 @@ public enum Keys {
 
         public func run(in session: ServiceSession) async throws -> RevealedKey {
             try await session.vault { vault in
-                let (key, value) = try vault.revealKey(id: id, purpose: "key.reveal", detail: String(purpose.prefix(120).filter { !$0.isNewline }))
+                let (key, value) = try vault.revealKey(id: id, detail: String(purpose.prefix(120).filter { !$0.isNewline }))
                 return RevealedKey(key: key, value: value)
             }
         }
