@@ -16,13 +16,13 @@
 #             (scripts/bench-validate.sh)
 #   memory    the agent's RSS after serving 10,000 values
 #
-# Environment: CONNECTIONS (32), SECONDS (10), RUNS (start-up repetitions, 200),
+# Environment: CONNECTIONS (32), DURATION (seconds per load run, 10), RUNS (start-up repetitions, 200),
 # BENCH_BIN (a folder of already built binaries to measure instead of building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 SECTIONS=("$@"); [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(startup run agent memory validate)
-CONNECTIONS="${CONNECTIONS:-32}"; SECONDS_PER_RUN="${SECONDS:-10}"; RUNS="${RUNS:-200}"
+CONNECTIONS="${CONNECTIONS:-32}"; SECONDS_PER_RUN="${DURATION:-10}"; RUNS="${RUNS:-200}"
 
 # --- what the benchmarks need, installed only where missing -----------------
 need=()
@@ -49,7 +49,7 @@ WORK="$(mktemp -d)"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-[ ! -e scripts/bench/loadgen.c ] || gcc -O2 -o "$WORK/loadgen" scripts/bench/loadgen.c
+gcc -O2 -o "$WORK/loadgen" scripts/bench/loadgen.c
 swiftc -O -static-stdlib scripts/bench/hello-foundation.swift -o "$WORK/hello-foundation" 2>/dev/null
 swiftc -O -static-stdlib scripts/bench/hello-print.swift -o "$WORK/hello-print" 2>/dev/null
 
@@ -129,10 +129,9 @@ http {{ access_log off; keepalive_requests 100000000; client_body_temp_path {roo
 PY
   "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & local nginx_pid=$!; PIDS+=("$nginx_pid")
   for _ in $(seq 100); do [ -S "$WORK/nginx/nginx.sock" ] && break; sleep 0.05; done
-  "$WORK/loadgen" "unix:$KEYWARDEN_SOCKET" "$path" "$CONNECTIONS" 1 >/dev/null   # warm-up
-  local agent nginx
-  agent="$("$WORK/loadgen" "unix:$KEYWARDEN_SOCKET" "$path" "$CONNECTIONS" "$SECONDS_PER_RUN")"
-  nginx="$("$WORK/loadgen" "unix:$WORK/nginx/nginx.sock" "$path" "$CONNECTIONS" "$SECONDS_PER_RUN")"
+  local agent nginx   # each with a 1 s warm-up that is not counted
+  agent="$("$WORK/loadgen" -c "$CONNECTIONS" -d "$SECONDS_PER_RUN" -w 1 "unix:$KEYWARDEN_SOCKET" "$path")"
+  nginx="$("$WORK/loadgen" -c "$CONNECTIONS" -d "$SECONDS_PER_RUN" -w 1 "unix:$WORK/nginx/nginx.sock" "$path")"
   echo "  body: $size bytes"
   echo "  nginx (ceiling): $nginx"
   echo "  agent:           $agent"
