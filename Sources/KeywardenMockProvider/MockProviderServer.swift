@@ -23,19 +23,24 @@ import X509
 ///
 /// A key sent in the wrong place (say, Bearer for Anthropic) gets the
 /// provider's bad-key answer, as the real one would. A second listener
-/// speaks TLS with a self-signed certificate.
+/// speaks TLS with a self-signed certificate (for `localhost`;
+/// `certificatePEM` makes a client trust it). Connections are
+/// kept alive unless the request says `Connection: close`.
 public final class MockProviderServer: Sendable {
     public let port: Int
     public let tlsPort: Int
+    /// The TLS listener's self-signed certificate, to pass as a CA file.
+    public let certificatePEM: String
     private let channels: [any Channel]
     private let state: MockState
 
     /// How long `slow` keys wait before the answer.
     public static let slowDelay: TimeAmount = .seconds(3)
 
-    private init(port: Int, tlsPort: Int, channels: [any Channel], state: MockState) {
+    private init(port: Int, tlsPort: Int, certificatePEM: String, channels: [any Channel], state: MockState) {
         self.port = port
         self.tlsPort = tlsPort
+        self.certificatePEM = certificatePEM
         self.channels = channels
         self.state = state
     }
@@ -43,13 +48,15 @@ public final class MockProviderServer: Sendable {
     /// Starts both listeners on 127.0.0.1 (ports chosen by the system unless given).
     public static func start(port: Int = 0, tlsPort: Int = 0) async throws -> MockProviderServer {
         let state = MockState()
-        let tls = try NIOSSLContext(configuration: selfSignedConfiguration())
+        let (configuration, pem) = try selfSigned()
+        let tls = try NIOSSLContext(configuration: configuration)
         func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
             ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        state.connectionAccepted()
                         if let tls {
                             state.tlsConnectionAccepted()
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -63,7 +70,8 @@ public final class MockProviderServer: Sendable {
         }
         let plain = try await bootstrap(tls: nil).bind(host: "127.0.0.1", port: port).get()
         let secure = try await bootstrap(tls: tls).bind(host: "127.0.0.1", port: tlsPort).get()
-        return MockProviderServer(port: plain.localAddress!.port!, tlsPort: secure.localAddress!.port!, channels: [plain, secure], state: state)
+        return MockProviderServer(port: plain.localAddress!.port!, tlsPort: secure.localAddress!.port!, certificatePEM: pem,
+                                  channels: [plain, secure], state: state)
     }
 
     /// The base URL that makes `provider` talk to this server (keeping the
@@ -82,6 +90,9 @@ public final class MockProviderServer: Sendable {
     /// Connections accepted on the TLS listener.
     public var tlsConnections: Int { state.tls.connections }
 
+    /// Connections accepted on either listener.
+    public var connections: Int { state.connections }
+
     /// Every byte clients sent over TLS after the handshake (decrypted), on
     /// any connection: empty when nothing but handshakes happened.
     public var tlsApplicationBytes: [UInt8] { state.tls.bytes }
@@ -98,7 +109,8 @@ public final class MockProviderServer: Sendable {
         return port
     }
 
-    static func selfSignedConfiguration() throws -> TLSConfiguration {
+    /// A server configuration with a fresh self-signed certificate, and that certificate in PEM.
+    static func selfSigned() throws -> (TLSConfiguration, pem: String) {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName("keywarden-mock.invalid"); OrganizationName("Keywarden test (self-signed)") }
         let now = Date()
@@ -108,9 +120,11 @@ public final class MockProviderServer: Sendable {
             issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions { SubjectAlternativeNames([.dnsName("localhost")]) },
             issuerPrivateKey: .init(key))
-        return TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem))],
+        let pem = try certificate.serializeAsPEM().pemString
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem)))
+        return (configuration, pem)
     }
 }
 
@@ -131,6 +145,10 @@ final class MockState: Sendable {
     }
 
     var received: [(path: String, headers: [(String, String)])] { storage.withLockedValue { $0.received.map { ($0.0, $0.1) } } }
+
+    private let accepted = NIOLockedValueBox(0)
+    func connectionAccepted() { accepted.withLockedValue { $0 += 1 } }
+    var connections: Int { accepted.withLockedValue { $0 } }
 
     private let tlsStorage = NIOLockedValueBox<(connections: Int, bytes: [UInt8])>((0, []))
 
@@ -179,12 +197,12 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         let segments = path.split(separator: "/").map(String.init)
         guard let providerName = segments.first, let provider = BuiltinProviders.provider(named: providerName) else {
-            return send(ProbeResponse(status: 404, headers: Self.json, body: #"{"error":"unknown mock provider path"}"#), context: context)
+            return send(ProbeResponse(status: 404, headers: Self.json, body: #"{"error":"unknown mock provider path"}"#), keepAlive: head.isKeepAlive, context: context)
         }
         let key = Self.key(in: head, for: provider.definition)
         let count = state.record(key: key ?? "", path: path, headers: head.headers.map { ($0.name, $0.value) })
         guard let key else {
-            return send(provider.answer(for: "invalid")?.response ?? ProbeResponse(status: 401, headers: Self.json, body: "{}"), context: context)
+            return send(provider.answer(for: "invalid")?.response ?? ProbeResponse(status: 401, headers: Self.json, body: "{}"), keepAlive: head.isKeepAlive, context: context)
         }
         let lowered = key.lowercased()
         if lowered.contains("hang") { return }
@@ -197,22 +215,22 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if lowered.contains("redirect") {
-            return send(ProbeResponse(status: 302, headers: [("location", "http://elsewhere.invalid\(path)"), ("content-type", "text/plain")], body: "moved"), context: context)
+            return send(ProbeResponse(status: 302, headers: [("location", "http://elsewhere.invalid\(path)"), ("content-type", "text/plain")], body: "moved"), keepAlive: head.isKeepAlive, context: context)
         }
         if lowered.contains("portal") {
-            return send(ProbeResponse(status: 200, headers: [("content-type", "text/html")], body: "<html><body>Sign in to the Wi-Fi network</body></html>"), context: context)
+            return send(ProbeResponse(status: 200, headers: [("content-type", "text/html")], body: "<html><body>Sign in to the Wi-Fi network</body></html>"), keepAlive: head.isKeepAlive, context: context)
         }
         if lowered.contains("flaky") && count <= 2 {
-            return send(ProbeResponse(status: 503, headers: Self.json, body: #"{"error":{"message":"Service temporarily unavailable"}}"#), context: context)
+            return send(ProbeResponse(status: 503, headers: Self.json, body: #"{"error":{"message":"Service temporarily unavailable"}}"#), keepAlive: head.isKeepAlive, context: context)
         }
         let scenario = provider.answers.filter { lowered.contains($0.scenario) }.max { $0.scenario.count < $1.scenario.count }
         let response = scenario?.response ?? provider.answer(for: "valid")?.response ?? ProbeResponse(status: 200, headers: Self.json, body: "{}")
         if lowered.contains("slow") {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: MockProviderServer.slowDelay) { self.send(response, context: loopBound.value) }
+            context.eventLoop.scheduleTask(in: MockProviderServer.slowDelay) { self.send(response, keepAlive: head.isKeepAlive, context: loopBound.value) }
             return
         }
-        send(response, context: context)
+        send(response, keepAlive: head.isKeepAlive, context: context)
     }
 
     /// The key where `provider` expects it, or nil when it is not there.
@@ -234,12 +252,16 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private static let json = [("content-type", "application/json")]
 
-    private func send(_ response: ProbeResponse, context: ChannelHandlerContext) {
+    /// Answers, and keeps the connection for the client's next request
+    /// unless it asked to close (`keepAlive` false) or the answer says close.
+    private func send(_ response: ProbeResponse, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders(response.headers)
         headers.replaceOrAdd(name: "content-length", value: String(response.body.count))
-        headers.replaceOrAdd(name: "connection", value: "close")
+        let close = !keepAlive || headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
+        if close { headers.replaceOrAdd(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 }

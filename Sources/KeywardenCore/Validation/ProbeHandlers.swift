@@ -82,21 +82,48 @@ final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Encodes the probe's HTTP/1.1 request, adding the key from guarded memory
+/// Encodes each probe's HTTP/1.1 request, adding the key from guarded memory
 /// as the head is written, and wipes that buffer once the socket is done with
 /// it. Stands where NIO's `HTTPRequestEncoder` would, so the key never passes
-/// through an `HTTPHeaders` value or any other Swift `String`.
-final class CredentialRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+/// through an `HTTPHeaders` value or any other Swift `String`. The key of a
+/// request is handed over just before its head (`arm`) and dropped as soon as
+/// the head is written, so a kept-alive connection holds no key between
+/// requests.
+///
+/// It also counts the bytes the server sends, for one decision: a request
+/// that fails on a reused connection may be sent again on a fresh one only
+/// if the server answered nothing at all (it had closed the idle connection).
+final class CredentialRequestEncoder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = ByteBuffer
 
-    private let credential: ProbeCredential
+    private var credential: ProbeCredential?
+    /// Bytes received since the last `arm`.
+    private(set) var receivedBytes = 0
 
-    init(credential: ProbeCredential) { self.credential = credential }
+    /// The key for the next request head.
+    func arm(_ credential: ProbeCredential) {
+        self.credential = credential
+        receivedBytes = 0
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receivedBytes += unwrapInboundIn(data).readableBytes
+        context.fireChannelRead(data)
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
+            guard let credential else {
+                // Every head is the ExchangeHandler's, which arms first; a
+                // head without a key is a bug, and is not sent.
+                promise?.fail(ChannelError.operationUnsupported)
+                return
+            }
+            self.credential = nil
             let held = HeldBuffer()
             var buffer = context.channel.allocator.buffer(capacity: 1024)
             credential.writeHead(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, into: &buffer)
@@ -104,7 +131,7 @@ final class CredentialRequestEncoder: ChannelOutboundHandler, RemovableChannelHa
             let written = promise ?? context.eventLoop.makePromise()
             // Once written, ours is the only reference left, so the wipe
             // reaches the bytes that held the key (not a copy of them).
-            written.futureResult.whenComplete { _ in held.wipe() }
+            written.futureResult.assumeIsolated().whenComplete { _ in held.wipe() }
             context.write(wrapOutboundOut(buffer), promise: written)
         case .body(.byteBuffer(let bytes)):
             context.write(wrapOutboundOut(bytes), promise: promise)
@@ -127,53 +154,108 @@ final class CredentialRequestEncoder: ChannelOutboundHandler, RemovableChannelHa
     }
 }
 
-/// Writes one request and collects its response, up to a body limit.
-final class ExchangeHandler: ChannelInboundHandler {
+/// A complete answer, and whether its connection may carry another request.
+struct ExchangeResult: Sendable {
+    var response: ProbeResponse
+    /// The server allows keep-alive (no `Connection: close`, not HTTP/1.0
+    /// without keep-alive) and the body ended within the limit.
+    var reusable: Bool
+}
+
+/// A request that got no complete answer.
+struct ExchangeError: Error {
+    var underlying: any Error
+    /// Some byte of an answer arrived: the server saw the request, so it is
+    /// not sent again.
+    var answerStarted: Bool
+}
+
+/// Sends one request at a time on its connection and collects each answer,
+/// up to a body limit. It stays in the pipeline, so a kept-alive connection
+/// carries the next request; it never closes the connection after an answer
+/// (the owner of the connection decides).
+final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
-    private let head: HTTPRequestHead
-    private let body: [UInt8]
-    private let bodyLimit: Int
-    private let done: EventLoopPromise<ProbeResponse>
-    private var response: ProbeResponse?
+    private let encoder: CredentialRequestEncoder
+    private var context: ChannelHandlerContext?
+    private var pending: Pending?
 
-    init(head: HTTPRequestHead, body: [UInt8], bodyLimit: Int, done: EventLoopPromise<ProbeResponse>) {
-        self.head = head
-        self.body = body
-        self.bodyLimit = bodyLimit
-        self.done = done
+    private struct Pending {
+        var done: EventLoopPromise<ExchangeResult>
+        var bodyLimit: Int
+        var response: ProbeResponse?
+        var keepAlive = false
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    init(encoder: CredentialRequestEncoder) { self.encoder = encoder }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Writes a request (the key goes in through `encoder`); `done` gets its answer.
+    func start(head: HTTPRequestHead, body: [UInt8], credential: ProbeCredential, bodyLimit: Int, done: EventLoopPromise<ExchangeResult>) {
+        guard let context, pending == nil, context.channel.isActive else {
+            done.fail(ExchangeError(underlying: ChannelError.ioOnClosedChannel, answerStarted: false))
+            return
+        }
+        pending = Pending(done: done, bodyLimit: bodyLimit)
+        encoder.arm(credential)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        flushed.futureResult.assumeIsolated().whenFailure { error in self.fail(error) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: flushed)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard var current = pending else {
+            // Nothing was asked (or the answer was cut at the limit): this
+            // connection's bytes no longer line up with requests.
+            context.close(promise: nil)
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            response = ProbeResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: [])
+            current.response = ProbeResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: [])
+            current.keepAlive = head.isKeepAlive
+            pending = current
         case .body(var chunk):
-            guard var current = response else { return }
-            let room = max(0, bodyLimit - current.body.count)
-            current.body += chunk.readBytes(length: min(room, chunk.readableBytes)) ?? []
-            response = current
+            guard var response = current.response else { return }
+            let room = current.bodyLimit - response.body.count
+            response.body += chunk.readBytes(length: min(max(0, room), chunk.readableBytes)) ?? []
+            current.response = response
+            pending = current
+            // Enough to classify: answer now, and let the owner close the
+            // connection rather than read the rest.
+            if chunk.readableBytes > 0 { finish(reusable: false) }
         case .end:
-            if let response { done.succeed(response) }
-            context.close(promise: nil)
+            finish(reusable: current.keepAlive)
         }
     }
 
+    private func finish(reusable: Bool) {
+        guard let current = pending, let response = current.response else { return }
+        pending = nil
+        current.done.succeed(ExchangeResult(response: response, reusable: reusable))
+    }
+
+    private func fail(_ error: any Error) {
+        guard let current = pending else { return }
+        pending = nil
+        current.done.fail(ExchangeError(underlying: error, answerStarted: encoder.receivedBytes > 0))
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        done.fail(ProbeFailure(stage: .http, outcome: .connectError, detail: "connection closed before a complete answer"))
+        fail(ProbeFailure(stage: .http, outcome: .connectError, detail: "connection closed before a complete answer"))
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        done.fail(error)
+        fail(error)
         context.close(promise: nil)
     }
 }

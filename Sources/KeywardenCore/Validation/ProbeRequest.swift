@@ -60,7 +60,6 @@ public struct ProbeRequest: Sendable {
             headers.append(("content-type", "application/json"))
         }
         headers.append(("content-length", String(body.count)))
-        headers.append(("connection", "close"))
         return ProbeRequest(scheme: scheme, host: host, port: port, target: target, method: probe.method.uppercased(), headers: headers,
                             body: body, credential: ProbeCredential(placement: placement, value: key),
                             allowsInsecureHTTP: provider.allowInsecureHTTP)

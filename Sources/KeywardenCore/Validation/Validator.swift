@@ -38,8 +38,21 @@ public struct Validator: Sendable {
         self.sleep = sleep
     }
 
-    /// Checks every key; results come back in the order given.
+    /// Checks every key; results come back in the order given. The checks
+    /// share kept-alive connections (the client's pool, else one for this
+    /// run, closed when it ends), so keys of one provider go over a handful
+    /// of connections instead of one each.
     public func check(_ keys: [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async -> [KeyCheck] {
+        guard client.pool == nil else { return await checkConcurrently(keys, progress: progress) }
+        let pool = ProbeConnectionPool(maxIdlePerTarget: concurrency)
+        var pooled = self
+        pooled.client.pool = pool
+        let results = await pooled.checkConcurrently(keys, progress: progress)
+        await pool.close()
+        return results
+    }
+
+    private func checkConcurrently(_ keys: [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void) async -> [KeyCheck] {
         let global = AsyncLimiter(concurrency)
         var perProviderLimiters: [String: AsyncLimiter] = [:]
         for key in keys where perProviderLimiters[key.provider.name] == nil {

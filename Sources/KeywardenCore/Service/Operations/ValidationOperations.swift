@@ -11,8 +11,9 @@ public enum Validation {
     /// Where a check that runs in this process reports its progress (keys
     /// done, keys in all); nil reports nothing. A task-local rather than a
     /// request field because a closure cannot travel: the agent checks
-    /// without reporting, and the CLI sets it around an in-process call.
-    @TaskLocal public static var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    /// without reporting, and the CLI sets it around an in-process call
+    /// (`Validation.$progress.withValue(report) { … }`).
+    @TaskLocal public static var progress: ValidationProgress?
 
     /// The `--timeout` of validate, doctor and rotate: the time one key gets,
     /// retries included, from 1 s to 1 h.
@@ -72,7 +73,7 @@ public enum Validation {
             let keys = try await session.vault { vault in try vault.keysToCheck(selection) }
             let validator = Validator(client: network.client, timeout: .seconds(timeout.seconds), concurrency: concurrency, perProvider: perProvider)
             let progress = Validation.progress
-            let checks = await validator.check(keys) { done, total in progress?(done, total) }
+            let checks = await validator.check(keys) { done, total in progress?.report(done, total) }
             let failovers = try await session.vault { vault in
                 try vault.recordChecks(checks, by: "validate")
                 return try vault.failover(after: checks)
@@ -140,4 +141,24 @@ public struct ValidationRun: Codable, Sendable {
 extension KeywardenService {
     public func validate(_ request: Validation.Validate) async throws -> ValidationRun { try await perform(request) }
     public func diagnose(_ request: Validation.Doctor) async throws -> Diagnosis { try await perform(request) }
+}
+
+/// A progress report (keys done, keys in all), in a struct because Swift
+/// 6.3.1 miscompiles a `@TaskLocal` that holds an optional closure directly:
+/// in optimized builds the value's type metadata comes out null and
+/// `withValue` crashes (SIGSEGV in swift_task_localValuePush), which made
+/// `keywarden validate` crash in every release build. A struct is not affected.
+public struct ValidationProgress: Sendable {
+    public var report: @Sendable (_ done: Int, _ total: Int) -> Void
+
+    public init(_ report: @escaping @Sendable (_ done: Int, _ total: Int) -> Void) { self.report = report }
+}
+
+extension TaskLocal where Value == ValidationProgress? {
+    /// Runs `operation` with `report` as the task's progress report; lets a
+    /// caller pass the closure itself, as it did when the task-local held it.
+    public func withValue<R>(_ report: @escaping @Sendable (_ done: Int, _ total: Int) -> Void, operation: () async throws -> R,
+                             isolation: isolated (any Actor)? = #isolation, file: String = #fileID, line: UInt = #line) async rethrows -> R {
+        try await withValue(ValidationProgress(report), operation: operation, isolation: isolation, file: file, line: line)
+    }
 }
