@@ -92,7 +92,7 @@ vault mock "$(grep 'provider set anthropic ' "$WORK/mock.log" | awk '{print $NF}
 validate() {
   KEYWARDEN_HOME="$WORK/vault-$1" KEYWARDEN_KEYFILE="$WORK/vault-$1.key" /usr/bin/time -f "%e %M" -o "$WORK/time.txt" \
     "$BIN/keywarden" validate anthropic --scope "$2" --all --concurrency "$C" --json > "$WORK/$1-$2.json" || true
-  cat "$WORK/time.txt"
+  tail -1 "$WORK/time.txt"
 }
 summary() {
 python3 - "$1" <<'PY'

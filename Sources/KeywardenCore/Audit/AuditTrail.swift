@@ -195,21 +195,26 @@ extension Vault {
     /// chain head is read once, each event hashed onto the previous in
     /// memory, and the head written once.
     public func recordAudit(batch drafts: [AuditDraft], observer: CommitObserver? = nil) throws(KeywardenError) {
+        guard !drafts.isEmpty else { return }
+        try write(mode: .verify, observer: observer) { tx in try appendAudit(batch: drafts, tx) }
+    }
+
+    /// Appends many events inside the caller's transaction, as
+    /// `recordAudit(batch:)` does (`validate` records 1,000 checks at once).
+    func appendAudit(batch drafts: [AuditDraft], _ tx: any StoreWriting) throws {
         guard let first = drafts.first else { return }
-        try write(mode: .verify, observer: observer) { tx in
-            try appendAudit(first, tx)
-            guard drafts.count > 1, var header = try tx.headerForUpdate() else { return }
-            var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
-            for draft in drafts.dropFirst() {
-                var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
-                record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
-                try tx.insert(record)
-                head = (record.seq, record.hash!)
-            }
-            header.auditHeadSeq = head.seq
-            header.auditHeadHash = head.hash
-            try tx.update(header)
+        try appendAudit(first, tx)
+        guard drafts.count > 1, var header = try tx.headerForUpdate() else { return }
+        var head = (seq: header.auditHeadSeq, hash: header.auditHeadHash)
+        for draft in drafts.dropFirst() {
+            var record = AuditEventRecord(draft, seq: head.seq + 1, at: draft.at ?? now, actor: draft.actor ?? AuditActor.current ?? context.actor)
+            record.hash = try chainHash(previous: head.hash, record, v2From: header.auditV2FromSeq)
+            try tx.insert(record)
+            head = (record.seq, record.hash!)
         }
+        header.auditHeadSeq = head.seq
+        header.auditHeadHash = head.hash
+        try tx.update(header)
     }
 
     /// Lists events, oldest first.

@@ -12,7 +12,7 @@ public enum OutcomeClassifier {
     public static func classify(status: Int, body: [UInt8], rules: [OutcomeRule]) -> Classification {
         let text = String(decoding: body.prefix(64 * 1024), as: UTF8.self)
         let lowered = text.lowercased()
-        let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body.prefix(64 * 1024)))
+        let json = JSONValue.parse(body.prefix(64 * 1024))
         // A 2xx that is not JSON is not the provider's API talking: a captive
         // portal, a proxy's login page, or a base URL pointing at a website.
         if (200...299).contains(status), json == nil, !body.isEmpty {
@@ -34,42 +34,6 @@ public enum OutcomeClassifier {
             if let expected = match.equals, !values.contains(expected) { return false }
         }
         return true
-    }
-}
-
-/// A parsed JSON body, strict about types (`true` is not `1`).
-indirect enum JSONValue: Decodable {
-    case string(String), number(String), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .number(String(i)) }
-        else if let d = try? c.decode(Double.self) { self = .number(String(d)) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    /// Every value at `path` (several when `*` walks an array), as JSON text
-    /// for numbers, booleans and null, raw text for strings.
-    func values(at path: [String]) -> [String] {
-        guard let head = path.first else {
-            switch self {
-            case .string(let s), .number(let s): return [s]
-            case .bool(let b): return [b ? "true" : "false"]
-            case .null: return ["null"]
-            case .array, .object: return ["<structure>"]
-            }
-        }
-        let rest = Array(path.dropFirst())
-        switch self {
-        case .array(let items) where head == "*": return items.flatMap { $0.values(at: rest) }
-        case .array(let items): return Int(head).flatMap { items.indices.contains($0) ? items[$0].values(at: rest) : nil } ?? []
-        case .object(let members): return members[head]?.values(at: rest) ?? []
-        default: return []
-        }
     }
 }
 

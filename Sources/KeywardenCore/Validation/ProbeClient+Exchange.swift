@@ -34,7 +34,6 @@ extension ProbeClient {
         }
 
         let started = NIODeadline.now()
-        connection.expire(at: deadline)
         do {
             let handler: NIOLoopBound<ExchangeHandler>
             if let installed = connection.exchange {
@@ -54,9 +53,13 @@ extension ProbeClient {
             if pool == nil { head.headers.add(name: "connection", value: "close") }
             let done = channel.eventLoop.makePromise(of: ExchangeResult.self)
             let (requestHead, body, credential, limit) = (head, request.body, request.credential, bodyLimit)
+            let openDeadline = connection.openDeadline
+            connection.openDeadline = nil
             channel.eventLoop.execute {
+                // From here the exchange handler keeps the time, on this loop.
+                openDeadline?.cancel()
                 // The key is added by the encoder, from guarded memory, as the head is written.
-                handler.value.start(head: requestHead, body: body, credential: credential, bodyLimit: limit, done: done)
+                handler.value.start(head: requestHead, body: body, credential: credential, bodyLimit: limit, deadline: deadline, done: done)
             }
             let result = try await done.futureResult.get()
             if result.reusable, let pool {

@@ -68,8 +68,7 @@ extension ProbeClient {
         }
         record(StageReport(stage: .connect, ok: true, milliseconds: Self.ms(since: started),
                            detail: "connected to \(channel.remoteAddress?.description ?? connectHost)"))
-        var connection = ProbeConnection(channel: channel)
-        connection.expire(at: deadline)
+        let connection = ProbeConnection(channel: channel, deadline: deadline)
 
         // Proxy tunnel for https.
         if let proxy, scheme == "https" {

@@ -6,20 +6,20 @@ struct ProbeConnection: Sendable {
     var channel: any Channel
     /// The handshake's details, for `doctor` (nil over plain HTTP).
     var tls: TLSDetails?
-    /// Closes the channel when the deadline of what it is doing now passes.
-    var timeoutTask: Scheduled<Void>?
+    /// Closes the channel if opening it (and installing its HTTP handlers)
+    /// outlasts the deadline; cancelled once a request is under way, which
+    /// `ExchangeHandler` times on the channel's own event loop.
+    var openDeadline: Scheduled<Void>?
     /// The HTTP handlers, once the first request has installed them.
     var exchange: NIOLoopBound<ExchangeHandler>?
 
-    /// Closes the channel at `deadline` (replacing the previous deadline).
-    mutating func expire(at deadline: NIODeadline) {
-        timeoutTask?.cancel()
-        let channel = channel
-        timeoutTask = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+    init(channel: any Channel, deadline: NIODeadline) {
+        self.channel = channel
+        openDeadline = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
     }
 
     func close() {
-        timeoutTask?.cancel()
+        openDeadline?.cancel()
         channel.close(promise: nil)
     }
 }
@@ -69,13 +69,15 @@ public actor ProbeConnectionPool {
     private var idle: [ProbeTarget: [Idle]] = [:]
     private var contexts: [String: NIOSSLContext] = [:]
     private var closed = false
+    /// Closes connections idle for longer than `idleTimeout`, while any are kept.
+    private var sweeper: Task<Void, Never>?
     /// Connections opened for requests, and requests sent on a reused one.
     public private(set) var opened = 0
     public private(set) var reused = 0
 
     private struct Idle {
         var connection: ProbeConnection
-        var expiry: Scheduled<Void>
+        var since: NIODeadline
     }
 
     public init(idleTimeout: TimeAmount = .seconds(15), maxIdlePerTarget: Int = 64) {
@@ -85,9 +87,9 @@ public actor ProbeConnectionPool {
 
     /// An idle connection to `target` that is still open, or nil.
     func take(_ target: ProbeTarget) -> ProbeConnection? {
+        let now = NIODeadline.now()
         while let entry = idle[target]?.popLast() {
-            entry.expiry.cancel()
-            if entry.connection.channel.isActive {
+            if entry.connection.channel.isActive, now - entry.since < idleTimeout {
                 reused += 1
                 return entry.connection
             }
@@ -100,18 +102,31 @@ public actor ProbeConnectionPool {
     func didOpen() { opened += 1 }
 
     /// Keeps `connection` for the next request to `target`, or closes it
-    /// when the pool is closed or full.
+    /// when the pool is closed or full. No timer per connection: idle ones
+    /// are closed by one sweep per `idleTimeout` (each timer set or cancelled
+    /// from outside its event loop wakes that loop up).
     func put(_ connection: ProbeConnection, for target: ProbeTarget) {
         guard !closed, connection.channel.isActive, idle[target, default: []].count < maxIdlePerTarget else {
             connection.close()
             return
         }
-        connection.timeoutTask?.cancel()
-        var kept = connection
-        kept.timeoutTask = nil
-        let channel = connection.channel
-        let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
-        idle[target, default: []].append(Idle(connection: kept, expiry: expiry))
+        idle[target, default: []].append(Idle(connection: connection, since: .now()))
+        if sweeper == nil {
+            sweeper = Task { await self.sweepWhileKept() }
+        }
+    }
+
+    private func sweepWhileKept() async {
+        while !closed, !idle.isEmpty {
+            try? await Task.sleep(nanoseconds: UInt64(idleTimeout.nanoseconds))
+            let now = NIODeadline.now()
+            for (target, entries) in idle {
+                let (stale, fresh) = (entries.filter { now - $0.since >= idleTimeout }, entries.filter { now - $0.since < idleTimeout })
+                for entry in stale { entry.connection.close() }
+                idle[target] = fresh.isEmpty ? nil : fresh
+            }
+        }
+        sweeper = nil
     }
 
     /// The TLS context for verified handshakes with `caFile`'s extra roots,
@@ -127,12 +142,10 @@ public actor ProbeConnectionPool {
     /// closed too.
     public func close() async {
         closed = true
-        let connections = idle.values.flatMap { $0 }
+        sweeper?.cancel()
+        let connections = idle.values.flatMap { $0 }.map(\.connection)
         idle = [:]
-        for entry in connections {
-            entry.expiry.cancel()
-            entry.connection.close()
-        }
-        for entry in connections { try? await entry.connection.channel.closeFuture.get() }
+        for connection in connections { connection.close() }
+        for connection in connections { try? await connection.channel.closeFuture.get() }
     }
 }

@@ -185,6 +185,8 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private struct Pending {
         var done: EventLoopPromise<ExchangeResult>
         var bodyLimit: Int
+        /// Closes the connection at the request's deadline.
+        var timeout: Scheduled<Void>
         var response: ProbeResponse?
         var keepAlive = false
     }
@@ -194,13 +196,18 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes a request (the key goes in through `encoder`); `done` gets its answer.
-    func start(head: HTTPRequestHead, body: [UInt8], credential: ProbeCredential, bodyLimit: Int, done: EventLoopPromise<ExchangeResult>) {
+    /// Writes a request (the key goes in through `encoder`); `done` gets its
+    /// answer, or fails when the connection closes first, which it does at
+    /// `deadline`.
+    func start(head: HTTPRequestHead, body: [UInt8], credential: ProbeCredential, bodyLimit: Int, deadline: NIODeadline,
+               done: EventLoopPromise<ExchangeResult>) {
         guard let context, pending == nil, context.channel.isActive else {
             done.fail(ExchangeError(underlying: ChannelError.ioOnClosedChannel, answerStarted: false))
             return
         }
-        pending = Pending(done: done, bodyLimit: bodyLimit)
+        let channel = context.channel
+        let timeout = context.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+        pending = Pending(done: done, bodyLimit: bodyLimit, timeout: timeout)
         encoder.arm(credential)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
@@ -240,12 +247,14 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func finish(reusable: Bool) {
         guard let current = pending, let response = current.response else { return }
         pending = nil
+        current.timeout.cancel()
         current.done.succeed(ExchangeResult(response: response, reusable: reusable))
     }
 
     private func fail(_ error: any Error) {
         guard let current = pending else { return }
         pending = nil
+        current.timeout.cancel()
         current.done.fail(ExchangeError(underlying: error, answerStarted: encoder.receivedBytes > 0))
     }
 

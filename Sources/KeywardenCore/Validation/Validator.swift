@@ -54,20 +54,21 @@ public struct Validator: Sendable {
 
     private func checkConcurrently(_ keys: [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void) async -> [KeyCheck] {
         let global = AsyncLimiter(concurrency)
+        // A provider's limit at or above the global one never binds: skip it.
         var perProviderLimiters: [String: AsyncLimiter] = [:]
-        for key in keys where perProviderLimiters[key.provider.name] == nil {
+        for key in keys where perProvider < concurrency && perProviderLimiters[key.provider.name] == nil {
             perProviderLimiters[key.provider.name] = AsyncLimiter(perProvider)
         }
         let counter = Counter()
         return await withTaskGroup(of: (Int, KeyCheck).self) { group in
             for (index, item) in keys.enumerated() {
-                let providerLimiter = perProviderLimiters[item.provider.name]!
+                let providerLimiter = perProviderLimiters[item.provider.name]
                 group.addTask {
                     // A slot is held only while a request is in flight, not
                     // while a key waits to retry, so waiting keys never hold
                     // up the others.
-                    let result = await checkOne(item, slot: { await providerLimiter.acquire(); await global.acquire() },
-                                                release: { await global.release(); await providerLimiter.release() })
+                    let result = await checkOne(item, slot: { await providerLimiter?.acquire(); await global.acquire() },
+                                                release: { await global.release(); await providerLimiter?.release() })
                     progress(await counter.increment(), keys.count)
                     return (index, result)
                 }
