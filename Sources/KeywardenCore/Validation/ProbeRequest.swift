@@ -66,6 +66,42 @@ public struct ProbeRequest: Sendable {
     }
 }
 
+extension ProbeRequest {
+    /// The same request carrying `key` instead: another key of the same
+    /// provider, without building the request again.
+    func carrying(_ key: SecureBytes) -> ProbeRequest {
+        var request = self
+        request.credential = ProbeCredential(placement: credential.placement, value: key)
+        return request
+    }
+}
+
+/// Each provider's probe request, built once for a run (its base URL parsed,
+/// its headers laid out) and given each key in turn: building it per key
+/// cost more than sending it.
+struct ProbeRequestTemplates: Sendable {
+    private let templates: [(definition: ProviderDefinition, request: Result<ProbeRequest, KeywardenError>)]
+
+    init(_ definitions: some Sequence<ProviderDefinition>) {
+        var built: [(definition: ProviderDefinition, request: Result<ProbeRequest, KeywardenError>)] = []
+        let placeholder = SecureBytes(copying: [0])
+        for definition in definitions where !built.contains(where: { Self.same($0.definition, definition) }) {
+            built.append((definition, Result { () throws(KeywardenError) in try ProbeRequest.make(provider: definition, key: placeholder) }))
+        }
+        templates = built
+    }
+
+    /// The request that checks `item`'s key, or why there is none.
+    func request(for item: KeyToCheck) -> Result<ProbeRequest, KeywardenError> {
+        guard let template = templates.first(where: { Self.same($0.definition, item.provider) }) else {
+            return Result { () throws(KeywardenError) in try ProbeRequest.make(provider: item.provider, key: item.value) }
+        }
+        return template.request.map { $0.carrying(item.value) }
+    }
+
+    private static func same(_ a: ProviderDefinition, _ b: ProviderDefinition) -> Bool { a.name == b.name && a == b }
+}
+
 /// A key on its way into a request: kept in `SecureBytes` and written into
 /// the outgoing buffer without passing through a Swift `String`.
 public struct ProbeCredential: Sendable {

@@ -20,8 +20,10 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Seconds to wait before attempt `attempt + 1`, or nil to stop.
+    /// `random` (0..<1) sets the jitter; nil draws one, only when a backoff
+    /// is computed (each draw is a `getrandom` call).
     public func delay(after attempt: Int, outcome: ValidationOutcome, response: ProbeResponse?, now: Date = Date(),
-                      random: Double = Double.random(in: 0..<1)) -> Double? {
+                      random: Double? = nil) -> Double? {
         guard attempt < maxAttempts else { return nil }
         if let should = response?.header("x-should-retry")?.lowercased() {
             if should == "false" { return nil }
@@ -33,7 +35,7 @@ public struct RetryPolicy: Sendable {
             return hinted <= maxRetryAfter ? max(0, hinted) : nil
         }
         let exponential = min(initialBackoff * pow(2, Double(attempt - 1)), maxBackoff)
-        return exponential * (1 - 0.25 * random)
+        return exponential * (1 - 0.25 * (random ?? Double.random(in: 0..<1)))
     }
 
     /// The server's requested wait in seconds, from `retry-after-ms` or `retry-after`.

@@ -60,6 +60,7 @@ public struct Validator: Sendable {
             perProviderLimiters[key.provider.name] = AsyncLimiter(perProvider)
         }
         let counter = Counter()
+        let templates = ProbeRequestTemplates(keys.lazy.map(\.provider))
         return await withTaskGroup(of: (Int, KeyCheck).self) { group in
             for (index, item) in keys.enumerated() {
                 let providerLimiter = perProviderLimiters[item.provider.name]
@@ -67,7 +68,8 @@ public struct Validator: Sendable {
                     // A slot is held only while a request is in flight, not
                     // while a key waits to retry, so waiting keys never hold
                     // up the others.
-                    let result = await checkOne(item, slot: { await providerLimiter?.acquire(); await global.acquire() },
+                    let result = await checkOne(item, request: templates.request(for: item),
+                                                slot: { await providerLimiter?.acquire(); await global.acquire() },
                                                 release: { await global.release(); await providerLimiter?.release() })
                     progress(await counter.increment(), keys.count)
                     return (index, result)
@@ -82,11 +84,18 @@ public struct Validator: Sendable {
     /// Checks one key, with retries, within `timeout`. `slot`/`release`
     /// bracket each request (the caller's concurrency limits).
     public func checkOne(_ item: KeyToCheck, slot: @Sendable () async -> Void = {}, release: @Sendable () async -> Void = {}) async -> KeyCheck {
+        await checkOne(item, request: Result { () throws(KeywardenError) in try ProbeRequest.make(provider: item.provider, key: item.value) },
+                       slot: slot, release: release)
+    }
+
+    func checkOne(_ item: KeyToCheck, request made: Result<ProbeRequest, KeywardenError>, slot: @Sendable () async -> Void,
+                  release: @Sendable () async -> Void) async -> KeyCheck {
         let request: ProbeRequest
-        do {
-            request = try ProbeRequest.make(provider: item.provider, key: item.value)
-        } catch {
-            return result(item, outcome: .unexpected, status: nil, stage: nil, started: .now(), attempts: 0, reason: error.message, fix: nil)
+        switch made {
+        case .success(let built): request = built
+        case .failure(let error):
+            return result(item, host: URLComponents(string: item.provider.baseURL)?.host, outcome: .unexpected, status: nil, stage: nil,
+                          started: .now(), attempts: 0, reason: error.message, fix: nil)
         }
         // The time limit and the latency start when the key gets its first
         // slot, not while it waits behind other keys.
@@ -119,7 +128,8 @@ public struct Validator: Sendable {
             if outcome == .rateLimited, let hinted = RetryPolicy.retryAfter(response), hinted > retry.maxRetryAfter {
                 finalReason += "; the provider asks to retry after \(Int(hinted)) s"
             }
-            return result(item, outcome: outcome, status: status, stage: stage, started: started, attempts: attempt, reason: finalReason, fix: fix)
+            return result(item, host: request.host, outcome: outcome, status: status, stage: stage, started: started, attempts: attempt,
+                          reason: finalReason, fix: fix)
         }
     }
 
@@ -148,12 +158,12 @@ public struct Validator: Sendable {
         }
     }
 
-    private func result(_ item: KeyToCheck, outcome: ValidationOutcome, status: Int?, stage: ProbeStage?, started: NIODeadline,
+    private func result(_ item: KeyToCheck, host: String?, outcome: ValidationOutcome, status: Int?, stage: ProbeStage?, started: NIODeadline,
                         attempts: Int, reason: String, fix: String?) -> KeyCheck {
         KeyCheck(id: item.key.id, provider: item.key.provider, scope: item.key.scope, label: item.key.label, hint: item.key.hint,
                  fingerprint: item.key.fingerprint, outcome: outcome, status: status, stage: stage,
                  latencyMs: Double((NIODeadline.now() - started).nanoseconds) / 1e6, attempts: attempts, reason: reason, fix: fix,
-                 checkedAt: Timestamp.now(), host: URLComponents(string: item.provider.baseURL)?.host)
+                 checkedAt: Timestamp.now(), host: host)
     }
 }
 

@@ -44,8 +44,9 @@ extension SQLiteTransaction {
     func delete(_ key: KeyRecord) throws { _ = try key.delete(db) }
 
     func recordCheck(keyID: String, outcome: ValidationOutcome, at time: Timestamp, detail: String) throws {
-        try db.execute(sql: "UPDATE keys SET last_outcome = ?, last_checked_at = ?, last_detail = ? WHERE id = ?",
-                       arguments: [outcome, time, detail, keyID])
+        // Cached: `validate` runs it once per key in one transaction.
+        try db.cachedStatement(sql: "UPDATE keys SET last_outcome = ?, last_checked_at = ?, last_detail = ? WHERE id = ?")
+            .execute(arguments: [outcome, time, detail, keyID])
     }
 }
 
