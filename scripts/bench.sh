@@ -168,7 +168,7 @@ PY
 
 section_validate() {
   echo; echo "== validate 1,000 keys vs the host's keep-alive ceiling"
-  scripts/bench-validate.sh 1000 64
+  KEYWARDEN_BIN="$BIN" scripts/bench-validate.sh 1000 64
 }
 
 for section in "${SECTIONS[@]}"; do
