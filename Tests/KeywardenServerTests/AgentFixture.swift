@@ -6,6 +6,7 @@ import KeywardenCore
 @testable import KeywardenServer
 import KeywardenTestSupport
 import Logging
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -90,8 +91,18 @@ final class AgentFixture: @unchecked Sendable {
 struct HeaderPeers: PeerIdentifier {
     static let header = HTTPField.Name("x-test-peer-uid")!
 
+    var samePeerPerConnection: Bool { false }
+
     func peer(of request: Request, context: AgentRequestContext) async throws -> PeerCredentials {
-        let uid = request.headers[Self.header].flatMap(UInt32.init) ?? AgentFixture.owner
+        Self.peer(request.headers)
+    }
+
+    func peer(of channel: any Channel, head: HTTPRequest) -> EventLoopFuture<PeerCredentials> {
+        channel.eventLoop.makeSucceededFuture(Self.peer(head.headerFields))
+    }
+
+    private static func peer(_ headers: HTTPFields) -> PeerCredentials {
+        let uid = headers[header].flatMap(UInt32.init) ?? AgentFixture.owner
         return PeerCredentials(uid: uid, gid: uid, pid: 4242)
     }
 }

@@ -1,4 +1,5 @@
 import CPeerCredentials
+import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
@@ -18,11 +19,12 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "uid \(uid), pid \(pid)" }
 
-    /// Reads the peer of `channel` (a connected Unix socket).
-    static func of(_ channel: any Channel) async throws -> PeerCredentials {
-        guard let provider = channel as? any SocketOptionProvider else { throw PeerCredentialsUnavailable() }
-        let raw: kw_ucred = try await provider.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: kw_so_peercred())).get()
-        return PeerCredentials(uid: raw.uid, gid: raw.gid, pid: raw.pid)
+    /// Reads the peer of `channel` (a connected Unix socket). On the
+    /// channel's event loop the future is already complete.
+    static func of(_ channel: any Channel) -> EventLoopFuture<PeerCredentials> {
+        guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeFailedFuture(PeerCredentialsUnavailable()) }
+        let raw: EventLoopFuture<kw_ucred> = provider.unsafeGetSocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: kw_so_peercred()))
+        return raw.map { PeerCredentials(uid: $0.uid, gid: $0.gid, pid: $0.pid) }
     }
 
     struct PeerCredentialsUnavailable: Error {}
@@ -35,6 +37,14 @@ protocol PeerIdentifier: Sendable {
     /// The peer of the connection `request` arrived on; throws when it
     /// cannot be known (the request is then refused).
     func peer(of request: Request, context: AgentRequestContext) async throws -> PeerCredentials
+
+    /// The same, for ``HotKeyReads`` on the connection's event loop, before
+    /// the router has a `Request`; fails when the peer cannot be known.
+    func peer(of channel: any Channel, head: HTTPRequest) -> EventLoopFuture<PeerCredentials>
+
+    /// Whether all requests of a connection come from the same peer (the
+    /// kernel's answer cannot change), so that it is asked once per connection.
+    var samePeerPerConnection: Bool { get }
 }
 
 /// The kernel's answer (`SO_PEERCRED`), read once per connection: it cannot
@@ -42,13 +52,23 @@ protocol PeerIdentifier: Sendable {
 final class KernelPeers: PeerIdentifier {
     private let peers = NIOLockedValueBox<[ObjectIdentifier: PeerCredentials]>([:])
 
+    var samePeerPerConnection: Bool { true }
+
     func peer(of request: Request, context: AgentRequestContext) async throws -> PeerCredentials {
-        let channel = context.channel
+        try await peer(of: context.channel).get()
+    }
+
+    func peer(of channel: any Channel, head: HTTPRequest) -> EventLoopFuture<PeerCredentials> {
+        peer(of: channel)
+    }
+
+    private func peer(of channel: any Channel) -> EventLoopFuture<PeerCredentials> {
         let id = ObjectIdentifier(channel)
-        if let known = peers.withLockedValue({ $0[id] }) { return known }
-        let peer = try await PeerCredentials.of(channel)
-        peers.withLockedValue { $0[id] = peer }
-        channel.closeFuture.whenComplete { [peers] _ in peers.withLockedValue { _ = $0.removeValue(forKey: id) } }
-        return peer
+        if let known = peers.withLockedValue({ $0[id] }) { return channel.eventLoop.makeSucceededFuture(known) }
+        return PeerCredentials.of(channel).map { [peers] peer in
+            let added = peers.withLockedValue { peers in peers.updateValue(peer, forKey: id) == nil }
+            if added { channel.closeFuture.whenComplete { _ in peers.withLockedValue { _ = $0.removeValue(forKey: id) } } }
+            return peer
+        }
     }
 }

@@ -20,10 +20,12 @@ func buildApplication(_ agent: AgentDependencies, socket: AgentSocket, limits: C
         router: buildRouter(agent),
         // Bounded headers and an idle timeout; the guard limits connections
         // per uid and closes those that send no complete request in time.
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuardHandler(limiter: limiter, logger: agent.logger)],
-                                            idleTimeout: .seconds(30),
-                                            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
-        configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: "keywarden-agent", backlog: 1024),
+        // Hot key reads are answered on the event loop (HotKeyReads).
+        server: .agentHTTP1(configuration: .init(additionalChannelHandlers: [ConnectionGuardHandler(limiter: limiter, logger: agent.logger)],
+                                                 idleTimeout: .seconds(30),
+                                                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100)),
+                            agent: agent),
+        configuration: .init(address: .unixDomainSocket(path: socket.path), serverName: AnswerHeads.serverName, backlog: 1024),
         services: services,
         onServerRunning: { _ in
             socket.finishBinding()

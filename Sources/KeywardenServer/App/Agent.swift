@@ -63,10 +63,13 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     do {
         try await group.run()
     } catch {
+        try? await agent.audit.flush()
         try? await vaultPool.shutdownGracefully()
         try? await auditPool.shutdownGracefully()
         throw error
     }
+    // Repeats of durable serves counted since the last commit (AuditJournal.count).
+    try? await agent.audit.flush()
     try? await vaultPool.shutdownGracefully()
     try? await auditPool.shutdownGracefully()
     return vault != nil && state.isLocked ? .locked : .stopped

@@ -36,20 +36,19 @@ struct KeyRoutes: Sendable {
         let scope = try request.requiredScope()
         try agent.access.require(caller, scope: scope, provider: provider)
         let cache = agent.state.cache
-        let (key, value): (KeyInfo, Secret)
-        if let cached = cache.lookup(provider: provider, scope: scope) {
+        let (key, body): (ServedKeyFacts, ByteBuffer)
+        if let cached = cache.answer(provider: provider, scope: scope) {
             _ = try agent.unlocked()
-            (key, value) = cached
+            (key, body) = cached
         } else {
             let stamp = cache.currentStamp()
-            (key, value) = try await agent.vault(for: caller, request) { vault in try vault.resolveActiveKey(provider: provider, scope: scope) }
-            cache.store(provider: provider, scope: scope, key: key, value: value, stampBefore: stamp)
+            let (info, value) = try await agent.vault(for: caller, request) { vault in try vault.resolveActiveKey(provider: provider, scope: scope) }
+            (key, body) = (ServedKeyFacts(info), ServedKey.json(info, value))
+            cache.store(provider: provider, scope: scope, facts: key, answer: body, stampBefore: stamp)
         }
-        try await agent.audit.record(AuditDraft(
-            action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint, outcome: "ok",
-            detail: "\(request.purpose): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: caller.actor))
+        try await agent.audit.record(ServedKey.event(key, scope: scope, purpose: request.purpose, actor: caller.actor))
         agent.metrics.valueServed()
-        return ServedKey.response(key, value)
+        return ServedKey.response(body)
     }
 
     /// `keys.reveal` (owner only): the event naming the caller and its

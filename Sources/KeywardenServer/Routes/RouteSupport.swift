@@ -13,10 +13,7 @@ extension Request {
     }
 
     /// A short purpose from the CLI (`export to .env (dotenv)`), for the audit trail.
-    var purpose: String {
-        let raw = headers[.keywardenPurpose] ?? "served"
-        return String(raw.prefix(120).filter { !$0.isNewline })
-    }
+    var purpose: String { headers.keywardenPurpose }
 
     /// The JSON body as `T`. A body over the upload limit is a 413; one that
     /// is not `T` is invalid input naming the field at fault (never a value)
@@ -70,6 +67,16 @@ extension Response {
         var encoded = try encoder.encode(value)
         defer { encoded.resetBytes(in: 0..<encoded.count) }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: encoded)))
+    }
+}
+
+extension HTTPFields {
+    /// `x-keywarden-purpose`, cut to one line of 120 characters ("served" when absent).
+    var keywardenPurpose: String {
+        guard let raw = self[.keywardenPurpose] else { return "served" }
+        // The common case, without walking characters: short printable ASCII.
+        if raw.utf8.count <= 120, raw.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return raw }
+        return String(raw.prefix(120).filter { !$0.isNewline })
     }
 }
 

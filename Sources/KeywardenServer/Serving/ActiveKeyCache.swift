@@ -5,85 +5,209 @@ import Darwin
 #endif
 import KeywardenCore
 import NIOConcurrencyHelpers
+import NIOCore
 
-/// Decrypted active keys by (provider, scope), so the hot path is a lookup,
-/// not a database read and a decryption. Any commit to the vault — by this
-/// agent or any other process — changes the database or WAL file's size or
-/// modification time, which empties the cache before the next lookup: a
-/// rotated or failed-over key is served at once.
+/// What the agent needs of a served key besides its answer: the fields of
+/// its `agent.serve` event. Names and ids only, never the value.
+struct ServedKeyFacts: Sendable, Equatable {
+    let id: String
+    let provider: String
+    let fingerprint: String
+    let env: String
+    /// The key's own scope (the requested one, or the parent it inherits from).
+    let scope: String
+
+    init(_ key: KeyInfo) {
+        id = key.id
+        provider = key.provider
+        fingerprint = key.fingerprint
+        env = key.env
+        scope = key.scope
+    }
+}
+
+/// The answers of `GET /v1/keys/{provider}?scope=S` (``ServedKey``, value
+/// included) by (provider, scope), so the hot path is a lookup and a copy,
+/// not a database read, a decryption and JSON writing. The answers live in
+/// guarded memory (``GuardedArena``), a few hundred bytes each.
+///
+/// Any commit to the vault — by this agent or any other process — writes to
+/// the WAL and changes its size or modification time (to the nanosecond:
+/// Linux stamps a file finely once its time is read), which empties the
+/// cache before the next lookup: a rotated or failed-over key is served at
+/// once. The database file itself changes only when a checkpoint copies
+/// committed pages into it, which changes no answer, so only the WAL is
+/// watched: one `fstat` per lookup. (The agent's connections keep the WAL:
+/// SQLite removes it only when the last connection closes.) The agent's own
+/// audit commits keep the cache (``observingOwnCommit(_:)``).
 final class ActiveKeyCache: Sendable {
+    private struct EntryKey: Hashable {
+        var provider: String
+        var scope: String
+    }
+
     private struct Entry {
-        var key: KeyInfo
-        var value: Secret
+        var facts: ServedKeyFacts
+        var answer: GuardedArena.Slot
     }
 
     private struct State {
-        var stamp: [Int] = []
-        var entries: [String: Entry] = [:]
+        /// The files' state the entries are valid for; nil before the first lookup.
+        var stamp: FileStamp?
+        var entries: [EntryKey: Entry] = [:]
+        let arena = GuardedArena()
+        /// Set while the agent's own audit commit runs: stamp changes are its own.
+        var ownCommit = false
+
+        mutating func removeAll(stamp: FileStamp?) {
+            entries.removeAll()
+            arena.removeAll()
+            self.stamp = stamp
+        }
     }
 
-    private let state = NIOLockedValueBox(State())
-    private let paths: [String]
+    /// What one commit's observer saw, on the writer's thread only.
+    private final class OwnCommitStamps: @unchecked Sendable {
+        var after: FileStamp?
+        var confirmed = false
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let wal: WatchedFile?
 
     init(location: VaultLocation?) {
-        paths = location.map { [$0.databasePath, $0.databasePath + "-wal"] } ?? []
+        wal = location.map { WatchedFile($0.databasePath + "-wal") }
+        state = NIOLockedValueBox(State())
     }
 
-    /// The cached key, or nil (after dropping everything if the vault changed).
-    func lookup(provider: String, scope: String) -> (KeyInfo, Secret)? {
+    /// The cached key and a copy of its answer, or nil (after dropping
+    /// everything if the vault changed).
+    func answer(provider: String, scope: String, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> (facts: ServedKeyFacts, body: ByteBuffer)? {
         let stamp = currentStamp()
         return state.withLockedValue { state in
-            if state.stamp != stamp {
-                state.entries.removeAll()
-                state.stamp = stamp
+            if state.stamp != stamp, !state.ownCommit {
+                state.removeAll(stamp: stamp)
                 return nil
             }
-            return state.entries["\(provider)\u{0}\(scope)"].map { ($0.key, $0.value) }
+            guard let entry = state.entries[EntryKey(provider: provider, scope: scope)] else { return nil }
+            let body = state.arena.withBytes(entry.answer) { bytes in
+                var buffer = allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                return buffer
+            }
+            return (entry.facts, body)
         }
     }
 
-    func store(provider: String, scope: String, key: KeyInfo, value: Secret, stampBefore: [Int]) {
+    /// Keeps `answer` for the key `facts` names, unless the vault changed
+    /// since `stampBefore` was taken (before the key was read).
+    func store(provider: String, scope: String, facts: ServedKeyFacts, answer: ByteBuffer, stampBefore: FileStamp) {
         state.withLockedValue { state in
-            // Only if nothing changed while the key was being read.
             guard state.stamp == stampBefore else { return }
-            state.entries["\(provider)\u{0}\(scope)"] = Entry(key: key, value: value)
+            let slot = answer.withUnsafeReadableBytes { state.arena.store($0) }
+            state.entries[EntryKey(provider: provider, scope: scope)] = Entry(facts: facts, answer: slot)
         }
     }
 
-    /// Keeps the cache across the agent's own audit commits. Every served
-    /// value commits an audit event first, and each commit changes the WAL;
-    /// without this, every request would empty the cache it just filled. The
-    /// cache moves to the stamp after the commit only when it was valid at
-    /// the start of the transaction (no one else had committed since it was
-    /// filled) and no other connection committed meanwhile (SQLite's
-    /// `data_version`); otherwise the next lookup empties it as before.
-    func commitObserver() -> CommitObserver {
-        final class Stamps: @unchecked Sendable {  // used on the writer's thread only
-            var before: [Int] = []
-            var after: [Int] = []
-        }
-        let stamps = Stamps()
-        return CommitObserver(
-            inTransaction: { stamps.before = self.currentStamp() },
+    /// Runs the agent's own audit commit (`body`, given the observer to pass
+    /// to the vault) so that the cache survives it. Every served value commits
+    /// an audit event first, and each commit changes the WAL; without this,
+    /// every commit would empty the cache. Inside the transaction (the write
+    /// lock held, so no other process can commit) the cache is checked
+    /// against the files once more; until the commit is confirmed, stamp
+    /// changes are this commit's own. After it, the cache moves to the new
+    /// stamp if SQLite's `data_version` shows that no other connection
+    /// committed in between; otherwise, or if the commit failed, it is emptied.
+    func observingOwnCommit<T, E: Error>(_ body: (CommitObserver) throws(E) -> T) throws(E) -> T {
+        let stamps = OwnCommitStamps()
+        let observer = CommitObserver(
+            inTransaction: {
+                let before = self.currentStamp()
+                self.state.withLockedValue { state in
+                    if state.stamp != before { state.removeAll(stamp: before) }
+                    state.ownCommit = true
+                }
+            },
             afterCommit: { stamps.after = self.currentStamp() },
             confirm: { onlyThisCommit in
-                guard onlyThisCommit else { return }
+                stamps.confirmed = true
                 self.state.withLockedValue { state in
-                    if state.stamp == stamps.before { state.stamp = stamps.after }
+                    state.ownCommit = false
+                    if onlyThisCommit { state.stamp = stamps.after } else { state.removeAll(stamp: nil) }
                 }
             })
+        defer {
+            if !stamps.confirmed {
+                state.withLockedValue { state in
+                    if state.ownCommit {
+                        state.ownCommit = false
+                        state.removeAll(stamp: nil)
+                    }
+                }
+            }
+        }
+        return try body(observer)
     }
 
     func clear() {
-        state.withLockedValue { $0 = State() }
+        state.withLockedValue { $0.removeAll(stamp: nil) }
     }
 
-    /// Size and modification time (ns) of the database and its WAL.
-    func currentStamp() -> [Int] {
-        paths.flatMap { path -> [Int] in
-            var info = stat()
-            guard stat(path, &info) == 0 else { return [-1, -1, -1] }
-            return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
-        }
+    /// The number of answers held, for tests.
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// Inode, size and modification time (ns) of the vault's WAL.
+    func currentStamp() -> FileStamp {
+        wal?.state ?? .missing
+    }
+}
+
+/// One of the vault's files, kept open so that checking it is an `fstat`
+/// (no path lookup on every request). Once the file is no longer linked at
+/// its path (replaced, removed), or when it could not be opened, the path is
+/// asked each time instead.
+private final class WatchedFile: Sendable {
+    private let path: String
+    private let descriptor: Int32
+
+    init(_ path: String) {
+        self.path = path
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    var state: FileStamp {
+        var info = stat()
+        if descriptor >= 0, fstat(descriptor, &info) == 0, info.st_nlink > 0 { return FileStamp(info) }
+        guard stat(path, &info) == 0 else { return .missing }
+        return FileStamp(info)
+    }
+}
+
+/// The state of the vault's WAL, which any commit changes.
+struct FileStamp: Equatable, Sendable {
+    var inode: UInt64
+    var size: Int
+    var seconds: Int
+    var nanoseconds: Int
+
+    static let missing = FileStamp(inode: 0, size: -1, seconds: -1, nanoseconds: -1)
+
+    init(inode: UInt64, size: Int, seconds: Int, nanoseconds: Int) {
+        self.inode = inode
+        self.size = size
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    init(_ info: stat) {
+        #if canImport(Glibc)
+        self.init(inode: UInt64(info.st_ino), size: Int(info.st_size), seconds: Int(info.st_mtim.tv_sec), nanoseconds: Int(info.st_mtim.tv_nsec))
+        #else
+        self.init(inode: UInt64(info.st_ino), size: Int(info.st_size), seconds: Int(info.st_mtimespec.tv_sec), nanoseconds: Int(info.st_mtimespec.tv_nsec))
+        #endif
     }
 }

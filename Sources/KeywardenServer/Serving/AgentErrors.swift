@@ -70,9 +70,13 @@ extension ServiceFailure {
     /// Keys sorted: two equal failures are the same bytes (a token's "not
     /// granted" and "not found" must not differ even in their order).
     func response(status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    /// The answer's bytes.
+    var body: ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(self)) ?? Data(#"{"error":"error"}"#.utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return ByteBuffer(bytes: (try? encoder.encode(self)) ?? Data(#"{"error":"error"}"#.utf8))
     }
 }

@@ -1,6 +1,7 @@
 import KeywardenCore
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 /// The agent's audit events, written before the answers they describe: a
@@ -10,36 +11,85 @@ import NIOPosix
 ///
 /// Group commit keeps that cheap: `record` adds its events to the pending
 /// batch and waits. One writer at a time commits everything pending in one
-/// transaction on NIO's blocking-I/O pool; events that arrive meanwhile wait
-/// for the next commit, which starts as soon as the current one ends. So a
-/// busy agent does one transaction (one fsync) per batch, not per request,
-/// and no request hops through an actor: appending takes a lock for a moment.
+/// transaction on its own thread pool; events that arrive meanwhile wait for
+/// the next commit, which starts as soon as the current one ends. So a busy
+/// agent does one transaction (one fsync) per batch, not per request, and no
+/// request hops through an actor: appending takes a lock for a moment.
 /// Within a batch, identical events (the same client pid, key and purpose — a
 /// program reading its key in a loop) become one that says how many times and
 /// between which instants.
+///
+/// `count` is for the one kind of event that need not wait: a repeat of a
+/// serve whose first event is already durable (``ServeWindows``). It joins
+/// the next commit, which happens within ``repeatDelay`` even when nobody
+/// waits, so a crash loses at most that long's count of repeats, never the
+/// fact that a caller got a key.
 public final class AuditJournal: Sendable {
+    /// The longest a counted repeat waits for a commit.
+    static let repeatDelay = TimeAmount.milliseconds(250)
+
+    /// What makes two events the same event: everything but their instant.
+    private struct EventKey: Hashable {
+        var action: String
+        var provider: String?
+        var scope: String?
+        var keyID: String?
+        var outcome: String
+        var detail: String?
+        var uid: UInt32?
+        var pid: Int32?
+        var actor: String?
+
+        init(_ draft: AuditDraft) {
+            action = draft.action
+            provider = draft.provider
+            scope = draft.scope
+            keyID = draft.keyID
+            outcome = draft.outcome
+            detail = draft.detail
+            uid = draft.actor?.uid
+            pid = draft.actor?.pid
+            actor = draft.actor?.name
+        }
+    }
+
     private struct Entry {
         var draft: AuditDraft
         var count: Int
         var last: Timestamp
     }
 
+    /// Called once the events it waited for are committed, or could not be.
+    typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+
     private struct Pending {
-        var order: [String] = []
-        var events: [String: Entry] = [:]
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var order: [EventKey] = []
+        var events: [EventKey: Entry] = [:]
+        var waiters: [Completion] = []
+        /// Counted repeats, each of one window, in the order first counted.
+        var repeats: [Repeats] = []
         var committing = false
+        /// Commit even though nobody waits (a refusal posted, a repeat's delay over).
+        var due = false
+        var flushScheduled = false
+        /// Whether the last commit failed: repeats then wait like first serves.
+        var failing = false
+
+        var isEmpty: Bool { order.isEmpty && repeats.isEmpty }
     }
 
     private let pending = NIOLockedValueBox(Pending())
     private let state: AgentState
     private let logger: Logger
     private let pool: NIOThreadPool
+    private let timer: any EventLoop
 
-    public init(state: AgentState, logger: Logger, pool: NIOThreadPool = .singleton) {
+    public init(state: AgentState, logger: Logger, pool: NIOThreadPool = .singleton,
+                timer: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
         self.state = state
         self.logger = logger
         self.pool = pool
+        self.timer = timer
     }
 
     /// Records `drafts` and returns once they are committed. Throws
@@ -49,27 +99,8 @@ public final class AuditJournal: Sendable {
     public func record(_ drafts: [AuditDraft]) async throws {
         guard !drafts.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let startWriter = pending.withLockedValue { pending -> Bool in
-                for draft in drafts { Self.add(draft, to: &pending) }
-                pending.waiters.append(continuation)
-                if pending.committing { return false }
-                pending.committing = true
-                return true
-            }
-            if startWriter { pool.submit { [self] _ in commitUntilEmpty() } }
+            record(drafts) { continuation.resume(with: $0) }
         }
-    }
-
-    /// Adds an event to the next commit without waiting for it: for events
-    /// that release no value (a refusal), whose request need not pay for a commit.
-    public func post(_ draft: AuditDraft) {
-        let startWriter = pending.withLockedValue { pending -> Bool in
-            Self.add(draft, to: &pending)
-            if pending.committing { return false }
-            pending.committing = true
-            return true
-        }
-        if startWriter { pool.submit { [self] _ in commitUntilEmpty() } }
     }
 
     /// Records one event; see `record(_:)`.
@@ -77,56 +108,179 @@ public final class AuditJournal: Sendable {
         try await record([draft])
     }
 
+    /// Records `drafts` and calls `done` (on the writer's thread) once they
+    /// are committed or could not be: for callers on an event loop, which
+    /// must not wait.
+    func record(_ drafts: [AuditDraft], then done: @escaping Completion) {
+        let startWriter = pending.withLockedValue { pending -> Bool in
+            for draft in drafts { Self.add(draft, to: &pending) }
+            pending.waiters.append(done)
+            return Self.claimWriter(&pending)
+        }
+        if startWriter { pool.submit { [self] _ in commitUntilEmpty() } }
+    }
+
+    /// Adds an event to the next commit without waiting for it: for events
+    /// that release no value (a refusal), whose request need not pay for a commit.
+    public func post(_ draft: AuditDraft) {
+        let startWriter = pending.withLockedValue { pending -> Bool in
+            Self.add(draft, to: &pending)
+            pending.due = true
+            return Self.claimWriter(&pending)
+        }
+        if startWriter { pool.submit { [self] _ in commitUntilEmpty() } }
+    }
+
+    /// The repeats of one durable serve (its window, ``ServeWindows``),
+    /// counted without building or hashing an event per request. Changed
+    /// under the journal's lock only.
+    final class Repeats: @unchecked Sendable {
+        fileprivate let event: AuditDraft
+        fileprivate var count = 0
+        fileprivate var first = Timestamp(millisecondsSince1970: 0)
+        fileprivate var last = Timestamp(millisecondsSince1970: 0)
+
+        init(of event: AuditDraft) {
+            self.event = event
+        }
+
+        /// The event for `count` repeats between `first` and `last`, as a
+        /// batch's identical events are merged (`detail (×N, from to to)`).
+        fileprivate var draft: AuditDraft {
+            var draft = event
+            draft.at = first
+            if count > 1 { draft.detail = (event.detail ?? "") + " (×\(count), \(first.iso8601) to \(last.iso8601))" }
+            return draft
+        }
+    }
+
+    /// Counts a repeat of a serve whose first event is durable; it is
+    /// committed with the next commit, at the latest ``repeatDelay`` from now.
+    /// Returns false, counting nothing, while commits fail: the caller must
+    /// then wait for a commit of its own (`record`), which fails closed.
+    func count(_ repeats: Repeats) -> Bool {
+        let now = Timestamp.now()
+        let scheduleFlush = pending.withLockedValue { pending -> Bool? in
+            guard !pending.failing else { return nil }
+            if repeats.count == 0 {
+                repeats.first = now
+                pending.repeats.append(repeats)
+            }
+            repeats.count += 1
+            repeats.last = now
+            // A running writer takes it in its next batch when others wait;
+            // otherwise the delayed flush does.
+            guard !pending.flushScheduled else { return false }
+            pending.flushScheduled = true
+            return true
+        }
+        guard let scheduleFlush else { return false }
+        if scheduleFlush {
+            timer.scheduleTask(in: Self.repeatDelay) { [self] in flushDue() }
+        }
+        return true
+    }
+
+    /// Returns once everything recorded or counted so far is committed (at
+    /// shutdown, so that no counted repeat is left behind).
+    public func flush() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let startWriter = pending.withLockedValue { pending -> Bool? in
+                guard !pending.isEmpty || pending.committing else { return nil }
+                pending.waiters.append { continuation.resume(with: $0) }
+                pending.due = true
+                return Self.claimWriter(&pending)
+            }
+            switch startWriter {
+            case nil: continuation.resume()
+            case true?: pool.submit { [self] _ in commitUntilEmpty() }
+            case false?: break
+            }
+        }
+    }
+
+    private func flushDue() {
+        let startWriter = pending.withLockedValue { pending -> Bool in
+            pending.flushScheduled = false
+            guard !pending.isEmpty else { return false }
+            pending.due = true
+            return Self.claimWriter(&pending)
+        }
+        if startWriter { pool.submit { [self] _ in commitUntilEmpty() } }
+    }
+
+    /// Whether the caller must start the writer (none is running).
+    private static func claimWriter(_ pending: inout Pending) -> Bool {
+        if pending.committing { return false }
+        pending.committing = true
+        return true
+    }
+
     private static func add(_ draft: AuditDraft, to pending: inout Pending) {
-        var draft = draft
         let now = draft.at ?? .now()
-        draft.at = now
-        let key = [draft.action, draft.provider ?? "", draft.scope ?? "", draft.keyID ?? "", draft.outcome, draft.detail ?? "",
-                   String(draft.actor?.uid ?? 0), String(draft.actor?.pid ?? 0), draft.actor?.name ?? ""].joined(separator: "\u{0}")
+        let key = EventKey(draft)
         if pending.events[key] != nil {
             pending.events[key]!.count += 1
             pending.events[key]!.last = now
         } else {
+            var draft = draft
+            draft.at = now
             pending.order.append(key)
             pending.events[key] = Entry(draft: draft, count: 1, last: now)
         }
     }
 
-    /// The writer: commits batches until nothing is pending. Runs on the
-    /// blocking pool, one at a time (`committing`), so commits never overlap
-    /// and each waiter is released by the commit that holds its events.
+    /// The writer: commits batches until nothing is pending that must be
+    /// committed now (counted repeats alone wait for their delayed flush).
+    /// Runs on its pool, one at a time (`committing`), so commits never
+    /// overlap and each waiter is released by the commit that holds its events.
     private func commitUntilEmpty() {
         while true {
-            let (batch, waiters) = pending.withLockedValue { pending -> ([AuditDraft], [CheckedContinuation<Void, any Error>]) in
-                guard !pending.order.isEmpty else {
+            let (batch, waiters) = pending.withLockedValue { pending -> ([AuditDraft], [Completion]) in
+                let waiters = pending.waiters
+                pending.waiters = []
+                guard !pending.isEmpty, pending.due || !waiters.isEmpty else {
+                    // Nothing to write now: a flush that came during the last
+                    // commit is answered by it; counted repeats wait for their flush.
                     pending.committing = false
-                    return ([], [])
+                    return ([], waiters)
                 }
-                let batch = pending.order.map { key -> AuditDraft in
+                var batch = pending.order.map { key -> AuditDraft in
                     let entry = pending.events[key]!
                     guard entry.count > 1 else { return entry.draft }
                     var merged = entry.draft
                     merged.detail = (entry.draft.detail ?? "") + " (×\(entry.count), \(entry.draft.at!.iso8601) to \(entry.last.iso8601))"
                     return merged
                 }
-                let waiters = pending.waiters
-                pending = Pending(committing: true)
+                for repeats in pending.repeats {
+                    batch.append(repeats.draft)
+                    repeats.count = 0
+                }
+                pending.order = []
+                pending.events = [:]
+                pending.repeats = []
+                pending.due = false
                 return (batch, waiters)
             }
-            if batch.isEmpty { return }
-            let result: Result<Void, any Error>
-            if let vault = state.current {
-                do {
-                    try vault.recordAudit(batch: batch, observer: state.cache.commitObserver())
-                    result = .success(())
-                } catch {
-                    logger.error("cannot write \(batch.count) audit event(s); refusing to serve values until the audit trail can be written: \(error)")
-                    result = .failure(KeywardenError.auditUnavailable(error.message))
-                }
-            } else {
-                result = .failure(KeywardenError.agentLocked)
+            if batch.isEmpty {
+                let failing = pending.withLockedValue { $0.failing }
+                for waiter in waiters { waiter(failing ? .failure(KeywardenError.auditUnavailable("the last commit failed")) : .success(())) }
+                return
             }
-            for waiter in waiters { waiter.resume(with: result) }
+            let result = commit(batch)
+            pending.withLockedValue { $0.failing = (try? result.get()) == nil }
+            for waiter in waiters { waiter(result) }
+        }
+    }
+
+    private func commit(_ batch: [AuditDraft]) -> Result<Void, any Error> {
+        guard let vault = state.current else { return .failure(KeywardenError.agentLocked) }
+        do {
+            try state.cache.observingOwnCommit { observer throws(KeywardenError) in try vault.recordAudit(batch: batch, observer: observer) }
+            return .success(())
+        } catch {
+            logger.error("cannot write \(batch.count) audit event(s); refusing to serve values until the audit trail can be written: \(error)")
+            return .failure(KeywardenError.auditUnavailable(error.message))
         }
     }
 }

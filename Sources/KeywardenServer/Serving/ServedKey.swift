@@ -10,9 +10,24 @@ import KeywardenCore
 /// with a `String` of the value takes 5–7.5 µs per answer and this 3–4 µs.
 /// And JSONEncoder needs that `String` copy of the value, which nothing
 /// wipes; this writes the value's bytes straight from guarded memory.
+/// The agent's cache keeps these bytes (``ActiveKeyCache``), so a key read
+/// from the cache is a copy, not a rendering.
 enum ServedKey {
     static func response(_ key: KeyInfo, _ value: Secret) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: json(key, value)))
+        response(json(key, value))
+    }
+
+    /// The answer for the bytes `json` wrote.
+    static func response(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    /// The `agent.serve` event of `key` served for `scope` to `actor`, who
+    /// said it reads it for `purpose`: the same on the router and on the
+    /// event loop (``HotKeyReads``), so that repeats of one serve are one event.
+    static func event(_ key: ServedKeyFacts, scope: String, purpose: String, actor: AuditActor) -> AuditDraft {
+        AuditDraft(action: "agent.serve", provider: key.provider, scope: scope, keyID: key.id, fingerprint: key.fingerprint, outcome: "ok",
+                   detail: "\(purpose): \(key.env)\(key.scope != scope ? " (from \(key.scope))" : "")", actor: actor)
     }
 
     /// The answer's bytes.

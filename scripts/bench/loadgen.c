@@ -1,0 +1,268 @@
+// loadgen: a small HTTP/1.1 keep-alive load generator for the benchmarks
+// (scripts/bench.sh). One thread and one epoll set, so that on a 2-core
+// machine it leaves the server under test as much CPU as possible: the
+// Swift NIO generator it replaces used about as much CPU as the agent.
+//
+// Each of C connections sends `GET PATH` and waits for the whole answer
+// before sending the next (no pipelining), for D seconds after a warm-up of
+// W seconds whose answers are not counted. Answers must carry
+// Content-Length (the agent's and nginx's do).
+//
+//   gcc -O2 -o loadgen scripts/bench/loadgen.c
+//   loadgen [-c 32] [-d 10] [-w 1] [-H 'name: value']... TARGET PATH
+//     TARGET: unix:/path/to/socket, or host:port (TCP, IPv4)
+//
+// Prints one line of key=value pairs on stdout, e.g.
+//   requests=512345 seconds=10.00 rps=51234 p50_ms=0.581 p90_ms=0.702
+//   p99_ms=1.204 max_ms=7.310 ok=512345 non2xx=0 errors=0 connections=32
+// `ok` counts 2xx answers, `non2xx` other statuses, `errors` broken or
+// refused connections (each broken connection is reopened). Latency is
+// from the request's write to the answer's last byte, over every answer
+// counted (2xx or not). Exit status 1 when nothing was answered.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { BUFFER_SIZE = 64 * 1024, MAX_HEADERS = 16 };
+
+struct connection {
+    int fd;
+    uint64_t sent_at;       // ns, when the current request was written
+    size_t have;            // bytes of the current answer in `buffer`
+    size_t need;            // total bytes of the current answer, 0 while its head is incomplete
+    int status;
+    char buffer[BUFFER_SIZE];
+};
+
+static struct sockaddr_storage address;
+static socklen_t address_length;
+static char *request;
+static size_t request_length;
+static uint64_t *latencies;
+static size_t latency_count, latency_capacity;
+static uint64_t ok_count, non2xx_count, error_count;
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void fail(const char *what) {
+    perror(what);
+    exit(2);
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: loadgen [-c CONNECTIONS] [-d SECONDS] [-w WARMUP_SECONDS] [-H 'name: value']... "
+                    "unix:/path/to/socket|host:port PATH\n");
+    exit(64);
+}
+
+static void parse_target(const char *target) {
+    memset(&address, 0, sizeof address);
+    if (strncmp(target, "unix:", 5) == 0) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&address;
+        un->sun_family = AF_UNIX;
+        if (strlen(target + 5) >= sizeof un->sun_path) { fprintf(stderr, "loadgen: socket path too long\n"); exit(64); }
+        strcpy(un->sun_path, target + 5);
+        address_length = sizeof *un;
+        return;
+    }
+    char host[256];
+    const char *colon = strrchr(target, ':');
+    if (!colon || (size_t)(colon - target) >= sizeof host) usage();
+    memcpy(host, target, (size_t)(colon - target));
+    host[colon - target] = 0;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *found;
+    if (getaddrinfo(host, colon + 1, &hints, &found) != 0) { fprintf(stderr, "loadgen: cannot resolve %s\n", target); exit(64); }
+    memcpy(&address, found->ai_addr, found->ai_addrlen);
+    address_length = found->ai_addrlen;
+    freeaddrinfo(found);
+}
+
+static void record(uint64_t nanoseconds) {
+    if (latency_count == latency_capacity) {
+        latency_capacity = latency_capacity ? latency_capacity * 2 : 1 << 20;
+        latencies = realloc(latencies, latency_capacity * sizeof *latencies);
+        if (!latencies) fail("realloc");
+    }
+    latencies[latency_count++] = nanoseconds;
+}
+
+static int send_request(struct connection *c) {
+    size_t written = 0;
+    c->sent_at = now_ns();
+    c->have = 0;
+    c->need = 0;
+    while (written < request_length) {
+        ssize_t n = write(c->fd, request + written, request_length - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;  // a request is far smaller than a socket buffer: EAGAIN means trouble too
+        }
+        written += (size_t)n;
+    }
+    return 0;
+}
+
+static int open_connection(struct connection *c, int epoll) {
+    c->fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) fail("socket");
+    if (address.ss_family == AF_INET) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    // A blocking-style connect: Unix sockets connect at once, loopback TCP nearly so.
+    while (connect(c->fd, (struct sockaddr *)&address, address_length) < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINPROGRESS) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(c->fd, &w);
+            struct timeval limit = {.tv_sec = 5};
+            int error = 0;
+            socklen_t length = sizeof error;
+            if (select(c->fd + 1, NULL, &w, NULL, &limit) != 1 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0 || error)
+                goto failed;
+            break;
+        }
+        goto failed;
+    }
+    struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event) < 0) fail("epoll_ctl");
+    if (send_request(c) == 0) return 0;
+failed:
+    close(c->fd);
+    c->fd = -1;
+    return -1;
+}
+
+// Parses the answer's head once it is complete: sets status and need.
+// Returns -1 for an answer this tool cannot measure (no Content-Length).
+static int parse_head(struct connection *c) {
+    char *end = memmem(c->buffer, c->have, "\r\n\r\n", 4);
+    if (!end) return c->have == BUFFER_SIZE ? -1 : 0;
+    size_t head_length = (size_t)(end - c->buffer) + 4;
+    if (c->have < 12 || memcmp(c->buffer, "HTTP/1.", 7) != 0) return -1;
+    c->status = atoi(c->buffer + 9);
+    long content_length = -1;
+    for (char *line = memchr(c->buffer, '\n', head_length); line && line < end; line = memchr(line, '\n', (size_t)(end - line))) {
+        line++;
+        if (strncasecmp(line, "content-length:", 15) == 0) content_length = strtol(line + 15, NULL, 10);
+    }
+    if (content_length < 0 || head_length + (size_t)content_length > BUFFER_SIZE) return -1;
+    c->need = head_length + (size_t)content_length;
+    return 0;
+}
+
+static int compare(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(double p) {
+    if (latency_count == 0) return 0;
+    size_t i = (size_t)(p * (double)latency_count);
+    if (i >= latency_count) i = latency_count - 1;
+    return (double)latencies[i] / 1e6;
+}
+
+int main(int argc, char **argv) {
+    int connections = 32;
+    double seconds = 10, warmup = 1;
+    char headers[4096] = "";
+    int option;
+    while ((option = getopt(argc, argv, "c:d:w:H:")) != -1) {
+        switch (option) {
+        case 'c': connections = atoi(optarg); break;
+        case 'd': seconds = atof(optarg); break;
+        case 'w': warmup = atof(optarg); break;
+        case 'H':
+            if (strlen(headers) + strlen(optarg) + 3 >= sizeof headers) usage();
+            strcat(headers, optarg);
+            strcat(headers, "\r\n");
+            break;
+        default: usage();
+        }
+    }
+    if (argc - optind != 2 || connections < 1 || seconds <= 0 || warmup < 0) usage();
+    parse_target(argv[optind]);
+    request_length = (size_t)asprintf(&request, "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", argv[optind + 1], headers);
+
+    int epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll < 0) fail("epoll_create1");
+    struct connection *pool = calloc((size_t)connections, sizeof *pool);
+    if (!pool) fail("calloc");
+    for (int i = 0; i < connections; i++) {
+        if (open_connection(&pool[i], epoll) < 0) {
+            fprintf(stderr, "loadgen: cannot connect to %s\n", argv[optind]);
+            return 2;
+        }
+    }
+
+    uint64_t start = now_ns();
+    uint64_t counting_from = start + (uint64_t)(warmup * 1e9);
+    uint64_t deadline = counting_from + (uint64_t)(seconds * 1e9);
+    struct epoll_event events[256];
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= deadline) break;
+        int ready = epoll_wait(epoll, events, 256, (int)((deadline - now) / 1000000) + 1);
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            fail("epoll_wait");
+        }
+        for (int e = 0; e < ready; e++) {
+            struct connection *c = events[e].data.ptr;
+            int broken = 0;
+            for (;;) {
+                ssize_t n = read(c->fd, c->buffer + c->have, BUFFER_SIZE - c->have);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0 && errno == EAGAIN) break;
+                if (n <= 0) { broken = 1; break; }
+                c->have += (size_t)n;
+                if (c->need == 0 && parse_head(c) < 0) { broken = 1; break; }
+                if (c->need == 0 || c->have < c->need) {
+                    if (c->have == BUFFER_SIZE) { broken = 1; break; }
+                    continue;
+                }
+                if (c->have > c->need) { broken = 1; break; }  // unasked bytes: not an HTTP/1.1 answer to one request
+                uint64_t done = now_ns();
+                if (c->sent_at >= counting_from && done <= deadline) {
+                    record(done - c->sent_at);
+                    if (c->status >= 200 && c->status < 300) ok_count++; else non2xx_count++;
+                }
+                if (send_request(c) < 0) broken = 1;
+                break;
+            }
+            if (broken) {
+                if (now_ns() >= counting_from) error_count++;
+                epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+                if (open_connection(c, epoll) < 0) usleep(1000);
+            }
+        }
+    }
+    double elapsed = (double)(deadline - counting_from) / 1e9;
+    qsort(latencies, latency_count, sizeof *latencies, compare);
+    printf("requests=%zu seconds=%.2f rps=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f ok=%llu non2xx=%llu errors=%llu connections=%d\n",
+           latency_count, elapsed, (double)latency_count / elapsed, percentile_ms(0.50), percentile_ms(0.90), percentile_ms(0.99),
+           latency_count ? (double)latencies[latency_count - 1] / 1e6 : 0.0, (unsigned long long)ok_count,
+           (unsigned long long)non2xx_count, (unsigned long long)error_count, connections);
+    return latency_count ? 0 : 1;
+}
