@@ -41,8 +41,10 @@ public struct Validator: Sendable {
     /// Checks every key; results come back in the order given. The checks
     /// share kept-alive connections (the client's pool, else one for this
     /// run, closed when it ends), so keys of one provider go over a handful
-    /// of connections instead of one each.
-    public func check(_ keys: [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async -> [KeyCheck] {
+    /// of connections instead of one each. Pass the keys with `consume`:
+    /// each key's guarded memory is then freed as soon as its check ends,
+    /// while the others run, not all at once after the last.
+    public func check(_ keys: consuming [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async -> [KeyCheck] {
         guard client.pool == nil else { return await checkConcurrently(keys, progress: progress) }
         let pool = ProbeConnectionPool(maxIdlePerTarget: concurrency)
         var pooled = self
@@ -52,17 +54,19 @@ public struct Validator: Sendable {
         return results
     }
 
-    private func checkConcurrently(_ keys: [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void) async -> [KeyCheck] {
+    private func checkConcurrently(_ keys: consuming [KeyToCheck], progress: @escaping @Sendable (Int, Int) -> Void) async -> [KeyCheck] {
+        var unstarted = keys
+        let count = unstarted.count
         let global = AsyncLimiter(concurrency)
         // A provider's limit at or above the global one never binds: skip it.
         var perProviderLimiters: [String: AsyncLimiter] = [:]
-        for key in keys where perProvider < concurrency && perProviderLimiters[key.provider.name] == nil {
+        for key in unstarted where perProvider < concurrency && perProviderLimiters[key.provider.name] == nil {
             perProviderLimiters[key.provider.name] = AsyncLimiter(perProvider)
         }
         let counter = Counter()
-        let templates = ProbeRequestTemplates(keys.lazy.map(\.provider))
+        let templates = ProbeRequestTemplates(unstarted.lazy.map(\.provider))
         return await withTaskGroup(of: (Int, KeyCheck).self) { group in
-            for (index, item) in keys.enumerated() {
+            for (index, item) in unstarted.enumerated() {
                 let providerLimiter = perProviderLimiters[item.provider.name]
                 group.addTask {
                     // A slot is held only while a request is in flight, not
@@ -71,11 +75,13 @@ public struct Validator: Sendable {
                     let result = await checkOne(item, request: templates.request(for: item),
                                                 slot: { await providerLimiter?.acquire(); await global.acquire() },
                                                 release: { await global.release(); await providerLimiter?.release() })
-                    progress(await counter.increment(), keys.count)
+                    progress(await counter.increment(), count)
                     return (index, result)
                 }
             }
-            var results = [KeyCheck?](repeating: nil, count: keys.count)
+            // From here each key is held only by its own task.
+            unstarted = []
+            var results = [KeyCheck?](repeating: nil, count: count)
             for await (index, result) in group { results[index] = result }
             return results.map { $0! }
         }

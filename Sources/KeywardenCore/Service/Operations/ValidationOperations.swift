@@ -73,7 +73,8 @@ public enum Validation {
             let keys = try await session.vault { vault in try vault.keysToCheck(selection) }
             let validator = Validator(client: network.client, timeout: .seconds(timeout.seconds), concurrency: concurrency, perProvider: perProvider)
             let progress = Validation.progress
-            let checks = await validator.check(keys) { done, total in progress?.report(done, total) }
+            // Consumed: each key's guarded memory goes as soon as its check ends.
+            let checks = await validator.check(consume keys) { done, total in progress?.report(done, total) }
             let failovers = try await session.vault { vault in
                 try vault.recordChecks(checks, by: "validate")
                 return try vault.failover(after: checks)
