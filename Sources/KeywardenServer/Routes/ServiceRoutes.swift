@@ -22,6 +22,8 @@ struct ServiceRoutes: Sendable {
                                                          expected: "the request of \(Operation.name) (its fields as JSON)")
             let answer = try await agent.perform(operation, for: try context.caller, request)
             agent.metrics.observe(answer)
+            // A scope's values: written from guarded memory, not through JSONEncoder.
+            if let variables = answer as? [EnvironmentVariable] { return EnvironmentAnswer.response(variables) }
             return try .json(answer)
         }
     }
