@@ -35,7 +35,7 @@ public enum AgentConnector {
             break
         }
         do {
-            return AgentService(connection: try await AgentConnection.connect(path: path), command: command)
+            return AgentService(connection: try AgentConnection.connect(path: path), command: command)
         } catch let refusal as AgentTrust.Refusal {
             warn(untrusted(path, refusal))
             return nil

@@ -32,7 +32,7 @@ public final class AgentService: KeywardenService {
         let body = ByteBuffer(bytes: encoded)
         encoded.resetBytes(in: 0..<encoded.count)
         defer { body.wipeReadableBytes() }
-        let answer = try await connection.request(.POST, "/v1/ops/\(Operation.name)", body: body, headers: [("X-Keywarden-Command", command)])
+        let answer = try connection.request(.POST, "/v1/ops/\(Operation.name)", body: body, headers: [("X-Keywarden-Command", command)])
         // The answer may hold values: wiped once decoded.
         defer { answer.body.wipeReadableBytes() }
         guard answer.status == 200 else { throw Self.error(from: answer) }
@@ -46,7 +46,7 @@ public final class AgentService: KeywardenService {
 
     /// The agent's `/v1/health`, or nil when it does not answer (as while it restarts).
     public func health() async -> AgentHealth? {
-        guard let answer = try? await connection.request(.GET, "/v1/health"), answer.status == 200 else { return nil }
+        guard let answer = try? connection.request(.GET, "/v1/health"), answer.status == 200 else { return nil }
         return try? JSONDecoder().decode(AgentHealth.self, from: answer.body)
     }
 

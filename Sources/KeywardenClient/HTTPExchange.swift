@@ -1,0 +1,108 @@
+import KeywardenCore
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+
+/// One HTTP/1.1 request and its answer on a blocking ``UnixSocket``, encoded
+/// and decoded by SwiftNIO's HTTP client codec (its request encoder and
+/// response decoder) in an `EmbeddedChannel`: the codec of a NIO channel,
+/// without its event loop.
+/// A fresh channel per exchange: an `EmbeddedChannel` belongs to the thread
+/// that made it, and an async command may resume on another thread between
+/// two requests. The codec keeps no state between keep-alive exchanges.
+enum HTTPExchange {
+    /// The status and the whole body of an answer.
+    struct Answer: Sendable {
+        var status: Int
+        var body: ByteBuffer
+        /// False when the agent said it closes the connection after this answer.
+        var keepAlive = true
+    }
+
+    /// Why an exchange failed, and whether the request had left: a caller
+    /// may say "nothing was done" only for `.notSent`.
+    enum Failure: Error {
+        case notSent(any Error)
+        case closedBeforeAnswer
+        case unreadable(any Error)
+    }
+
+    /// Writes `head` (and `body`) and reads until the answer's end. The
+    /// buffers the answer arrived in are zeroed once it is decoded; the
+    /// answer's body is the caller's to wipe.
+    static func perform(_ head: HTTPRequestHead, body: ByteBuffer?, on socket: UnixSocket) throws(Failure) -> Answer {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
+        let outgoing: [ByteBuffer]
+        do {
+            // The two handlers of `addHTTPClientHandlers`, without its outbound
+            // header validator (each handler type's first use costs a scan of
+            // the binary's protocol conformances; `AgentConnection.request`
+            // refuses line breaks in the head instead) or upgrade support.
+            try channel.pipeline.syncOperations.addHandlers([
+                HTTPRequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+            ])
+            try channel.writeOutbound(HTTPClientRequestPart.head(head))
+            if let body { try channel.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(body))) }
+            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+            var buffers: [ByteBuffer] = []
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
+            outgoing = buffers
+        } catch {
+            throw .notSent(error)
+        }
+        do {
+            try socket.send(outgoing)
+        } catch {
+            throw .notSent(error)
+        }
+
+        var received: [ByteBuffer] = []
+        defer { for buffer in received { buffer.wipeReadableBytes() } }
+        var status = 0
+        var keepAlive = true
+        var answerBody = ByteBuffer()
+        while true {
+            var chunk = ByteBuffer()
+            let open: Bool
+            do {
+                open = try socket.receive(into: &chunk)
+            } catch {
+                throw .closedBeforeAnswer
+            }
+            do {
+                if open {
+                    received.append(chunk)
+                    try channel.writeInbound(chunk)
+                } else {
+                    // The end of the stream ends an answer without a length.
+                    channel.pipeline.fireChannelInactive()
+                    try channel.throwIfErrorCaught()
+                }
+                while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
+                    switch part {
+                    case .head(let responseHead):
+                        status = Int(responseHead.status.code)
+                        keepAlive = responseHead.isKeepAlive
+                        // One allocation for the whole body: growing it would
+                        // leave copies of its first part (a value) behind.
+                        if let length = responseHead.headers.first(name: "content-length").flatMap(Int.init), length > 0 {
+                            answerBody.reserveCapacity(min(length, 64 << 20))
+                        }
+                    case .body(var bytes):
+                        answerBody.writeBuffer(&bytes)
+                    case .end:
+                        return Answer(status: status, body: answerBody, keepAlive: keepAlive)
+                    }
+                }
+            } catch {
+                answerBody.wipeReadableBytes()
+                throw .unreadable(error)
+            }
+            guard open else {
+                answerBody.wipeReadableBytes()
+                throw .closedBeforeAnswer
+            }
+        }
+    }
+}
