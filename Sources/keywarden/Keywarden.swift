@@ -40,8 +40,26 @@ enum Main {
         // Secrets must not end up in a core file or another process's view
         // of our memory.
         CoreDumps.disable()
+        // Answered before ArgumentParser sees the arguments: its first parse
+        // costs several milliseconds (reflection over the command types and a
+        // scan of every protocol conformance in this large binary for each
+        // new type), which `--version`, asked by scripts and package checks,
+        // need not pay. The output is ArgumentParser's own: the version and a newline.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments == ["--version"] {
+            print(Keywarden.version)
+            return
+        }
         do {
-            var command = try Keywarden.parseAsRoot()
+            // `run` and `export` in their everyday forms skip it too
+            // (EverydayForms), and stay on the main thread (MainThreadExecutor).
+            if var everyday = EverydayForms.command(arguments) {
+                if #available(macOS 15, *) {
+                    return try await withTaskExecutorPreference(MainThreadExecutor()) { try await everyday.run() }
+                }
+                return try await everyday.run()
+            }
+            var command = try Keywarden.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Init: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a new vault.",
         discussion: """
         The vault gets a random master key, wrapped in a keyfile slot (--keyfile: a new file of

@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Passwd: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "passwd",
         abstract: "Change the passphrase of a passphrase keyslot.",
         discussion: """
         Only the wrapped master key changes; stored values are not re-encrypted. The new

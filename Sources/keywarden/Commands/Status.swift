@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Status: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show the vault's location, schema and contents at a glance.",
         discussion: """
         Examples:

@@ -9,7 +9,7 @@ import KeywardenCore
 import Logging
 
 /// Options shared by every command that opens the vault.
-struct VaultOptions: ParsableArguments {
+struct VaultOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Unlock with this keyfile (default: $KEYWARDEN_KEYFILE).", valueName: "path"))
     var keyfile: String?
 }

@@ -4,6 +4,7 @@ import KeywardenCore
 
 struct Lock: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "lock",
         abstract: "Lock the running agent: it wipes the master key and answers every later request \"locked\".",
         discussion: """
         To unlock again, run `keywarden serve`: it unlocks the vault, stops the locked agent

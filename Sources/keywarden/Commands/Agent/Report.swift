@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Report: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Say that a key failed (or worked) in use: recorded on the key and in the audit trail; may fail over.",
         discussion: """
         --env NAME reports the key that is the value of $NAME in this environment, as a deployment

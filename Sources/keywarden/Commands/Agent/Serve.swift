@@ -10,6 +10,7 @@ import Logging
 
 struct Serve: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the agent: unlock once, then serve keys to local programs over a Unix socket.",
         discussion: """
         Listens on --socket, else $KEYWARDEN_SOCKET, else $XDG_RUNTIME_DIR/keywarden/agent.sock, else

@@ -4,8 +4,9 @@ import KeywardenCore
 
 extension ExportFormat: ExpressibleByArgument {}
 
-struct Export: KeywardenCommand {
+struct Export: KeywardenCommand, Sendable {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write a scope's active keys and config entries as an environment file.",
         discussion: """
         Formats: dotenv (python-dotenv, Node dotenv, godotenv, docker compose), shell (`. file` in

@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Import: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Import an existing .env file: provider keys become keys, the rest config entries.",
         discussion: """
         Reads `export` prefixes, comments, single/double/unquoted and multi-line quoted values, CRLF

@@ -3,6 +3,7 @@ import KeywardenCore
 
 struct Inject: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inject",
         abstract: "Render {{ kw://SCOPE/NAME }} references in a template (a YAML config, a compose override, a unit file).",
         discussion: """
         NAME is a key's variable name or a config entry of SCOPE (or one it inherits). Every

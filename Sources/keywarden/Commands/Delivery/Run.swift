@@ -7,8 +7,9 @@ import ArgumentParser
 import Foundation
 import KeywardenCore
 
-struct Run: KeywardenCommand {
+struct Run: KeywardenCommand, Sendable {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a command with a scope's keys and config in its environment (nothing is written to disk).",
         discussion: """
         keywarden replaces itself with the command (exec), so its exit status and signals are the

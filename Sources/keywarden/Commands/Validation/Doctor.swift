@@ -4,6 +4,7 @@ import KeywardenCore
 
 struct Doctor: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Walk the troubleshooting checklist for a provider, one stage at a time, and name the first that fails.",
         discussion: """
         Stages, each timed: proxy variables in effect; DNS (addresses); TCP connect; TLS handshake

@@ -9,6 +9,7 @@ import KeywardenCore
 
 struct Validate: KeywardenCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check keys against their providers' endpoints, without spending tokens, and say why one fails.",
         discussion: """
         Each key gets one cheap authenticated request (e.g. GET /v1/models), classified by status and

@@ -1,0 +1,92 @@
+import KeywardenCore
+
+/// The everyday forms of `run` and `export` — the commands programs and
+/// shell prompts start most often — recognised without ArgumentParser.
+///
+/// ArgumentParser's first parse in a process costs more than the rest of a
+/// `run` through the agent: it reflects over the command types, and each type
+/// it meets for the first time makes the Swift runtime scan every protocol
+/// conformance in this large binary (11,000 of them). So a command line made
+/// only of these long options, each once, with a plain value, is turned into
+/// the same command ArgumentParser would have built; anything else — help,
+/// short or unknown options, repeats, values starting with `-`, empty values,
+/// a missing `--`, an unknown format, a command that fails its `validate()` —
+/// returns nil and goes to ArgumentParser, which answers it as always.
+/// `EverydayFormsTests` checks the two parsers agree.
+enum EverydayForms {
+    /// The command for `arguments` (without the program name), or nil for
+    /// ArgumentParser to parse.
+    static func command(_ arguments: [String]) -> (any KeywardenCommand & Sendable)? {
+        guard let name = arguments.first else { return nil }
+        switch name {
+        case "run":
+            guard let terminator = arguments.firstIndex(of: "--"),
+                  let options = options(arguments[1..<terminator], allowed: ["--scope", "--only", "--env-file", "--keyfile"], flags: ["--clean"])
+            else { return nil }
+            var run = Run()
+            run.vault = vaultOptions(options)
+            run.scope = options["--scope"]
+            run.only = options["--only"]
+            run.clean = options.flags.contains("--clean")
+            run.envFile = options["--env-file"]
+            run.command = Array(arguments[(terminator + 1)...])
+            return (try? run.validate()) == nil ? nil : run
+        case "export":
+            guard let options = options(arguments[1...], allowed: ["--scope", "--format", "--output", "--only", "--keyfile"], flags: []),
+                  let scope = options["--scope"] else { return nil }
+            var format = ExportFormat.dotenv
+            if let given = options["--format"] {
+                guard let known = ExportFormat(rawValue: given) else { return nil }
+                format = known
+            }
+            var export = Export()
+            export.vault = vaultOptions(options)
+            export.scope = scope
+            export.format = format
+            export.output = options["--output"]
+            export.only = options["--only"]
+            return export
+        default:
+            return nil
+        }
+    }
+
+    private struct Options {
+        var values: [String: String] = [:]
+        var flags: Set<String> = []
+
+        subscript(_ name: String) -> String? { values[name] }
+    }
+
+    /// `--name value`, `--name=value` and `--flag`, each at most once; nil
+    /// for anything else.
+    private static func options(_ tokens: ArraySlice<String>, allowed: Set<String>, flags allowedFlags: Set<String>) -> Options? {
+        var options = Options()
+        var index = tokens.startIndex
+        while index < tokens.endIndex {
+            let token = tokens[index]
+            index += 1
+            if allowedFlags.contains(token) {
+                guard options.flags.insert(token).inserted else { return nil }
+                continue
+            }
+            let name: String, value: String
+            if let equals = token.firstIndex(of: "=") {
+                (name, value) = (String(token[..<equals]), String(token[token.index(after: equals)...]))
+            } else {
+                guard index < tokens.endIndex else { return nil }
+                (name, value) = (token, tokens[index])
+                index += 1
+            }
+            guard allowed.contains(name), !value.isEmpty, !value.hasPrefix("-"), options[name] == nil else { return nil }
+            options.values[name] = value
+        }
+        return options
+    }
+
+    private static func vaultOptions(_ options: Options) -> VaultOptions {
+        var vault = VaultOptions()
+        vault.keyfile = options["--keyfile"]
+        return vault
+    }
+}
