@@ -52,7 +52,7 @@ enum Main {
         }
         do {
             // `run` and `export` in their everyday forms skip it too
-            // (EverydayForms), and stay on the main thread (MainThreadExecutor).
+            // (EverydayForms), and stay on the main queue (MainThreadExecutor).
             if var everyday = EverydayForms.command(arguments) {
                 if #available(macOS 15, *) {
                     return try await withTaskExecutorPreference(MainThreadExecutor()) { try await everyday.run() }
