@@ -138,15 +138,6 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "keywarden-mock", dependencies: ["KeywardenMockProvider", "KeywardenCore"]),
-        // Load generator for the agent benchmark (scripts/bench-agent.sh).
-        .executableTarget(
-            name: "keywarden-bench",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
-        ),
         .testTarget(name: "KeywardenCryptoTests", dependencies: ["KeywardenCrypto"]),
         .testTarget(
             name: "KeywardenCoreTests",

@@ -5,7 +5,7 @@ import KeywardenCore
 /// "scope","value"}`, the same JSON `JSONEncoder` gives with sorted keys.
 ///
 /// Written by hand into one buffer, for two reasons. `GET /v1/keys/{provider}`
-/// is the agent's hot path (scripts/bench-agent.sh, issue 12): measured
+/// is the agent's hot path (scripts/bench.sh agent, issue 12): measured
 /// alone (swiftc -O, the 2-core test machine, 200,000 answers), JSONEncoder
 /// with a `String` of the value takes 5–7.5 µs per answer and this 3–4 µs.
 /// And JSONEncoder needs that `String` copy of the value, which nothing
