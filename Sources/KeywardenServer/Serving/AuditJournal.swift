@@ -143,15 +143,6 @@ public final class AuditJournal: Sendable {
         init(of event: AuditDraft) {
             self.event = event
         }
-
-        /// The event for `count` repeats between `first` and `last`, as a
-        /// batch's identical events are merged (`detail (×N, from to to)`).
-        fileprivate var draft: AuditDraft {
-            var draft = event
-            draft.at = first
-            if count > 1 { draft.detail = (event.detail ?? "") + " (×\(count), \(first.iso8601) to \(last.iso8601))" }
-            return draft
-        }
     }
 
     /// Counts a repeat of a serve whose first event is durable; it is
@@ -218,15 +209,21 @@ public final class AuditJournal: Sendable {
 
     private static func add(_ draft: AuditDraft, to pending: inout Pending) {
         let now = draft.at ?? .now()
+        add(draft, count: 1, first: now, last: now, to: &pending)
+    }
+
+    /// Adds `count` occurrences of `draft` between `first` and `last`.
+    private static func add(_ draft: AuditDraft, count: Int, first: Timestamp, last: Timestamp, to pending: inout Pending) {
         let key = EventKey(draft)
-        if pending.events[key] != nil {
-            pending.events[key]!.count += 1
-            pending.events[key]!.last = now
+        if let entry = pending.events[key] {
+            pending.events[key]!.count += count
+            pending.events[key]!.last = max(entry.last, last)
+            if first < entry.draft.at! { pending.events[key]!.draft.at = first }
         } else {
             var draft = draft
-            draft.at = now
+            draft.at = first
             pending.order.append(key)
-            pending.events[key] = Entry(draft: draft, count: 1, last: now)
+            pending.events[key] = Entry(draft: draft, count: count, last: last)
         }
     }
 
@@ -245,16 +242,18 @@ public final class AuditJournal: Sendable {
                     pending.committing = false
                     return ([], waiters)
                 }
-                var batch = pending.order.map { key -> AuditDraft in
+                // Repeats join the identical events (those of one program's
+                // connections, the first serves of the batch): one row each.
+                for repeats in pending.repeats {
+                    Self.add(repeats.event, count: repeats.count, first: repeats.first, last: repeats.last, to: &pending)
+                    repeats.count = 0
+                }
+                let batch = pending.order.map { key -> AuditDraft in
                     let entry = pending.events[key]!
                     guard entry.count > 1 else { return entry.draft }
                     var merged = entry.draft
                     merged.detail = (entry.draft.detail ?? "") + " (×\(entry.count), \(entry.draft.at!.iso8601) to \(entry.last.iso8601))"
                     return merged
-                }
-                for repeats in pending.repeats {
-                    batch.append(repeats.draft)
-                    repeats.count = 0
                 }
                 pending.order = []
                 pending.events = [:]
