@@ -75,6 +75,28 @@ struct HotPathTests {
         }
     }
 
+    @Test("requests that arrive while a first serve waits for its commit go to the router after it, and are answered in order")
+    func heldRequestsReachTheRouter() async throws {
+        let fixture = try AgentFixture(peers: KernelPeers(), owner: getuid())
+        try await withLiveAgent(fixture) { socket in
+            // A new connection: its first request is a first serve, whose
+            // answer waits for a commit while the two behind it are held;
+            // they are handed to the router afterwards, with no more bytes
+            // arriving to push them along. (Before the fix they were never
+            // answered: Hummingbird's inbound stream waited for a read complete.)
+            let connection = try RawHTTPConnection(socket: socket)
+            connection.send("GET \(Self.target) HTTP/1.1\r\n\r\nGET /v1/health HTTP/1.1\r\n\r\nGET /v1/keys/openai?scope=prod HTTP/1.1\r\n\r\n")
+            #expect(try await connection.answer().body.contains(TestKeys.anthropic))
+            #expect(try await connection.answer().body.contains("locked"))
+            #expect(try await connection.answer().body.contains(TestKeys.openai))
+            // The same when the held requests are all the router's.
+            let other = try RawHTTPConnection(socket: socket)
+            other.send("GET /v1/keys/openai?scope=prod HTTP/1.1\r\n\r\nGET /v1/health HTTP/1.1\r\n\r\n")
+            #expect(try await other.answer().body.contains(TestKeys.openai))
+            #expect(try await other.answer().body.contains("locked"))
+        }
+    }
+
     @Test("another user is refused without a token and a token outside its grant gets 'not found', on a live socket")
     func otherUsers() async throws {
         let fixture = try AgentFixture(peers: FixedPeers(peer: PeerCredentials(uid: AgentFixture.other, gid: AgentFixture.other, pid: 77)))

@@ -63,6 +63,9 @@ final class RawHTTPConnection: @unchecked Sendable {
         var date: String
     }
 
+    /// Seconds a read waits for the agent's bytes.
+    static let readTimeout = 90
+
     private let descriptor: Int32
     private var pending: [UInt8] = []
 
@@ -73,7 +76,9 @@ final class RawHTTPConnection: @unchecked Sendable {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
-        var timeout = timeval(tv_sec: 15, tv_usec: 0)
+        // Long enough for a test process that shares two cores with every
+        // other suite: a slow answer is not what these tests are about.
+        var timeout = timeval(tv_sec: Self.readTimeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -125,8 +130,22 @@ final class RawHTTPConnection: @unchecked Sendable {
             }
             var buffer = [UInt8](repeating: 0, count: 65536)
             let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw POSIXError(.ECONNRESET) }
+            guard n > 0 else { throw ReadFailure(received: pending.count, error: n == 0 ? nil : errno) }
             pending += buffer[..<n]
+        }
+    }
+
+    /// Why no whole answer came: the agent closed the connection (`error`
+    /// nil) or the read failed (EAGAIN: nothing within the time limit).
+    struct ReadFailure: Error, CustomStringConvertible {
+        var received: Int
+        var error: Int32?
+
+        var description: String {
+            guard let error else { return "the agent closed the connection after \(received) bytes of an answer" }
+            return error == EAGAIN || error == EWOULDBLOCK
+                ? "no whole answer within \(RawHTTPConnection.readTimeout) s (\(received) bytes of it)"
+                : "read failed: \(String(cString: strerror(error))) after \(received) bytes"
         }
     }
 

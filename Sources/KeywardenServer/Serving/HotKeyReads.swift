@@ -45,6 +45,12 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
     private var reading: (request: HotKeyRequest, head: HTTPRequest)?
     private var held = CircularBuffer<Held>()
     private var readHeld = false
+    /// Parts handed to the router outside a read of the channel's (held
+    /// ones, replayed after an answer or a peer lookup): they need a read
+    /// complete of their own, or Hummingbird's inbound stream, which passes
+    /// reads on at a read complete, keeps them until the next bytes arrive.
+    private var forwardedOutsideRead = false
+    private var inRead = false
 
     init(connection: HotConnection) {
         self.connection = connection
@@ -56,7 +62,14 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
             held.append(.part(part))
             return
         }
+        inRead = true
+        defer { inRead = false }
         handle(part, context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        forwardedOutsideRead = false
+        context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -90,23 +103,23 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
                 reading = (request, head)
             } else {
                 connection.routerAnswersDue += 1
-                context.fireChannelRead(wrapInboundOut(part))
+                forward(part, context: context)
             }
         case .body:
             if let (_, head) = reading {
                 // A body after all: the router reads this request.
                 reading = nil
                 connection.routerAnswersDue += 1
-                context.fireChannelRead(wrapInboundOut(.head(head)))
+                forward(.head(head), context: context)
             }
-            context.fireChannelRead(wrapInboundOut(part))
+            forward(part, context: context)
         case .end:
             connection.betweenRequests = true
             if let (request, head) = reading {
                 reading = nil
                 answer(request, head, context: context)
             } else {
-                context.fireChannelRead(wrapInboundOut(part))
+                forward(part, context: context)
             }
         }
     }
@@ -171,9 +184,15 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
     /// Hands a held hot request to the router after all.
     private func route(_ head: HTTPRequest, context: ChannelHandlerContext) {
         connection.routerAnswersDue += 1
-        context.fireChannelRead(wrapInboundOut(.head(head)))
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        forward(.head(head), context: context)
+        forward(.end(nil), context: context)
         resume(context)
+    }
+
+    /// Passes a request part on to the router.
+    private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if !inRead { forwardedOutsideRead = true }
+        context.fireChannelRead(wrapInboundOut(part))
     }
 
     /// After an answer or a hand-over: what arrived meanwhile, then reading.
@@ -184,6 +203,10 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
             case .part(let part): handle(part, context: context)
             case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
+        }
+        if forwardedOutsideRead {
+            forwardedOutsideRead = false
+            context.fireChannelReadComplete()
         }
         if !connection.busy, readHeld {
             readHeld = false

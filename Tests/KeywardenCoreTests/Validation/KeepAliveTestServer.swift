@@ -97,12 +97,14 @@ final class KeepAliveTestServer: Sendable {
                 context.close(promise: nil)
                 return
             }
+            // Counted before the answer leaves: a client that has its answer
+            // finds it counted (after the write, the count raced the client).
+            counters.withLockedValue { $0.answered += 1 }
             var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.utf8.count))])
             if case .closeAfterEachAnswer = behaviour { headers.add(name: "connection", value: "close") }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            counters.withLockedValue { $0.answered += 1 }
             switch behaviour {
             case .closeAfterEachAnswer:
                 written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
