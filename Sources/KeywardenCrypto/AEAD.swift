@@ -44,7 +44,8 @@ public enum AEAD {
     /// Opens a sealed box into guarded memory, or throws
     /// `.authenticationFailed` when the key, the bytes or the associated data
     /// differ from those used to seal it.
-    public static func open(_ box: SealedBox, key: SymmetricKey, associatedData: [UInt8]) throws(CryptoError) -> SecureBytes {
+    /// With an `arena`, the plaintext goes into it (``SecureArena``).
+    public static func open(_ box: SealedBox, key: SymmetricKey, associatedData: [UInt8], into arena: SecureArena? = nil) throws(CryptoError) -> SecureBytes {
         try Sodium.ready()
         guard box.nonce.count == nonceByteCount else {
             throw .invalidLength(what: "nonce", expected: nonceByteCount, actual: box.nonce.count)
@@ -52,7 +53,7 @@ public enum AEAD {
         guard box.ciphertext.count >= tagByteCount else { throw .authenticationFailed }
         let plainCount = box.ciphertext.count - tagByteCount
         var rc: Int32 = -1
-        let plaintext = SecureBytes(count: plainCount) { out in
+        let plaintext = SecureBytes(count: plainCount, in: arena) { out in
             var written: UInt64 = 0
             rc = key.bytes.withUnsafeBytes { k in
                 crypto_aead_xchacha20poly1305_ietf_decrypt(

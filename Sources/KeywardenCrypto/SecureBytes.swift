@@ -6,21 +6,30 @@ import CSodium
 /// between tasks is safe.
 public final class SecureBytes: @unchecked Sendable {
     private let pointer: UnsafeMutableRawPointer?
+    /// The arena whose region holds the bytes; nil: their own `sodium_malloc`.
+    private let arena: SecureArena?
     /// Number of bytes held.
     public let count: Int
 
     /// Allocates `count` bytes and lets `fill` write them. The buffer is wiped
-    /// and released if `fill` throws.
-    public init<E: Error>(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
+    /// and released if `fill` throws. With an `arena` that has room, the
+    /// bytes go there (wiped when this value goes, the region with the last
+    /// value of its batch); otherwise into their own `sodium_malloc`.
+    public init<E: Error>(count: Int, in arena: SecureArena? = nil, fill: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
         self.count = count
         if count == 0 {
             pointer = nil
+            self.arena = nil
+        } else if let arena, let slot = arena.allocate(count) {
+            pointer = slot
+            self.arena = arena
         } else {
             guard (try? Sodium.ready()) != nil, let p = sodium_malloc(count) else {
                 // Allocation failure is not recoverable for a security tool.
                 fatalError("sodium_malloc(\(count)) failed")
             }
             pointer = p
+            self.arena = nil
         }
         try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
@@ -46,7 +55,12 @@ public final class SecureBytes: @unchecked Sendable {
     }
 
     deinit {
-        if let pointer { sodium_free(pointer) }
+        guard let pointer else { return }
+        if arena != nil {
+            sodium_memzero(pointer, count)
+        } else {
+            sodium_free(pointer)
+        }
     }
 
     /// Reads the bytes without copying them out of guarded memory.

@@ -85,6 +85,27 @@ struct StorageTests {
         #expect(error?.message.contains(f.location.databasePath) == true)
     }
 
+    @Test("a damaged page that commands do not read is found by `audit verify`, which names SQLite's finding")
+    func damagedPage() throws {
+        let f = try VaultFixture()
+        for i in 0..<40 { _ = try f.vault.addScope("s\(i)", parent: nil) }
+        #expect(try f.vault.verifyAudit().ok)
+        try f.vault.database.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        let (root, pageSize) = try f.vault.database.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'keys_by_fingerprint'")!, try Int.fetchOne(db, sql: "PRAGMA page_size")!)
+        }
+        // The root page of an index that opening and listing scopes do not read gets a b-tree page type that does not exist.
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: f.location.databasePath))
+        try handle.seek(toOffset: UInt64((root - 1) * pageSize))
+        try handle.write(contentsOf: Data([0x07]))
+        try handle.close()
+        let reopened = try f.reopen()
+        #expect(try reopened.listScopes().count >= 40, "commands that do not read the page still work")
+        let verification = try reopened.verifyAudit()
+        #expect(!verification.ok)
+        #expect(verification.problem?.contains("SQLite reports damage") == true, "\(verification.problem ?? "")")
+    }
+
     @Test("a vault file open to other users is refused")
     func looseMode() throws {
         let f = try VaultFixture()

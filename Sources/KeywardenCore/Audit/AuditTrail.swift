@@ -232,6 +232,15 @@ extension Vault {
             guard let header = try tx.header() else {
                 throw KeywardenError(.integrity, "the vault header is missing")
             }
+            // The whole file's structure first (every page, not only those a
+            // command reads): here rather than at every open, where it cost
+            // time in proportion to the audit trail's length.
+            let damage = try tx.storageDamage()
+            guard damage.isEmpty else {
+                return AuditVerification(ok: false, checked: 0, unsealed: 0,
+                                         problem: "SQLite reports damage in the vault file (\(damage.prefix(3).joined(separator: "; "))); restore it from a backup",
+                                         firstBadSeq: nil)
+            }
             var previous = AuditTrail.genesisHash
             var expectedSeq: Int64 = 1
             var checked = 0

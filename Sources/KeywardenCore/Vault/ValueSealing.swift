@@ -52,9 +52,10 @@ extension Vault {
         }
     }
 
-    func open(nonce: Data, ciphertext: Data, for row: RowBinding) throws(KeywardenError) -> SecureBytes {
+    func open(nonce: Data, ciphertext: Data, for row: RowBinding, into arena: SecureArena? = nil) throws(KeywardenError) -> SecureBytes {
         do {
-            return try AEAD.open(SealedBox(nonce: Array(nonce), ciphertext: Array(ciphertext)), key: sealingKey, associatedData: row.associatedData(vaultID: vaultID))
+            return try AEAD.open(SealedBox(nonce: Array(nonce), ciphertext: Array(ciphertext)), key: sealingKey,
+                                 associatedData: row.associatedData(vaultID: vaultID), into: arena)
         } catch {
             throw .tamperedValue(row.description)
         }

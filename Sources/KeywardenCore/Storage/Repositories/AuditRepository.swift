@@ -21,6 +21,9 @@ protocol AuditReading {
     func auditEvents(_ query: AuditQuery) throws -> [AuditEventRecord]
     /// Every event, oldest first, one at a time, until `body` returns false.
     func forEachAuditEvent(_ body: (AuditEventRecord) throws -> Bool) throws
+    /// What the storage engine finds wrong in the file's structure (SQLite's
+    /// `quick_check`, which reads every page); empty when nothing.
+    func storageDamage() throws -> [String]
     /// The stored hash of one event (nil: unsealed or absent).
     func auditHash(seq: Int64) throws -> String?
 }
