@@ -117,8 +117,15 @@ let package = Package(
             // and no dynamic export of the program's own 47,000 symbols, which
             // `-static-stdlib` asks for and the Swift runtime's start-up
             // `dladdr` walks one by one (1.6 M instructions per start).
+            // Relative relocations packed (DT_RELR, GNU ld; gold has no such
+            // option): the 139,000 of a PIE this size took a 3.3 MB table that
+            // every start read and kept resident; packed, 28 KB (`--version`
+            // 7.9 → 6.5 ms, the agent 1.9 MiB smaller). Needs binutils ≥ 2.38
+            // to link and glibc ≥ 2.36 to run (Debian 12, Ubuntu 22.04).
             linkerSettings: [
-                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all"], .when(platforms: [.linux], configuration: .release)),
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all",
+                              "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                             .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.

@@ -20,6 +20,8 @@ struct AgentDependencies: Sendable {
     /// Where vault work runs: blocking I/O and crypto, kept off the Swift
     /// concurrency pool that serves the other connections.
     let vaultPool: NIOThreadPool
+    /// Heap pages freed after large answers, handed back to the system.
+    let freedMemory = FreedMemory()
     let logger: Logger
 
     /// `auditPool` is where the journal commits: a pool of its own, so its

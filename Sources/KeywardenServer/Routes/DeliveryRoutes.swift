@@ -52,6 +52,7 @@ struct DeliveryRoutes: Sendable {
         }
         try await agent.audit.record(variables.map { served($0, scope: scope, caller: caller, request: request) })
         for _ in variables { agent.metrics.valueServed() }
+        agent.freedMemory.answered(values: variables.count)
         let type = format == .json ? "application/json" : "text/plain; charset=utf-8"
         return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -23,7 +23,10 @@ struct ServiceRoutes: Sendable {
             let answer = try await agent.perform(operation, for: try context.caller, request)
             agent.metrics.observe(answer)
             // A scope's values: written from guarded memory, not through JSONEncoder.
-            if let variables = answer as? [EnvironmentVariable] { return EnvironmentAnswer.response(variables) }
+            if let variables = answer as? [EnvironmentVariable] {
+                defer { agent.freedMemory.answered(values: variables.count) }
+                return EnvironmentAnswer.response(variables)
+            }
             return try .json(answer)
         }
     }

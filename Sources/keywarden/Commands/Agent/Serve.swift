@@ -34,6 +34,14 @@ struct Serve: KeywardenCommand {
     @Flag(help: .hidden) var locked = false
 
     func run(_ context: CLIContext) async throws {
+        #if canImport(Glibc)
+        // One malloc arena per core, not glibc's default of eight per core:
+        // the agent's threads (event loops, the concurrency pool, the vault's
+        // and the audit's) run two at a time on a two-core machine anyway, and
+        // every extra arena keeps pages of its own (scripts/bench.sh memory:
+        // 10,000 cached keys, 39.9 → 38.7 MiB).
+        _ = glibcMallopt(glibcArenaMax, Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        #endif
         let inherited = LockedRestart.openDescriptors()
         let environment = context.environment
         let output = context.output
@@ -107,3 +115,9 @@ struct Serve: KeywardenCommand {
 enum ProcessIDs {
     static var current: Int32 { getpid() }
 }
+
+#if canImport(Glibc)
+/// `mallopt(3)` and its `M_ARENA_MAX` (malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+private let glibcArenaMax: Int32 = -8
+#endif
