@@ -71,6 +71,52 @@ struct AgentTests {
         try cli.expectNoSecretLeaked()
     }
 
+    @Test("kill -9 right after serving: every connection's first serve of a key is in the audit trail, which verifies intact")
+    func crashKeepsFirstServes() throws {
+        let (cli, prodID, prodKey) = try vault()
+        let agent = try RunningAgent(cli)
+        // One program reads its key 40 times over one keep-alive connection
+        // (the first serve committed before its answer, the repeats counted),
+        // then once over a second connection, and kills the agent the moment
+        // that answer arrives: well inside the 250 ms in which counted
+        // repeats are committed.
+        let python = """
+        import os, signal, socket, sys
+        def read(s):
+            s.sendall(b"GET /v1/keys/anthropic?scope=prod HTTP/1.1\\r\\nHost: k\\r\\n\\r\\n")
+            data = b""
+            while b"\\r\\n\\r\\n" not in data: data += s.recv(65536)
+            head, _, body = data.partition(b"\\r\\n\\r\\n")
+            length = int([l.split(b":")[1] for l in head.split(b"\\r\\n") if l.lower().startswith(b"content-length")][0])
+            while len(body) < length: body += s.recv(65536)
+            assert head.startswith(b"HTTP/1.1 200"), head
+        a = socket.socket(socket.AF_UNIX); a.connect(sys.argv[1])
+        for _ in range(40): read(a)
+        b = socket.socket(socket.AF_UNIX); b.connect(sys.argv[1])
+        read(b)
+        os.kill(int(sys.argv[2]), signal.SIGKILL)
+        print("killed")
+        """
+        let py = try CommandRunner.run("/usr/bin/env", ["python3", "-c", python, agent.socket, String(agent.process.processIdentifier)], environment: cli.environment)
+        #expect(py.out.contains("killed"), "\(py.err)")
+        agent.process.waitUntilExit()
+        #expect(agent.process.terminationReason == .uncaughtSignal && agent.process.terminationStatus == SIGKILL)
+
+        let audit = try cli.ok(["audit", "--action", "agent.serve", "--key", prodID, "--json"])
+        let events = try JSONSerialization.jsonObject(with: Data(audit.stdout)) as! [[String: Any]]
+        // A row may stand for several serves: "served: … (×N, first to last)".
+        let serves = events.reduce(0) { total, event in
+            let detail = event["detail"] as? String ?? ""
+            guard let times = detail.range(of: "(×") else { return total + 1 }
+            return total + (Int(detail[times.upperBound...].prefix { $0.isNumber }) ?? 1)
+        }
+        #expect(serves >= 2, "both connections' first serves were durable before their answers: \(events)")
+        #expect(serves <= 41)
+        #expect(try cli.ok(["audit", "verify"]).out.contains("intact"))
+        cli.secrets.removeAll { $0 == prodKey }  // served on purpose over the socket
+        try cli.expectNoSecretLeaked()
+    }
+
     @Test("the CLI uses the agent: export, run, inject and key show --reveal need no credentials and print the same")
     func cliThroughAgent() throws {
         let (cli, prodID, prodKey) = try vault()
