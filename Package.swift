@@ -10,6 +10,24 @@ let directMetadataAccessors: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
 ]
 
+// Release links pack relative relocations (DT_RELR) where the C library
+// loads them: glibc 2.36 and later (Debian 12; not Ubuntu 22.04's 2.35),
+// whose binutils (2.38 and later) write them. A binary linked so elsewhere
+// would not start.
+#if os(Linux)
+import Glibc
+let packedRelocations: [String] = {
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 else { return [] }
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)  // "glibc 2.36"
+    let numbers = text.split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
+    guard numbers.count >= 2, (numbers[0], numbers[1]) >= (2, 36) else { return [] }
+    return ["-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+}()
+#else
+let packedRelocations: [String] = []
+#endif
+
 let package = Package(
     name: "Keywarden",
     platforms: [.macOS(.v14)],
@@ -118,13 +136,12 @@ let package = Package(
             // `-static-stdlib` asks for and the Swift runtime's start-up
             // `dladdr` walks one by one (1.6 M instructions per start).
             // Relative relocations packed (DT_RELR, GNU ld; gold has no such
-            // option): the 139,000 of a PIE this size took a 3.3 MB table that
-            // every start read and kept resident; packed, 28 KB (`--version`
-            // 7.9 → 6.5 ms, the agent 1.9 MiB smaller). Needs binutils ≥ 2.38
-            // to link and glibc ≥ 2.36 to run (Debian 12, Ubuntu 22.04).
+            // option) where glibc loads them (`packedRelocations` above): the
+            // 139,000 of a PIE this size took a 3.3 MB table that every start
+            // read and kept resident; packed, 28 KB (`--version` 7.9 → 6.5 ms,
+            // the agent 1.9 MiB smaller).
             linkerSettings: [
-                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all",
-                              "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all"] + packedRelocations,
                              .when(platforms: [.linux], configuration: .release)),
             ]
         ),

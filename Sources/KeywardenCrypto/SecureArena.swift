@@ -24,14 +24,14 @@ import CSodium
 /// batch lie next to each other, so a read past the end of one (which
 /// bounds-checked buffers prevent) would reach another of the same batch.
 ///
-/// Allocation is for the thread that fills the batch, before its values are
-/// shared; each value keeps the arena alive, so the region goes when the
-/// last value of the batch does.
-public final class SecureArena: @unchecked Sendable {  // allocated from one thread; see above
+/// Each value keeps the arena alive, so the region goes when the last value
+/// of the batch does.
+public final class SecureArena: @unchecked Sendable {  // `used` changes under `lock` only
     private let base: UnsafeMutableRawPointer
     /// Usable bytes, between the guard pages.
     public let capacity: Int
     private var used = 0
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// Values start at multiples of this (as `malloc`'s do).
@@ -58,6 +58,7 @@ public final class SecureArena: @unchecked Sendable {  // allocated from one thr
         }
         base = start + Self.pageSize
         self.capacity = capacity
+        pthread_mutex_init(lock, nil)
         _ = mlock(base, capacity)
         #if canImport(Glibc)
         _ = madvise(base, capacity, MADV_DONTDUMP)
@@ -65,6 +66,8 @@ public final class SecureArena: @unchecked Sendable {  // allocated from one thr
     }
 
     deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
         sodium_memzero(base, capacity)
         _ = munlock(base, capacity)
         munmap(base - Self.pageSize, capacity + 2 * Self.pageSize)
@@ -73,13 +76,19 @@ public final class SecureArena: @unchecked Sendable {  // allocated from one thr
     /// `count` bytes of the region, or nil when it is full.
     func allocate(_ count: Int) -> UnsafeMutableRawPointer? {
         let size = Self.rounded(count)
-        guard used + size <= capacity else { return nil }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        guard size <= capacity - used else { return nil }
         defer { used += size }
         return base + used
     }
 
     /// Bytes handed out so far (for tests).
-    public var bytesUsed: Int { used }
+    public var bytesUsed: Int {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return used
+    }
 
     private static func rounded(_ count: Int) -> Int {
         max(alignment, (count + alignment - 1) / alignment * alignment)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -39,10 +40,14 @@ final class FreedMemory: Sendable {
         guard schedule else { return }
         timer.scheduleTask(in: Self.delay) { [self] in
             scheduled.withLockedValue { $0 = false }
-            #if canImport(Glibc)
-            _ = glibcMallocTrim(0)
-            #endif
-            trims.withLockedValue { $0 += 1 }
+            // Off the event loop: a trim walks and locks every heap for a
+            // few milliseconds, which that loop's connections would wait out.
+            DispatchQueue.global(qos: .utility).async { [self] in
+                #if canImport(Glibc)
+                _ = glibcMallocTrim(0)
+                #endif
+                trims.withLockedValue { $0 += 1 }
+            }
         }
     }
 }
