@@ -94,6 +94,7 @@ let package = Package(
         .target(
             name: "KeywardenServer",
             dependencies: [
+                "KeywardenCrypto",
                 "KeywardenCore",
                 "CPeerCredentials",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -73,8 +73,10 @@ public final class SecureArena: @unchecked Sendable {  // `used` changes under `
         munmap(base - Self.pageSize, capacity + 2 * Self.pageSize)
     }
 
-    /// `count` bytes of the region, or nil when it is full.
-    func allocate(_ count: Int) -> UnsafeMutableRawPointer? {
+    /// `count` bytes of the region, or nil when it is full: for callers that
+    /// keep raw bytes there (the agent's cache of answers, ``SecureBytes``).
+    /// They are wiped when the arena goes.
+    public func allocate(_ count: Int) -> UnsafeMutableRawPointer? {
         let size = Self.rounded(count)
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
