@@ -46,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The gateway's upstream client: pooled keep-alive HTTP/1 and HTTP/2, proxies, streaming both ways.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libsodium, from the system (Debian: libsodium-dev).
@@ -69,6 +71,7 @@ let package = Package(
                 .embedInCode("0005_revoke_timeout.sql"),
                 .embedInCode("0006_agent.sql"),
                 .embedInCode("0007_provider_insecure.sql"),
+                .embedInCode("0008_gateway.sql"),
             ]
         ),
         // The domain: vault, store, providers, audit. No CLI, no HTTP server.
@@ -102,6 +105,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // The Keywarden API through the agent's socket (a blocking socket and

@@ -11,5 +11,6 @@ public enum SchemaMigrations {
         ("0005_revoke_timeout", String(decoding: PackageResources._005_revoke_timeout_sql, as: UTF8.self)),
         ("0006_agent", String(decoding: PackageResources._006_agent_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_sql, as: UTF8.self)),
+        ("0008_gateway", String(decoding: PackageResources._008_gateway_sql, as: UTF8.self)),
     ]
 }

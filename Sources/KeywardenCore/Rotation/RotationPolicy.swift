@@ -19,11 +19,13 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
     public var revokeTimeout: DurationSpec
     /// Promote a healthy standby key when the active one is reported or found bad.
     public var failover: Bool
+    /// Spread the gateway's traffic over the pool's healthy keys; nil for the active key alone.
+    public var spread: GatewaySpread?
     /// Set when listed for a child scope that inherits it.
     public var inheritedBy: String?
 
     enum CodingKeys: String, CodingKey {
-        case provider, scope, every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout", failover
+        case provider, scope, every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout", failover, spread
         case revokeTimeout = "revoke_timeout"
         case inheritedBy = "inherited_by"
     }
