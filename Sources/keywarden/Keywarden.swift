@@ -45,7 +45,7 @@ enum Main {
         // scan of every protocol conformance in this large binary for each
         // new type), which `--version`, asked by scripts and package checks,
         // need not pay. The output is ArgumentParser's own: the version and a newline.
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = Serve.expandingBareGateway(Array(CommandLine.arguments.dropFirst()))
         if arguments == ["--version"] {
             print(Keywarden.version)
             return

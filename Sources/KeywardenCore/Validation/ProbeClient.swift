@@ -171,7 +171,7 @@ public struct ProbeClient: Sendable {
     }
 
     /// A short, user-facing description of a network error.
-    static func describe(_ error: (any Error)?) -> String {
+    public static func describe(_ error: (any Error)?) -> String {
         guard let error else { return "unknown error" }
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         if let connection = error as? NIOConnectionError {

@@ -203,7 +203,7 @@ public enum LoopbackHost {
 
 extension KeywardenError {
     /// A plain `http://` base URL to a host that is not loopback, without `--allow-insecure-http`.
-    static func plainHTTPRefused(provider: String, url: String) -> KeywardenError {
+    public static func plainHTTPRefused(provider: String, url: String) -> KeywardenError {
         KeywardenError(.invalidInput, "refusing to send provider '\(provider)'s key over plain HTTP to '\(url)': anyone on the network path could read it; use an https:// base URL, or if this path is trusted run `keywarden provider set \(provider) --base-url \(url) --allow-insecure-http`")
     }
 }

@@ -23,8 +23,11 @@ struct AccessControl: Sendable {
     /// Where token checks (a database read) run, off the concurrency pool.
     let pool: NIOThreadPool
     let usage: TokenUsage
+    /// `run --gateway`'s tokens, which only the gateway's routes accept.
+    let runTokens: RunTokens?
 
-    init(state: AgentState, audit: AuditJournal, metrics: AgentMetrics, peers: any PeerIdentifier, owner: UInt32, pool: NIOThreadPool) {
+    init(state: AgentState, audit: AuditJournal, metrics: AgentMetrics, peers: any PeerIdentifier, owner: UInt32, pool: NIOThreadPool, runTokens: RunTokens? = nil) {
+        self.runTokens = runTokens
         self.state = state
         self.audit = audit
         self.metrics = metrics
@@ -43,11 +46,34 @@ struct AccessControl: Sendable {
             throw deny(nil, reason: "peer credentials unavailable", detail: "the connection's peer could not be identified")
         }
         if peer.uid == owner || peer.uid == 0 { return Caller(peer: peer, token: nil) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
-            throw deny(peer, reason: "no token", detail: "uid \(peer.uid) is not the agent's owner and sent no token (Authorization: Bearer …)")
+        let presented: Secret
+        let throughGateway = request.uri.path.hasPrefix(GatewayRoutes.prefix)
+        if throughGateway {
+            // Where the provider's SDK puts its key: the program's API-key variable holds the token.
+            let credential: PresentedCredential?
+            do {
+                credential = try PresentedCredential.of(request)
+            } catch {
+                throw deny(peer, reason: "bad token", detail: "uid \(peer.uid) sent the gateway a credential that is not a Keywarden token")
+            }
+            guard let credential else {
+                throw deny(peer, reason: "no token", detail: "uid \(peer.uid) is not the agent's owner and sent the gateway no token")
+            }
+            presented = credential.secret
+        } else {
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.count > 7 else {
+                throw deny(peer, reason: "no token", detail: "uid \(peer.uid) is not the agent's owner and sent no token (Authorization: Bearer …)")
+            }
+            presented = Secrets.secret(copying: header.utf8.dropFirst(7))
+        }
+        if let run = presented.withUnsafeBytes({ runTokens?.authenticate($0) }) {
+            // A run token reaches providers through the gateway, and nothing else.
+            guard throughGateway else {
+                throw deny(peer, token: run, reason: "gateway only", detail: "token '\(run.name)' is for the gateway (/gw/…) only")
+            }
+            return Caller(peer: peer, token: run)
         }
         guard let vault = state.current else { throw KeywardenError.agentLocked }
-        let presented = Secrets.secret(copying: header.utf8.dropFirst(7))
         let checked: Result<AgentToken, TokenRejection>
         do {
             checked = try await pool.runIfActive { try vault.authenticate(token: presented) }

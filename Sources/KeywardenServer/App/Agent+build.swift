@@ -42,6 +42,7 @@ func buildRouter(_ agent: AgentDependencies) -> Router<AgentRequestContext> {
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: agent.metrics))
     router.add(middleware: CallerMiddleware(access: agent.access))
+    if let gateway = agent.gateway { router.add(middleware: GatewayRoutes(gateway: gateway)) }
     router.addRoutes(StatusRoutes(agent: agent).endpoints)
     router.addRoutes(KeyRoutes(agent: agent).endpoints)
     router.addRoutes(DeliveryRoutes(agent: agent).endpoints)

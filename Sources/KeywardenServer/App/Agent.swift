@@ -16,6 +16,19 @@ public enum KeywardenVersion {
     public static let current = "0.1.0"
 }
 
+/// Where the gateway listens (loopback TCP) and how it forwards.
+public struct GatewayListen: Sendable {
+    public var host: String
+    public var port: Int
+    public var settings: GatewaySettings
+
+    public init(host: String, port: Int, settings: GatewaySettings) {
+        self.host = host
+        self.port = port
+        self.settings = settings
+    }
+}
+
 /// Why `runAgent` returned.
 public enum AgentExit: Sendable, Equatable {
     /// SIGTERM or SIGINT: a clean stop.
@@ -35,6 +48,7 @@ public enum AgentExit: Sendable, Equatable {
 /// `onLockDeadline` is called on a thread of its own, whatever is still in
 /// flight; it must replace or end the process (`LockedRestart`).
 public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
+                     gateway listen: GatewayListen? = nil,
                      lockDeadline: Duration = .seconds(2), onLockDeadline: (@Sendable () -> Void)? = nil,
                      onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {
     // No core dumps, no ptrace by other processes of the same user.
@@ -50,10 +64,21 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     // the concurrency pool that serves the other connections.
     let vaultPool = NIOThreadPool(numberOfThreads: 2)
     vaultPool.start()
-    let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool)
+    // A locked agent forwards nothing: its gateway would have no key to use.
+    let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool,
+                                  gateway: vault == nil ? nil : listen?.settings)
     let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler, onRunning: onRunning)
     defer { unlink(socket.path) }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+    if let gateway = agent.gateway, let listen {
+        let address = agent.gatewayAddress
+        let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+        services.append(.init(service: buildGatewayApplication(gateway, host: listen.host, port: listen.port, logger: logger) { port in
+            address.url = "http://\(host):\(port)"
+            logger.notice("gateway listening on http://\(host):\(port)")
+        }))
+        services.append(.init(service: RunTokenSweeper(tokens: agent.runTokens, audit: agent.audit)))
+    }
     if vault != nil {
         // Locking ends the group gracefully, like SIGTERM, but within a deadline.
         services.append(.init(service: LockWatcher(state: state, deadline: lockDeadline, onDeadline: onLockDeadline),

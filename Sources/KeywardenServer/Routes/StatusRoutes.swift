@@ -20,16 +20,19 @@ struct StatusRoutes: Sendable {
         var locked: Bool
         var version: String
         var startedAt: String
-        enum CodingKeys: String, CodingKey { case status, locked, version, startedAt = "started_at" }
+        /// `http://127.0.0.1:PORT` while the gateway listens; absent without it.
+        var gateway: String?
+        enum CodingKeys: String, CodingKey { case status, locked, version, startedAt = "started_at", gateway }
     }
 
     @Sendable func health(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
-        try .json(HealthAnswer(status: "ok", locked: agent.state.isLocked, version: KeywardenVersion.current, startedAt: agent.state.startedAt.iso8601))
+        try .json(HealthAnswer(status: "ok", locked: agent.state.isLocked, version: KeywardenVersion.current, startedAt: agent.state.startedAt.iso8601,
+                          gateway: agent.gatewayAddress.url))
     }
 
     @Sendable func metrics(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
         _ = try context.caller
-        let text = agent.metrics.render(locked: agent.state.isLocked)
+        let text = agent.metrics.render(locked: agent.state.isLocked) + (agent.gateway?.metrics.render() ?? "")
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

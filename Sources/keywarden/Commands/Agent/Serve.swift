@@ -30,8 +30,65 @@ struct Serve: KeywardenCommand {
     @Option(help: ArgumentHelp("The Unix socket to listen on.", valueName: "path")) var socket: String?
     @Option(help: ArgumentHelp("Let this group connect too (socket 0660).", valueName: "group")) var socketGroup: String?
     @Option(help: ArgumentHelp("How often the rotation scheduler runs ('off' to disable).", valueName: "duration")) var rotationInterval: String = "5m"
+    @Option(name: .customLong("gateway"),
+            help: ArgumentHelp("Also be the LLM gateway on loopback TCP at ADDR (`--gateway` alone: \(Serve.defaultGatewayAddress); port 0 picks one).", valueName: "addr"))
+    var gatewayAddress: String?
+    @Option(help: ArgumentHelp("The scope the gateway serves the owner (and multi-scope tokens) when a request names none (x-keywarden-scope).", valueName: "scope"))
+    var gatewayScope: String?
+    @Option(help: ArgumentHelp("How long the gateway waits for a provider's answer to begin, per attempt.", valueName: "duration"))
+    var gatewayTimeout: String = "600s"
+    @Option(help: ArgumentHelp("No gateway retry starts later than this after the request arrived.", valueName: "duration"))
+    var gatewayRetryBudget: String = "60s"
+    @Flag(help: "Gateway: HTTP/1.1 only to providers (one connection per concurrent request) instead of HTTP/2 where offered.")
+    var gatewayHttp1 = false
+    @Option(help: ArgumentHelp("Gateway: also trust the CA certificates in this PEM file (else $KEYWARDEN_CA_FILE).", valueName: "path"))
+    var caFile: String?
     /// Set only by the agent itself after `lock`: serve "locked" without opening the vault.
     @Flag(help: .hidden) var locked = false
+
+    static let defaultGatewayAddress = "127.0.0.1:8788"
+
+    /// ArgumentParser has no option whose value may be left out: a bare
+    /// `serve --gateway` (last, or before another option) becomes
+    /// `--gateway=127.0.0.1:8788` before parsing.
+    static func expandingBareGateway(_ arguments: [String]) -> [String] {
+        guard arguments.first(where: { !$0.hasPrefix("-") }) == "serve" else { return arguments }
+        var out = arguments
+        for (i, argument) in arguments.enumerated() where argument == "--gateway" {
+            if i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") { out[i] = "--gateway=\(defaultGatewayAddress)" }
+        }
+        return out
+    }
+
+    /// The gateway's listen address and settings, or nil without `--gateway`.
+    func gatewayListen(_ environment: [String: String]) throws(KeywardenError) -> GatewayListen? {
+        guard let gatewayAddress else { return nil }
+        var host = gatewayAddress, portText = ""
+        if gatewayAddress.hasPrefix("["), let end = gatewayAddress.firstIndex(of: "]") {
+            host = String(gatewayAddress[gatewayAddress.index(after: gatewayAddress.startIndex)..<end])
+            portText = String(gatewayAddress[gatewayAddress.index(after: end)...].drop { $0 == ":" })
+        } else if let colon = gatewayAddress.lastIndex(of: ":") {
+            host = String(gatewayAddress[..<colon])
+            portText = String(gatewayAddress[gatewayAddress.index(after: colon)...])
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw KeywardenError(.invalidInput, "--gateway: '\(gatewayAddress)' is not HOST:PORT (e.g. \(Self.defaultGatewayAddress), or 127.0.0.1:0 for any free port)")
+        }
+        guard LoopbackHost.contains(host) else {
+            throw KeywardenError(.invalidInput, "--gateway: the gateway listens on loopback only (127.0.0.1 or ::1), not '\(host)': any host that can reach it could spend your keys")
+        }
+        var settings = GatewaySettings()
+        settings.headTimeout = .seconds(try DurationSpec(option: "gateway-timeout", gatewayTimeout, examples: "600s or 2m", range: 1...86_400).seconds)
+        settings.retryBudget = .seconds(try DurationSpec(option: "gateway-retry-budget", gatewayRetryBudget, examples: "60s or 0s", range: 0...86_400).seconds)
+        if let gatewayScope, !Names.isScope(gatewayScope) {
+            throw KeywardenError(.invalidInput, "--gateway-scope: '\(gatewayScope)' is not a scope name")
+        }
+        settings.defaultScope = gatewayScope
+        settings.http1Only = gatewayHttp1
+        settings.network = NetworkSettings(environment: environment, caFile: caFile)
+        return GatewayListen(host: host, port: port, settings: settings)
+    }
 
     func run(_ context: CLIContext) async throws {
         #if canImport(Glibc)
@@ -59,12 +116,14 @@ struct Serve: KeywardenCommand {
             }
             lockedAgent = pid
         }
+        let gateway = try gatewayListen(environment)
         let opened = try Session.open(context, vault, command: "serve", anchorInterval: .milliseconds(250))
         if let lockedAgent {
             try LockedAgent.stop(lockedAgent, at: path)
             output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
         }
-        try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok", detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")"))
+        try opened.recordAudit(AuditDraft(action: "agent.start", outcome: "ok",
+                                          detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")\(gateway.map { "; gateway on \($0.host):\($0.port)" } ?? "")"))
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var scheduler: (interval: Duration, validator: Validator)?
@@ -81,7 +140,8 @@ struct Serve: KeywardenCommand {
                 output.error("keywarden: \(failure); exiting")
             }
         }
-        let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, lockDeadline: .seconds(2), onLockDeadline: {
+        let ending = try await runAgent(vault: opened, socket: agentSocket, logger: logger, scheduler: scheduler, gateway: gateway,
+                                        lockDeadline: .seconds(2), onLockDeadline: {
             output.error("keywarden: agent locked; requests still in flight are cut; restarting without the vault (pid \(ProcessIDs.current))")
             restartLocked()
         }, onRunning: {

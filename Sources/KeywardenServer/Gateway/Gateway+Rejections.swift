@@ -1,0 +1,59 @@
+import Foundation
+import KeywardenCore
+import NIOCore
+
+extension Gateway {
+    /// Records that `member`'s key was refused (invalid, forbidden, out of
+    /// credit), off the request's path: the request has already moved on to
+    /// the next key. The key is kept out of new requests at once. A refusal
+    /// is first confirmed with the provider's own probe, because the client
+    /// controls headers that can make a good key fail (an organization or
+    /// project it does not belong to, a model it may not use): without the
+    /// probe any token holder could fail a pool over. No-credit answers are
+    /// specific enough to be taken as they are.
+    func recordRejection(member: GatewayMember, runtime: KeyRuntime, pool: GatewayPool, outcome: GatewayOutcome, status: Int, method: String, caller: GatewayCaller) {
+        let first = runtime.markFailed()
+        let detail = "HTTP \(status) from \(pool.provider.name) for \(method) request"
+        let keyID = member.key.id
+        guard let vault = state.current else { return }
+        let actor = caller.programActor
+        guard first else {
+            // Already being confirmed: each further refusal is still its own event.
+            let draft = AuditDraft(action: "gateway.reject", provider: member.key.provider, scope: member.key.scope, keyID: keyID,
+                                   fingerprint: member.key.fingerprint, outcome: outcome.rawValue, detail: detail + "; the key is already being checked", actor: actor)
+            vaultPool.submit { _ in try? vault.recordAudit(draft) }
+            return
+        }
+        let check = KeyToCheck(key: member.key, provider: pool.provider, value: member.value)
+        let validator = Validator(client: settings.network.client, timeout: .seconds(15))
+        let logger = logger
+        Task {
+            var confirmed: Bool?
+            if outcome != .noCredit {
+                let probe = await validator.checkOne(check)
+                switch probe.outcome {
+                case .valid: confirmed = false
+                case .invalid, .forbidden, .noCredit: confirmed = true
+                default: confirmed = nil  // the probe got no verdict: the traffic's answer stands
+                }
+            }
+            let rejection = GatewayRejection(keyID: keyID, outcome: outcome, status: status, detail: detail, caller: actor, confirmed: confirmed)
+            do {
+                let promoted = try await vaultPool.runIfActive { try vault.recordGatewayRejection(rejection) }
+                if let promoted { logger.notice("gateway: \(keyID) refused (\(outcome.rawValue)); \(promoted) is now active") }
+            } catch {
+                logger.error("gateway: could not record that \(keyID) was refused: \(error)")
+            }
+            runtime.rejectionRecorded()
+        }
+    }
+}
+
+extension GatewayCaller {
+    /// The caller with its program's name where the kernel still knows it (`/proc/PID/comm`).
+    var programActor: AuditActor {
+        guard pid > 0, let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return actor }
+        let program = String(comm.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(32).map(Character.init))
+        return AuditActor(uid: uid, pid: pid, name: "\(name), program \(program)")
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import KeywardenCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// What the gateway knows of one key between vault reads: requests in
+/// flight, a rate-limit cooldown, and whether traffic found it failed before
+/// the vault says so. It outlives pool snapshots (a reload keeps the key's
+/// cooldown); its counters are the key's metrics.
+final class KeyRuntime: Sendable {
+    struct State {
+        var inFlight = 0
+        var coolingUntil: NIODeadline?
+        var consecutiveRateLimits = 0
+        /// Traffic found the key refused; until the vault's next snapshot shows
+        /// its new state, no request picks it.
+        var markedFailed = false
+        /// A rejection is being confirmed and recorded: later ones are only audited.
+        var rejectionPending = false
+    }
+
+    let keyID: String
+    let counters: GatewayMetrics.KeyCounters
+    let state = NIOLockedValueBox(State())
+
+    init(keyID: String, counters: GatewayMetrics.KeyCounters) {
+        self.keyID = keyID
+        self.counters = counters
+    }
+
+    func usable(at now: NIODeadline) -> Bool {
+        state.withLockedValue { !$0.markedFailed && ($0.coolingUntil.map { $0 <= now } ?? true) }
+    }
+
+    func begin() {
+        state.withLockedValue { $0.inFlight += 1 }
+        counters.inFlight(1)
+    }
+
+    func end() {
+        state.withLockedValue { $0.inFlight -= 1 }
+        counters.inFlight(-1)
+    }
+
+    /// Rests the key for `seconds` after a rate limit.
+    func coolDown(for seconds: Double, now: NIODeadline) {
+        state.withLockedValue { $0.coolingUntil = now + .nanoseconds(Int64(seconds * 1e9)) }
+        counters.cooldown(cooling: true)
+    }
+
+    /// Counts a 429 and returns how many came in a row.
+    func rateLimited() -> Int { state.withLockedValue { $0.consecutiveRateLimits += 1; return $0.consecutiveRateLimits } }
+
+    func succeeded() {
+        let wasCooling = state.withLockedValue { state -> Bool in
+            state.consecutiveRateLimits = 0
+            defer { state.coolingUntil = nil }
+            return state.coolingUntil != nil
+        }
+        if wasCooling { counters.cooldown(cooling: false) }
+    }
+
+    /// Marks the key failed; true when this is the first rejection to record.
+    func markFailed() -> Bool {
+        state.withLockedValue { state in
+            state.markedFailed = true
+            defer { state.rejectionPending = true }
+            return !state.rejectionPending
+        }
+    }
+
+    func rejectionRecorded() { state.withLockedValue { $0.rejectionPending = false } }
+
+    var inFlight: Int { state.withLockedValue { $0.inFlight } }
+    var isMarkedFailed: Bool { state.withLockedValue { $0.markedFailed } }
+    var coolingUntil: NIODeadline? { state.withLockedValue { $0.coolingUntil } }
+}
+
+/// One pool as the gateway serves it: the vault's snapshot (decrypted keys,
+/// policy) and each member's runtime.
+final class ServingPool: Sendable {
+    let pool: GatewayPool
+    let runtimes: [KeyRuntime]
+    private let cursor = NIOLockedValueBox(0)
+
+    init(pool: GatewayPool, runtimes: [KeyRuntime]) {
+        self.pool = pool
+        self.runtimes = runtimes
+    }
+
+    /// The member to try next, never one in `excluded`:
+    /// - no spread: the active key, whatever its state (there is nowhere
+    ///   else to go, and the provider's own answer tells the client the truth),
+    ///   unless traffic found it failed and failover offers a standby;
+    /// - round-robin: the next usable member in turn;
+    /// - least-in-flight: the usable member with the fewest requests in flight.
+    /// With every member resting, the one whose cooldown ends first.
+    func pick(excluding excluded: Set<Int>, now: NIODeadline) -> Int? {
+        let candidates = runtimes.indices.filter { !excluded.contains($0) }
+        guard !candidates.isEmpty else { return nil }
+        guard let spread = pool.spread else {
+            if !excluded.contains(0), !runtimes[0].isMarkedFailed || !pool.failover { return 0 }
+            guard pool.failover else { return nil }
+            return candidates.first { $0 != 0 && !runtimes[$0].isMarkedFailed }
+        }
+        let usable = candidates.filter { runtimes[$0].usable(at: now) }
+        if usable.isEmpty {
+            let resting = candidates.filter { !runtimes[$0].isMarkedFailed }
+            return resting.min { (runtimes[$0].coolingUntil ?? now) < (runtimes[$1].coolingUntil ?? now) }
+        }
+        switch spread {
+        case .roundRobin:
+            let start = cursor.withLockedValue { value -> Int in
+                defer { value &+= 1 }
+                return value
+            }
+            let count = runtimes.count
+            for step in 0..<count {
+                let index = (start &+ step) % count
+                if usable.contains(index) { return index }
+            }
+            return usable.first
+        case .leastInFlight:
+            return usable.min { runtimes[$0].inFlight < runtimes[$1].inFlight }
+        }
+    }
+
+    /// Another member for a request a key's refusal left unprocessed: any
+    /// usable one in a spreading pool; otherwise the standby failover would
+    /// promote (only when the pool fails over).
+    func nextAfterRefusal(excluding excluded: Set<Int>, now: NIODeadline) -> Int? {
+        guard pool.spread != nil || pool.failover else { return nil }
+        return runtimes.indices.first { !excluded.contains($0) && runtimes[$0].usable(at: now) }
+    }
+
+    /// Whether a usable member is left for a rate-limited request in a spreading pool.
+    func hasUsable(excluding excluded: Set<Int>, now: NIODeadline) -> Bool {
+        pool.spread != nil && runtimes.indices.contains { !excluded.contains($0) && runtimes[$0].usable(at: now) }
+    }
+}
+
+/// The gateway's pools by (provider, scope), read from the vault on first
+/// use and again whenever the vault changed (the WAL's stamp, as the agent's
+/// key cache watches it): a rotation, a failover or a new key shows on the
+/// next request. Key runtimes survive reloads.
+final class GatewayPools: Sendable {
+    private struct Key: Hashable {
+        var provider: String
+        var scope: String
+    }
+
+    private struct State {
+        var stamp: FileStamp?
+        var pools: [Key: ServingPool] = [:]
+        var runtimes: [String: KeyRuntime] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let cache: ActiveKeyCache
+    private let metrics: GatewayMetrics
+
+    init(cache: ActiveKeyCache, metrics: GatewayMetrics) {
+        self.cache = cache
+        self.metrics = metrics
+    }
+
+    /// The pool serving `provider` for `scope`, loaded through `load` (vault
+    /// work, on the agent's pool) when not held or the vault changed.
+    func pool(provider: String, scope: String, load: @Sendable () async throws -> GatewayPool) async throws -> ServingPool {
+        let stamp = cache.currentStamp()
+        let key = Key(provider: provider, scope: scope)
+        let held = state.withLockedValue { state -> ServingPool? in
+            if state.stamp != stamp {
+                state.pools.removeAll()
+                state.stamp = stamp
+                return nil
+            }
+            return state.pools[key]
+        }
+        if let held { return held }
+        let loaded = try await load()
+        return state.withLockedValue { state in
+            let runtimes = loaded.members.map { member in
+                if let runtime = state.runtimes[member.key.id] {
+                    // The vault's snapshot now shows the key's recorded state.
+                    runtime.state.withLockedValue { if !$0.rejectionPending { $0.markedFailed = false } }
+                    return runtime
+                }
+                let made = KeyRuntime(keyID: member.key.id, counters: metrics.counters(provider: loaded.provider.name, scope: member.key.scope, keyID: member.key.id))
+                state.runtimes[member.key.id] = made
+                return made
+            }
+            let serving = ServingPool(pool: loaded, runtimes: runtimes)
+            if state.stamp == stamp { state.pools[key] = serving }
+            return serving
+        }
+    }
+
+    func removeAll() {
+        state.withLockedValue { $0.pools.removeAll() }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardenCore
+import KeywardenCrypto
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// Where a gateway request carries its Keywarden token: wherever the
+/// provider's SDK puts its key, so a program sets its usual API-key variable
+/// to the token and changes nothing else.
+struct PresentedCredential {
+    /// The token's bytes, in guarded memory.
+    var secret: SecureBytes
+    /// It came in the query (`?key=`), which must not be forwarded.
+    var inQuery: Bool
+
+    static let headerNames: [HTTPField.Name] = [.authorization, HTTPField.Name("x-api-key")!, HTTPField.Name("x-goog-api-key")!, HTTPField.Name("api-key")!]
+
+    /// The credential of `request`, nil when it carries none. A provider key
+    /// instead of a token, or two different tokens, is refused: neither is
+    /// ever forwarded (every credential header is dropped anyway).
+    static func of(_ request: Request) throws(GatewayRefusal) -> PresentedCredential? {
+        var found: [Substring] = []
+        var inQuery = false
+        for name in headerNames {
+            for value in request.headers[values: name] {
+                var text = Substring(value)
+                if name == .authorization {
+                    guard text.hasPrefix("Bearer ") || text.hasPrefix("bearer ") else {
+                        throw GatewayRefusal(status: .unauthorized, kind: "denied", "this is the Keywarden gateway: send a Keywarden token (Authorization: Bearer kwt_…)")
+                    }
+                    text = text.dropFirst(7)
+                }
+                found.append(text.drop { $0 == " " })
+            }
+        }
+        if let query = request.uri.query {
+            for pair in query.split(separator: "&") where pair.hasPrefix("key=") {
+                found.append(pair.dropFirst(4))
+                inQuery = true
+            }
+        }
+        guard let first = found.first else { return nil }
+        guard first.hasPrefix(AgentToken.secretPrefix) else {
+            throw GatewayRefusal(status: .unauthorized, kind: "denied", "this is the Keywarden gateway: send a Keywarden token (kwt_…), not a provider key; the gateway adds the key")
+        }
+        for other in found.dropFirst() where other != first {
+            throw GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request carries two different credentials; send one Keywarden token")
+        }
+        return PresentedCredential(secret: SecureBytes(copying: first.utf8), inQuery: inQuery)
+    }
+}
+
+/// Checks gateway tokens: the agent's run tokens (memory only) first, then
+/// the vault's tokens. A vault token's check is a database read, too slow
+/// for every proxied request, so its result is kept — by a keyed hash of
+/// the token, never the token — until the vault changes (a revocation is a
+/// commit); expiry is checked on every use.
+final class GatewayTokens: Sendable {
+    private let state: AgentState
+    private let pool: NIOThreadPool
+    let runTokens: RunTokens?
+    private let hashKey = SymmetricKey.random()
+    private let cache = NIOLockedValueBox<(stamp: FileStamp?, tokens: [[UInt8]: Result<AgentToken, TokenRejection>])>((nil, [:]))
+
+    init(state: AgentState, pool: NIOThreadPool, runTokens: RunTokens?) {
+        self.state = state
+        self.pool = pool
+        self.runTokens = runTokens
+    }
+
+    /// The token `presented` names, or why it is refused.
+    func check(_ presented: SecureBytes) async throws -> Result<AgentToken, TokenRejection> {
+        if let run = presented.withUnsafeBytes({ runTokens?.authenticate($0) }) { return .success(run) }
+        guard let vault = state.current else { throw KeywardenError.agentLocked }
+        let hash = (try? KeyedHash.hash(presented, key: hashKey)) ?? []
+        let stamp = state.cache.currentStamp()
+        let held = cache.withLockedValue { cache -> Result<AgentToken, TokenRejection>? in
+            if cache.stamp != stamp { cache = (stamp, [:]) }
+            return cache.tokens[hash]
+        }
+        let result: Result<AgentToken, TokenRejection>
+        if let held {
+            result = held
+        } else {
+            result = try await pool.runIfActive { try vault.authenticate(token: presented) }
+            cache.withLockedValue { cache in
+                if cache.stamp == stamp, cache.tokens.count < 10_000 { cache.tokens[hash] = result }
+            }
+        }
+        if case .success(let token) = result, let expires = token.expiresAt, expires <= vault.context.clock() {
+            return .failure(.expired(name: token.name))
+        }
+        return result
+    }
+}

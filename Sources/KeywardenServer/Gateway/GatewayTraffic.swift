@@ -1,0 +1,76 @@
+import Foundation
+import KeywardenCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+import ServiceLifecycle
+
+/// The gateway's traffic, counted in memory per key and caller and written
+/// every 10 s (and at shutdown) as one `gateway.forward` event each, with
+/// the key's hourly counts for the 24-hour view — aggregated as the agent's
+/// serve events are, so traffic costs no commit per request. Refusals and
+/// failovers are their own events (``Gateway/recordRejection``).
+final class GatewayTraffic: Service, Sendable {
+    private struct Key: Hashable {
+        var keyID: String
+        var caller: GatewayCaller
+    }
+
+    private let counts = NIOLockedValueBox<(since: Timestamp, byKey: [Key: GatewayTrafficCount])>((.now(), [:]))
+    private let state: AgentState
+    private let pool: NIOThreadPool
+    private let logger: Logger
+    let interval: Duration
+
+    init(state: AgentState, pool: NIOThreadPool, logger: Logger, interval: Duration = .seconds(10)) {
+        self.state = state
+        self.pool = pool
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func count(keyID: String, caller: GatewayCaller, outcome: GatewayOutcome) {
+        let column = outcome.trafficClass
+        guard column != .none else { return }
+        counts.withLockedValue { counts in
+            let key = Key(keyID: keyID, caller: caller)
+            var count = counts.byKey[key] ?? GatewayTrafficCount(keyID: keyID, caller: caller.actor, since: counts.since, until: counts.since)
+            switch column {
+            case .ok: count.ok += 1
+            case .failed: count.failed += 1
+            case .rateLimited: count.rateLimited += 1
+            case .errors: count.errors += 1
+            case .none: break
+            }
+            counts.byKey[key] = count
+        }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.interval)
+                await self.flush()
+            }
+        }
+        await flush()
+    }
+
+    /// Writes what was counted since the last flush.
+    func flush() async {
+        let now = Timestamp.now()
+        let batch = counts.withLockedValue { counts -> [GatewayTrafficCount] in
+            defer { counts = (now, [:]) }
+            return counts.byKey.values.map { var count = $0; count.until = now; return count }
+        }
+        guard !batch.isEmpty, let vault = state.current else { return }
+        let cache = state.cache
+        do {
+            try await pool.runIfActive {
+                try cache.observingOwnCommit { observer in try vault.recordGatewayTraffic(batch, observer: observer) }
+            }
+        } catch {
+            logger.error("gateway: could not record traffic of \(batch.count) keys: \(error)")
+        }
+    }
+}
