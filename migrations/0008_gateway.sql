@@ -16,3 +16,6 @@ CREATE TABLE key_traffic (
     errors       INTEGER NOT NULL DEFAULT 0 CHECK (errors >= 0),              -- provider, timeout, network
     PRIMARY KEY (key_id, hour)
 );
+
+-- The 24-hour view and the pruning read by hour.
+CREATE INDEX key_traffic_hour ON key_traffic(hour);
