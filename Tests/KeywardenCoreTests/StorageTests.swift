@@ -11,7 +11,7 @@ struct StorageTests {
         let f = try VaultFixture()
         // In order, every file listed.
         let applied = try f.vault.database.appliedMigrations()
-        #expect(applied == ["0001_initial", "0002_agent_tokens", "0003_rotation", "0004_row_macs", "0005_revoke_timeout", "0006_agent", "0007_provider_insecure"])
+        #expect(applied == ["0001_initial", "0002_agent_tokens", "0003_rotation", "0004_row_macs", "0005_revoke_timeout", "0006_agent", "0007_provider_insecure", "0008_gateway"])
         let (journal, synchronous, foreignKeys) = try f.vault.database.writer.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }

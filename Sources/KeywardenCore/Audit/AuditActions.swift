@@ -16,6 +16,7 @@ public enum AuditActions {
         "rotate.policy", "rotate.start", "rotate.fail", "rotate.recover",
         "token.create", "token.revoke",
         "agent.start", "agent.stop", "agent.serve", "agent.deny", "agent.lock",
+        "gateway.reject", "gateway.forward",
     ]
 
     /// The filter in canonical form, or an error naming the known actions when

@@ -25,6 +25,15 @@ public struct GatewayRejection: Sendable {
     }
 }
 
+extension GatewayRejection {
+    /// The detail for a rejection: `HTTP 401 from anthropic for POST /v1/messages`.
+    /// The path is cut at `?` or `#`: a query may carry the key (Gemini's `?key=`).
+    public static func detail(status: Int, provider: String, method: String, path: String) -> String {
+        let bare = path.prefix { $0 != "?" && $0 != "#" }
+        return "HTTP \(status) from \(provider) for \(method) \(bare.isEmpty ? "/" : bare)"
+    }
+}
+
 extension Vault {
     /// Records an auth failure seen in gateway traffic, in one transaction:
     /// the key's last outcome, a `gateway.reject` event naming the key, its
@@ -32,6 +41,11 @@ extension Vault {
     /// and its pool fails over — the promotion of the next healthy standby
     /// (`key.failover`), as a client's report would. A rejection the probe
     /// disconfirmed is audited but changes no key. Returns the promoted key's id.
+    ///
+    /// Only an auth failure (`invalid`, `forbidden`, `no_credit`) changes the
+    /// key; any other outcome is audited alone. A key removed meanwhile is
+    /// skipped. The texts are stored without the key's value, should the
+    /// detail or the caller's name echo it.
     @discardableResult
     public func recordGatewayRejection(_ rejection: GatewayRejection, observer: CommitObserver? = nil) throws(KeywardenError) -> String? {
         try write(mode: .verify, observer: observer) { tx in
@@ -41,19 +55,30 @@ extension Vault {
             case .some(true): "; a probe confirmed it"
             case nil: ""
             }
+            let scrub = try valueScrubber(for: record)
+            var caller = rejection.caller
+            caller.name = scrub(caller.name)
+            let detail = String(scrub(rejection.detail).prefix(500))  // scrubbed before cut: no half key left
             try appendAudit(AuditDraft(action: "gateway.reject", provider: record.provider, scope: record.scope, keyID: record.id,
                                        fingerprint: record.fingerprint, outcome: rejection.outcome.rawValue,
-                                       detail: rejection.detail + probe, actor: rejection.caller), tx)
-            guard rejection.confirmed != false, let outcome = rejection.outcome.validationOutcome else { return nil }
+                                       detail: detail + probe, actor: caller), tx)
+            guard rejection.confirmed != false, rejection.outcome.isAuthFailure, let outcome = rejection.outcome.validationOutcome else { return nil }
             record.lastOutcome = outcome
             record.lastCheckedAt = now
-            record.lastDetail = "gateway: \(rejection.detail) (uid \(rejection.caller.uid), pid \(rejection.caller.pid), \(rejection.caller.name))"
+            record.lastDetail = DisplayText.sanitized("gateway: \(detail) (uid \(caller.uid), pid \(caller.pid), \(caller.name))")
             record.updatedAt = now
             try tx.update(record)
             guard try failsOver(record, after: outcome, tx), let standby = try healthyStandby(record.pool, tx) else { return nil }
-            try promote(standby, replacing: record, reason: "gateway: \(rejection.detail) for \(rejection.caller.name)", tx)
+            try promote(standby, replacing: record, reason: "gateway: \(detail) for \(caller.name)", tx)
             return standby.id
         }
+    }
+
+    /// Replaces the key's value, wherever free text echoes it, with `[key]`.
+    private func valueScrubber(for record: KeyRecord) throws -> (String) -> String {
+        let value = try open(nonce: record.nonce, ciphertext: record.ciphertext, for: RowBinding(key: record))
+        let text = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        return { text.isEmpty ? $0 : $0.replacingOccurrences(of: text, with: "[key]") }
     }
 }
 
