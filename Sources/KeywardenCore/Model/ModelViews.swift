@@ -19,11 +19,13 @@ public struct KeyInfo: Codable, Sendable, Equatable {
     public var detail: String?
     /// Set when the key is listed for a child scope that inherits it.
     public var inheritedBy: String?
+    /// The gateway's traffic with this key in the last 24 hours (`key list`); nil when none.
+    public var traffic24h: KeyTraffic?
 
     enum CodingKeys: String, CodingKey {
         case id, provider, scope, label, env, state, hint, fingerprint, version
         case createdAt = "created_at", updatedAt = "updated_at", activatedAt = "activated_at"
-        case outcome, checkedAt = "checked_at", detail, inheritedBy = "inherited_by"
+        case outcome, checkedAt = "checked_at", detail, inheritedBy = "inherited_by", traffic24h = "traffic_24h"
     }
 
     init(_ r: KeyRecord) {
@@ -43,6 +45,32 @@ public struct KeyInfo: Codable, Sendable, Equatable {
         checkedAt = r.lastCheckedAt
         detail = r.lastDetail
     }
+}
+
+/// Requests the gateway forwarded with a key over a period, by the columns
+/// of the last-24-hours view (``GatewayOutcome/trafficClass``).
+public struct KeyTraffic: Codable, Sendable, Equatable {
+    /// Answered (a client's own bad request included: the key served it).
+    public var ok: Int
+    /// Refused for the key: invalid, forbidden, out of credit.
+    public var failed: Int
+    public var rateLimited: Int
+    /// Provider errors, timeouts and network failures.
+    public var errors: Int
+
+    enum CodingKeys: String, CodingKey {
+        case ok, failed, rateLimited = "rate_limited", errors
+    }
+
+    public init(ok: Int = 0, failed: Int = 0, rateLimited: Int = 0, errors: Int = 0) {
+        self.ok = ok
+        self.failed = failed
+        self.rateLimited = rateLimited
+        self.errors = errors
+    }
+
+    /// Every request counted.
+    public var total: Int { ok + failed + rateLimited + errors }
 }
 
 /// A config entry as listed: plain values are shown, secret ones are not.
@@ -103,9 +131,11 @@ public struct VaultStatus: Codable, Sendable {
     public var activeKeys: Int
     public var config: Int
     public var auditEvents: Int64
+    /// Every key's gateway traffic in the last 24 hours; nil when none.
+    public var gatewayTraffic24h: KeyTraffic? = nil
 
     enum CodingKeys: String, CodingKey {
         case path, vaultId = "vault_id", schema, createdAt = "created_at", keyslots, scopes, keys
-        case activeKeys = "active_keys", config, auditEvents = "audit_events"
+        case activeKeys = "active_keys", config, auditEvents = "audit_events", gatewayTraffic24h = "gateway_traffic_24h"
     }
 }

@@ -40,6 +40,7 @@ public struct RotationPolicy: Codable, Sendable, Equatable {
         commandTimeout = DurationSpec(seconds: r.commandTimeoutSeconds)
         revokeTimeout = DurationSpec(seconds: r.revokeTimeoutSeconds)
         failover = r.failover
+        spread = r.spread
     }
 }
 
@@ -52,9 +53,11 @@ public struct RotationPolicyChange: Sendable {
     public var commandTimeout: DurationSpec?
     public var revokeTimeout: DurationSpec?
     public var failover: Bool?
+    /// `.some(nil)`: back to the active key alone.
+    public var spread: GatewaySpread??
 
     public init(every: DurationSpec?? = nil, grace: DurationSpec? = nil, command: String?? = nil, revokeCommand: String?? = nil,
-                commandTimeout: DurationSpec? = nil, revokeTimeout: DurationSpec? = nil, failover: Bool? = nil) {
+                commandTimeout: DurationSpec? = nil, revokeTimeout: DurationSpec? = nil, failover: Bool? = nil, spread: GatewaySpread?? = nil) {
         self.every = every
         self.grace = grace
         self.command = command
@@ -62,6 +65,7 @@ public struct RotationPolicyChange: Sendable {
         self.commandTimeout = commandTimeout
         self.revokeTimeout = revokeTimeout
         self.failover = failover
+        self.spread = spread
     }
 }
 
@@ -83,11 +87,12 @@ extension Vault {
             if let timeout = change.commandTimeout { record.commandTimeoutSeconds = max(1, timeout.seconds) }
             if let timeout = change.revokeTimeout { record.revokeTimeoutSeconds = max(1, timeout.seconds) }
             if let failover = change.failover { record.failover = failover }
+            if let spread = change.spread { record.spread = spread }
             record.updatedAt = now
             try tx.save(record)
             let policy = RotationPolicy(record)
             try appendAudit(AuditDraft(action: "rotate.policy", provider: provider, scope: scope, outcome: "ok",
-                                       detail: "every \(policy.every?.description ?? "manual"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", with command" : "")\(policy.revokeCommand != nil ? ", with revoke command" : "")"), tx)
+                                       detail: "every \(policy.every?.description ?? "manual"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.spread.map { ", spread \($0.rawValue)" } ?? "")\(policy.command != nil ? ", with command" : "")\(policy.revokeCommand != nil ? ", with revoke command" : "")"), tx)
             return policy
         }
     }

@@ -64,11 +64,16 @@ enum RowAuthentication {
     static let agentTokens = Table(name: "agent_tokens", key: ["id"], fields: [
         "name", "hash", "scopes", "providers", "config", "created_at", "expires_at", "revoked_at",
     ])
+    // `spread` (0008) decides which keys serve the gateway; NULL (the active
+    // key alone, every row written before 0008) is left out of the input.
     static let rotationPolicies = Table(name: "rotation_policies", key: ["provider", "scope"], fields: [
         "every_seconds", "grace_seconds", "command", "revoke_command", "command_timeout_seconds", "revoke_timeout_seconds",
-        "failover", "updated_at",
+        "failover", "updated_at", "spread",
     ])
     static let exportedFiles = Table(name: "exported_files", key: ["path"], fields: ["scope", "format", "only", "updated_at"])
+    // Not authenticated: `key_traffic` (0008), the gateway's hourly counts
+    // per key. Like `last_outcome` they are observations; they decide nothing
+    // about where a key goes or what runs.
 
     /// Every authenticated table.
     static let all: [Table] = [vault, keyslots, scopes, providers, keys, configEntries, agentTokens, rotationPolicies, exportedFiles]

@@ -98,33 +98,42 @@ extension Vault {
         return AddedKey(key: KeyInfo(record), warnings: [], demoted: demoted)
     }
 
-    /// Keys matching `filter`. With a scope, the active keys its parents pass
-    /// down (for providers the scope does not override) are included and
-    /// marked `inherited_by`.
+    /// Keys matching `filter`, each with its gateway traffic of the last 24
+    /// hours. With a scope, the active keys its parents pass down (for
+    /// providers the scope does not override) are included and marked
+    /// `inherited_by`.
     public func listKeys(_ filter: KeyFilter) throws(KeywardenError) -> [KeyInfo] {
         if let scope = filter.scope { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
         return try read { tx in
-            if let p = filter.provider { _ = try provider(named: p, tx) }
-            let states = filter.state.map { [$0] }
-            guard let scope = filter.scope else {
-                return try tx.keys(KeyQuery(provider: filter.provider, states: states, order: .providerScopeCreatedAt)).map(KeyInfo.init)
-            }
-            let chain = try scopeChain(scope, tx)
-            var result = try tx.keys(KeyQuery(provider: filter.provider, scope: scope, states: states, order: .providerCreatedAt)).map(KeyInfo.init)
-            if filter.state == nil || filter.state == .active {
-                var covered = Set(result.filter { $0.state == .active }.map(\.provider))
-                for ancestor in chain.dropFirst() {
-                    let inherited = try tx.keys(KeyQuery(provider: filter.provider, scope: ancestor, states: [.active], order: .provider))
-                    for record in inherited where !covered.contains(record.provider) {
-                        var info = KeyInfo(record)
-                        info.inheritedBy = scope
-                        result.append(info)
-                        covered.insert(record.provider)
-                    }
+            var keys = try listKeys(filter, tx)
+            let traffic = try gatewayTrafficByKey24h(tx)
+            guard !traffic.isEmpty else { return keys }
+            for i in keys.indices { keys[i].traffic24h = traffic[keys[i].id] }
+            return keys
+        }
+    }
+
+    private func listKeys(_ filter: KeyFilter, _ tx: any StoreReading) throws -> [KeyInfo] {
+        if let p = filter.provider { _ = try provider(named: p, tx) }
+        let states = filter.state.map { [$0] }
+        guard let scope = filter.scope else {
+            return try tx.keys(KeyQuery(provider: filter.provider, states: states, order: .providerScopeCreatedAt)).map(KeyInfo.init)
+        }
+        let chain = try scopeChain(scope, tx)
+        var result = try tx.keys(KeyQuery(provider: filter.provider, scope: scope, states: states, order: .providerCreatedAt)).map(KeyInfo.init)
+        if filter.state == nil || filter.state == .active {
+            var covered = Set(result.filter { $0.state == .active }.map(\.provider))
+            for ancestor in chain.dropFirst() {
+                let inherited = try tx.keys(KeyQuery(provider: filter.provider, scope: ancestor, states: [.active], order: .provider))
+                for record in inherited where !covered.contains(record.provider) {
+                    var info = KeyInfo(record)
+                    info.inheritedBy = scope
+                    result.append(info)
+                    covered.insert(record.provider)
                 }
             }
-            return result
         }
+        return result
     }
 
     /// One key's metadata.

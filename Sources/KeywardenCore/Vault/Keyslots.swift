@@ -83,7 +83,7 @@ extension Vault {
             return VaultStatus(
                 path: store.displayLocation, vaultId: vaultID, schema: schema, createdAt: header.createdAt,
                 keyslots: counts.keyslots, scopes: counts.scopes, keys: counts.keys, activeKeys: counts.activeKeys,
-                config: counts.configEntries, auditEvents: counts.auditEvents)
+                config: counts.configEntries, auditEvents: counts.auditEvents, gatewayTraffic24h: try gatewayTraffic24h(tx))
         }
     }
 

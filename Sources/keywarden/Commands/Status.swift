@@ -27,5 +27,8 @@ struct Status: KeywardenCommand {
         context.output.line("keys      \(status.keys) (\(status.activeKeys) active)")
         context.output.line("config    \(status.config)")
         context.output.line("audit     \(status.auditEvents) events")
+        if let traffic = status.gatewayTraffic24h {
+            context.output.line("gateway traffic (24 h): \(traffic.total) requests, \(traffic.failed) failed, \(traffic.rateLimited) rate-limited")
+        }
     }
 }

@@ -96,11 +96,12 @@ public enum Rotation {
 
 /// On the wire a change keeps "leave as is" apart from "remove": a field that
 /// is absent keeps its value, `null` clears it (`every` → manual only,
-/// `command`/`revoke_command` → none), a value sets it.
+/// `command`/`revoke_command` → none, `spread` → the active key alone), a
+/// value sets it.
 extension RotationPolicyChange: Codable {
     enum CodingKeys: String, CodingKey {
         case every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout"
-        case revokeTimeout = "revoke_timeout", failover
+        case revokeTimeout = "revoke_timeout", failover, spread
     }
 
     public init(from decoder: any Decoder) throws {
@@ -113,7 +114,7 @@ extension RotationPolicyChange: Codable {
                   command: try clearable(.command), revokeCommand: try clearable(.revokeCommand),
                   commandTimeout: try c.decodeIfPresent(DurationSpec.self, forKey: .commandTimeout),
                   revokeTimeout: try c.decodeIfPresent(DurationSpec.self, forKey: .revokeTimeout),
-                  failover: try c.decodeIfPresent(Bool.self, forKey: .failover))
+                  failover: try c.decodeIfPresent(Bool.self, forKey: .failover), spread: try clearable(.spread))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -129,6 +130,7 @@ extension RotationPolicyChange: Codable {
         try c.encodeIfPresent(commandTimeout, forKey: .commandTimeout)
         try c.encodeIfPresent(revokeTimeout, forKey: .revokeTimeout)
         try c.encodeIfPresent(failover, forKey: .failover)
+        try clearable(spread, .spread)
     }
 }
 

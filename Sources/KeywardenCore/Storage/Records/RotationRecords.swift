@@ -10,6 +10,8 @@ struct RotationPolicyRecord: Sendable, Equatable {
     var failover: Bool
     var updatedAt: Timestamp
     var revokeTimeoutSeconds: Int64
+    /// NULL: the active key alone serves the gateway's traffic.
+    var spread: GatewaySpread? = nil
 }
 
 /// What started a rotation (`rotations.trigger`).

@@ -24,6 +24,7 @@ extension ExportFormat: DatabaseValueConvertible {}
 extension KeyslotKind: DatabaseValueConvertible {}
 extension RotationTrigger: DatabaseValueConvertible {}
 extension RotationStage: DatabaseValueConvertible {}
+extension GatewaySpread: DatabaseValueConvertible {}
 
 extension StoredValue {
     init(_ value: DatabaseValue) {
@@ -113,6 +114,7 @@ struct StoredRowReader {
         case is RotationTrigger.Type: "a rotation trigger (\(RotationTrigger.allCases.map(\.rawValue).joined(separator: ", ")))"
         case is RotationStage.Type: "a rotation step (\(RotationStage.allCases.map(\.rawValue).joined(separator: ", ")))"
         case is ExportFormat.Type: "an export format (\(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case is GatewaySpread?.Type: "a spread (\(GatewaySpread.allCases.map(\.rawValue).joined(separator: ", ")))"
         default: typeName(type)
         }
     }

@@ -182,7 +182,8 @@ extension RotationPolicyRecord: FetchableRecord, PersistableRecord {
         let r = try StoredRowReader(authenticated: row, RowAuthentication.rotationPolicies)
         self.init(provider: try r["provider"], scope: try r["scope"], everySeconds: try r["every_seconds"], graceSeconds: try r["grace_seconds"],
                   command: try r["command"], revokeCommand: try r["revoke_command"], commandTimeoutSeconds: try r["command_timeout_seconds"],
-                  failover: try r["failover"], updatedAt: try r["updated_at"], revokeTimeoutSeconds: try r["revoke_timeout_seconds"])
+                  failover: try r["failover"], updatedAt: try r["updated_at"], revokeTimeoutSeconds: try r["revoke_timeout_seconds"],
+                  spread: try r["spread"])
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -196,6 +197,7 @@ extension RotationPolicyRecord: FetchableRecord, PersistableRecord {
         container["failover"] = failover
         container["updated_at"] = updatedAt
         container["revoke_timeout_seconds"] = revokeTimeoutSeconds
+        container["spread"] = spread
         try SQLiteRowMACs.sign(&container, RowAuthentication.rotationPolicies)
     }
 }

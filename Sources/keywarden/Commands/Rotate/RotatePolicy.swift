@@ -22,11 +22,14 @@ struct RotatePolicySet: KeywardenCommand {
         and working directory, as for its scheduler), else `keywarden rotate`; give absolute paths.
         --failover on promotes the next healthy standby key when the active one is reported failed
         or found invalid, forbidden or out of credit.
+        --spread round-robin|least-in-flight spreads the gateway's traffic over the pool's healthy
+        keys (the active key and healthy standbys) instead of the active key alone; off undoes it.
 
         Examples:
           keywarden rotate policy anthropic --scope prod --every 30d --grace 24h \\
             --command ~/bin/new-anthropic-key.sh
           keywarden rotate policy openai --scope prod --failover on
+          keywarden rotate policy openai --scope prod --spread round-robin
           keywarden rotate policy list
         """
     )
@@ -41,6 +44,8 @@ struct RotatePolicySet: KeywardenCommand {
     @Option(help: ArgumentHelp("Time limit for the rotate command (default 60s).", valueName: "duration")) var commandTimeout: String?
     @Option(help: ArgumentHelp("Time limit for the revoke command (default 60s).", valueName: "duration")) var revokeTimeout: String?
     @Option(help: ArgumentHelp("Fail over to a standby key: on or off.", valueName: "on|off")) var failover: String?
+    @Option(help: ArgumentHelp("Spread gateway traffic over the pool's healthy keys, or off for the active key alone.",
+                               valueName: "round-robin|least-in-flight|off")) var spread: String?
 
     func run(_ context: CLIContext) async throws {
         func duration(_ text: String?, _ option: String) throws(KeywardenError) -> DurationSpec? {
@@ -62,8 +67,14 @@ struct RotatePolicySet: KeywardenCommand {
             guard ["on", "off"].contains(failover) else { throw KeywardenError(.invalidInput, "invalid --failover '\(failover)': use on or off") }
             change.failover = failover == "on"
         }
+        if let spread {
+            guard spread == "off" || GatewaySpread(rawValue: spread) != nil else {
+                throw KeywardenError(.invalidInput, "invalid --spread '\(spread)': use round-robin, least-in-flight or off")
+            }
+            change.spread = .some(GatewaySpread(rawValue: spread))
+        }
         let policy = try await Session.service(context, vault, command: "rotate policy").setRotationPolicy(provider: provider, scope: scope, change)
-        context.output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
+        context.output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.spread.map { ", spread \($0.rawValue)" } ?? "")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
     }
 }
 
@@ -86,8 +97,9 @@ struct RotatePolicyList: KeywardenCommand {
         let policies = try await Session.service(context, vault, command: "rotate policy list").rotationPolicies()
         if json { return try context.output.json(policies) }
         if policies.isEmpty { return context.output.line("No rotation policies. Set one with `keywarden rotate policy PROVIDER --scope S --every 30d`.") }
-        context.output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "COMMAND", "REVOKE COMMAND"], policies.map { p in
-            [p.provider, p.scope, p.every?.description ?? "never", p.grace.description, p.failover ? "on" : "off", p.command ?? "-", p.revokeCommand ?? "-"]
+        context.output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "SPREAD", "COMMAND", "REVOKE COMMAND"], policies.map { p in
+            [p.provider, p.scope, p.every?.description ?? "never", p.grace.description, p.failover ? "on" : "off", p.spread?.rawValue ?? "off",
+             p.command ?? "-", p.revokeCommand ?? "-"]
         })
     }
 }
