@@ -181,8 +181,10 @@ let package = Package(
                 "KeywardenCore",
                 "KeywardenClient",
                 "KeywardenTestSupport",
+                "KeywardenMockProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -31,7 +31,7 @@ final class AgentFixture: @unchecked Sendable {
     /// The keys stored: prod's anthropic (active) and openai, dev's anthropic.
     let prodAnthropic: KeyInfo, prodOpenAI: KeyInfo, devAnthropic: KeyInfo
 
-    init(peers: (any PeerIdentifier)? = nil, owner: UInt32 = AgentFixture.owner) throws {
+    init(peers: (any PeerIdentifier)? = nil, owner: UInt32 = AgentFixture.owner, gateway: GatewaySettings? = nil) throws {
         location = VaultLocation(directory: directory.file("home"))
         keyfile = directory.file("vault.key")
         vault = try Vault.create(at: location, slots: [.keyfile(path: keyfile)], scopes: ["dev", "staging", "prod"], context: Self.context(directory))
@@ -44,7 +44,7 @@ final class AgentFixture: @unchecked Sendable {
         vaultPool.start()
         state = AgentState(vault: vault)
         agent = AgentDependencies(state: state, logger: Logger(label: "agent-test"), auditPool: auditPool, vaultPool: vaultPool,
-                                  peers: peers ?? HeaderPeers(), owner: owner)
+                                  peers: peers ?? HeaderPeers(), owner: owner, gateway: gateway)
     }
 
     static func context(_ directory: TemporaryDirectory) -> VaultContext {

@@ -21,6 +21,8 @@ struct ForwardedRequest {
     let target: (url: String, scheme: String, host: String)
     let body: ReplayableBody
     let method: HTTPMethod
+    /// The path after `/{provider}`, for audit details.
+    let remainder: String
 
     /// The provider's answer bodies the gateway reads to classify an error (they are small JSON).
     static let errorBodyLimit = 64 * 1024
@@ -36,6 +38,7 @@ struct ForwardedRequest {
         self.caller = caller
         self.arrived = arrived
         method = HTTPMethod(rawValue: request.method.rawValue)
+        self.remainder = remainder
         let query = tokenInQuery ? UpstreamRequest.queryWithoutKey(request.uri.query) : request.uri.query
         target = try UpstreamRequest.url(provider: serving.pool.provider, remainder: remainder, query: query)
         let length = request.headers[.contentLength].flatMap { Int($0) }
@@ -136,7 +139,8 @@ struct ForwardedRequest {
             lastOutcome = outcome
             switch outcome {
             case .invalid, .forbidden, .noCredit:
-                gateway.recordRejection(member: member, runtime: runtime, pool: serving.pool, outcome: outcome, status: status, method: method.rawValue, caller: caller)
+                gateway.recordRejection(member: member, runtime: runtime, pool: serving.pool, outcome: outcome, status: status, method: method.rawValue,
+                                        path: String(remainder.prefix(200)), caller: caller)
                 excluded.insert(index)
                 if !resentAfterRefusal, serving.nextAfterRefusal(excluding: excluded, now: .now()) != nil {
                     resentAfterRefusal = true

@@ -11,9 +11,11 @@ extension Gateway {
     /// project it does not belong to, a model it may not use): without the
     /// probe any token holder could fail a pool over. No-credit answers are
     /// specific enough to be taken as they are.
-    func recordRejection(member: GatewayMember, runtime: KeyRuntime, pool: GatewayPool, outcome: GatewayOutcome, status: Int, method: String, caller: GatewayCaller) {
+    func recordRejection(member: GatewayMember, runtime: KeyRuntime, pool: GatewayPool, outcome: GatewayOutcome, status: Int, method: String, path: String,
+                         caller: GatewayCaller) {
         let first = runtime.markFailed()
-        let detail = "HTTP \(status) from \(pool.provider.name) for \(method) request"
+        // Method and path only: never the query (`?key=`) or a header.
+        let detail = GatewayRejection.detail(status: status, provider: pool.provider.name, method: method, path: path)
         let keyID = member.key.id
         guard let vault = state.current else { return }
         let actor = caller.programActor

@@ -65,12 +65,17 @@ final class GatewayTraffic: Service, Sendable {
         }
         guard !batch.isEmpty, let vault = state.current else { return }
         let cache = state.cache
-        do {
-            try await pool.runIfActive {
-                try cache.observingOwnCommit { observer in try vault.recordGatewayTraffic(batch, observer: observer) }
+        // Not cancellable: the last flush runs while the agent shuts down.
+        let failure: (any Error)? = await withCheckedContinuation { done in
+            pool.submit { _ in
+                do {
+                    try cache.observingOwnCommit { observer in try vault.recordGatewayTraffic(batch, observer: observer) }
+                    done.resume(returning: nil)
+                } catch {
+                    done.resume(returning: error)
+                }
             }
-        } catch {
-            logger.error("gateway: could not record traffic of \(batch.count) keys: \(error)")
         }
+        if let failure { logger.error("gateway: could not record traffic of \(batch.count) keys: \(failure)") }
     }
 }
