@@ -47,6 +47,10 @@ final class AgentFixture: @unchecked Sendable {
                                   peers: peers ?? HeaderPeers(), owner: owner, gateway: gateway)
     }
 
+    /// Folders that live as long as the fixture (removed with it).
+    private var kept: [TemporaryDirectory] = []
+    func keep(_ directory: TemporaryDirectory) { kept.append(directory) }
+
     static func context(_ directory: TemporaryDirectory) -> VaultContext {
         VaultContext(actor: AuditActor(uid: owner, pid: 42, name: "test"), logger: Logger(label: "test"), anchorDirectory: directory.file("state"))
     }

@@ -7,6 +7,7 @@ import Hummingbird
 import KeywardenCore
 import KeywardenMockProvider
 @testable import KeywardenServer
+import KeywardenTestSupport
 import Logging
 import ServiceLifecycle
 import NIOCore
@@ -47,9 +48,19 @@ final class GatewayFixture: @unchecked Sendable {
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
-    static func start(settings: GatewaySettings = GatewayFixture.testSettings) async throws -> GatewayFixture {
-        let fixture = try AgentFixture(gateway: settings)
+    /// `trustMock`: the gateway trusts the mock's self-signed certificate
+    /// (as `serve --ca-file` would), for the TLS listener.
+    static func start(settings: GatewaySettings = GatewayFixture.testSettings, trustMock: Bool = false) async throws -> GatewayFixture {
         let mock = try await MockProviderServer.start()
+        var settings = settings
+        let caDirectory = TemporaryDirectory(prefix: "keywarden-gateway-ca")
+        if trustMock {
+            let path = caDirectory.file("mock-ca.pem")
+            try mock.certificatePEM.write(toFile: path, atomically: true, encoding: .utf8)
+            settings.network = NetworkSettings(environment: [:], caFile: path)
+        }
+        let fixture = try AgentFixture(gateway: settings)
+        fixture.keep(caDirectory)
         for provider in ["anthropic", "openai", "gemini", "groq"] {
             _ = try fixture.vault.updateProvider(provider, baseURL: mock.baseURL(for: provider), env: nil)
         }

@@ -34,15 +34,27 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
     /// (`allow_insecure_http`), not in this JSON, so one flag covers
     /// built-ins and custom providers alike.
     public var allowInsecureHTTP = false
+    /// The variable the provider's official SDK reads its base URL from
+    /// (`ANTHROPIC_BASE_URL`), which `run --gateway` points at the gateway;
+    /// nil when no SDK variable is documented (the gateway URL then goes to
+    /// `KEYWARDEN_GATEWAY_<PROVIDER>`, for the user to pass as `base_url`).
+    public var sdkBaseURLEnv: String?
+    /// The path the SDK expects after its base URL (`/v1` for OpenAI's,
+    /// whose default base URL is `https://api.openai.com/v1`); nil for none.
+    public var sdkBasePath: String?
 
+    // `sdkBaseURLEnv` and `sdkBasePath` are optional, so nil is not written
+    // (synthesized `encodeIfPresent`): a custom provider's stored JSON, which
+    // its row MAC covers, is byte for byte what it was before they existed.
     enum CodingKeys: String, CodingKey {
-        case name, displayName, baseURL, auth, headers, env, alternateEnv, keyFormat, probe, consoleURL, rules
+        case name, displayName, baseURL, auth, headers, env, alternateEnv, keyFormat, probe, consoleURL, rules, sdkBaseURLEnv, sdkBasePath
     }
 
     public init(
         name: String, displayName: String, baseURL: String, auth: KeyPlacement,
         headers: [String: String] = [:], env: String, alternateEnv: [String] = [],
-        keyFormat: KeyFormat? = nil, probe: Probe? = nil, consoleURL: String? = nil, rules: [OutcomeRule]? = nil
+        keyFormat: KeyFormat? = nil, probe: Probe? = nil, consoleURL: String? = nil, rules: [OutcomeRule]? = nil,
+        sdkBaseURLEnv: String? = nil, sdkBasePath: String? = nil
     ) {
         self.name = name
         self.displayName = displayName
@@ -55,6 +67,8 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
         self.probe = probe
         self.consoleURL = consoleURL
         self.rules = rules
+        self.sdkBaseURLEnv = sdkBaseURLEnv
+        self.sdkBasePath = sdkBasePath
     }
 }
 

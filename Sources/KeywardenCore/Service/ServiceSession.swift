@@ -73,10 +73,17 @@ public struct AgentControls: Sendable {
     /// validation, a rotation) checks it before each vault call, so nothing
     /// more is written through a vault the agent has given up.
     public var isLocked: @Sendable () -> Bool
+    /// Mints a run token for the caller (``AgentControl/GatewayToken``):
+    /// in memory, gateway-only, bound to the caller's process. Throws
+    /// ``KeywardenError/gatewayOff`` when the agent runs without a gateway;
+    /// nil where no agent could mint one.
+    public var mintGatewayToken: (@Sendable (GatewayTokenGrant) async throws -> MintedGatewayToken)?
 
-    public init(lock: @escaping @Sendable () async -> Void, isLocked: @escaping @Sendable () -> Bool) {
+    public init(lock: @escaping @Sendable () async -> Void, isLocked: @escaping @Sendable () -> Bool,
+                mintGatewayToken: (@Sendable (GatewayTokenGrant) async throws -> MintedGatewayToken)? = nil) {
         self.lock = lock
         self.isLocked = isLocked
+        self.mintGatewayToken = mintGatewayToken
     }
 }
 

@@ -15,9 +15,75 @@ public struct AgentToken: Codable, Sendable, Equatable {
     public var expiresAt: Timestamp?
     public var revokedAt: Timestamp?
     public var lastUsedAt: Timestamp?
+    /// A token for the gateway only (`run --gateway`): it forwards requests
+    /// to providers and reads nothing through the rest of the agent's API.
+    /// Such tokens live in the agent's memory, never in the vault.
+    public var gatewayOnly: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, name, scopes, providers, config, createdAt = "created_at", expiresAt = "expires_at", revokedAt = "revoked_at", lastUsedAt = "last_used_at"
+        case gatewayOnly = "gateway_only"
+    }
+
+    /// A token held elsewhere than in the vault (the agent's in-memory run tokens).
+    public init(id: String, name: String, scopes: [String], providers: [String], config: [String] = [], createdAt: Timestamp,
+                expiresAt: Timestamp?, revokedAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil, gatewayOnly: Bool = false) {
+        self.id = id
+        self.name = name
+        self.scopes = scopes
+        self.providers = providers
+        self.config = config
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+        self.gatewayOnly = gatewayOnly
+    }
+
+    // `gateway_only` is written only when true, so a stored or listed
+    // token's JSON is what it was before the field existed, and JSON
+    // without it reads as false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        scopes = try c.decode([String].self, forKey: .scopes)
+        providers = try c.decode([String].self, forKey: .providers)
+        config = try c.decode([String].self, forKey: .config)
+        createdAt = try c.decode(Timestamp.self, forKey: .createdAt)
+        expiresAt = try c.decodeIfPresent(Timestamp.self, forKey: .expiresAt)
+        revokedAt = try c.decodeIfPresent(Timestamp.self, forKey: .revokedAt)
+        lastUsedAt = try c.decodeIfPresent(Timestamp.self, forKey: .lastUsedAt)
+        gatewayOnly = try c.decodeIfPresent(Bool.self, forKey: .gatewayOnly) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(scopes, forKey: .scopes)
+        try c.encode(providers, forKey: .providers)
+        try c.encode(config, forKey: .config)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        try c.encodeIfPresent(revokedAt, forKey: .revokedAt)
+        try c.encodeIfPresent(lastUsedAt, forKey: .lastUsedAt)
+        if gatewayOnly { try c.encode(true, forKey: .gatewayOnly) }
+    }
+
+    /// Tokens look like `kwt_` + 43 base64url characters (32 random bytes).
+    public static let secretPrefix = "kwt_"
+
+    /// A new random token secret (`kwt_…`), in guarded memory: the one
+    /// generator for the vault's tokens and the agent's run tokens.
+    public static func newSecret() -> SecureBytes {
+        let random = SecureBytes.random(count: 32)
+        var raw = random.copyBytes()
+        defer { Secrets.wipe(&raw) }
+        var text = Array((secretPrefix + Data(raw).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")).utf8)
+        defer { Secrets.wipe(&text) }
+        return SecureBytes(copying: text)
     }
 
     /// Whether the token may read `scope` (exactly one of its scopes).
@@ -42,6 +108,7 @@ public struct AgentToken: Codable, Sendable, Equatable {
         expiresAt = r.expiresAt
         revokedAt = r.revokedAt
         lastUsedAt = r.lastUsedAt
+        gatewayOnly = false
     }
 }
 
@@ -60,7 +127,7 @@ public enum TokenRejection: Error, Sendable, Equatable {
 
 extension Vault {
     /// Tokens look like `kwt_` + 43 base64url characters (32 random bytes).
-    static let tokenPrefix = "kwt_"
+    static let tokenPrefix = AgentToken.secretPrefix
 
     /// Creates a token and returns it with the one and only copy of its secret.
     /// `config` lists the config entries it may read (`["*"]`: all; empty: none).
@@ -71,10 +138,7 @@ extension Vault {
         for entry in config where entry != "*" {
             try Names.require(Names.isEnvironmentVariable(entry), "config name", entry, Names.envRule)
         }
-        let secret = SecureBytes.random(count: 32)
-        let token = Self.tokenPrefix + Data(secret.copyBytes()).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let tokenBytes = SecureBytes(copying: Array(token.utf8))
+        let tokenBytes = AgentToken.newSecret()
         let hash = tokenHash(tokenBytes)
         let record: AgentTokenRecord = try write { tx in
             for scope in scopes where try !tx.scopeExists(scope) { throw KeywardenError.unknownScope(scope) }

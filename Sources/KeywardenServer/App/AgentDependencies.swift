@@ -22,18 +22,26 @@ struct AgentDependencies: Sendable {
     let vaultPool: NIOThreadPool
     /// Heap pages freed after large answers, handed back to the system.
     let freedMemory = FreedMemory()
+    /// `run --gateway`'s tokens: in memory, bound to their processes.
+    let runTokens = RunTokens()
+    /// The gateway's TCP address once bound; nil without `--gateway`.
+    let gatewayAddress = GatewayAddress()
+    /// The gateway (`serve --gateway`); nil without it.
+    let gateway: Gateway?
     let logger: Logger
 
     /// `auditPool` is where the journal commits: a pool of its own, so its
     /// commits never wait behind vault work.
     init(state: AgentState, logger: Logger, auditPool: NIOThreadPool, vaultPool: NIOThreadPool,
-         peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid()) {
+         peers: any PeerIdentifier = KernelPeers(), owner: UInt32 = getuid(), gateway settings: GatewaySettings? = nil) {
         self.state = state
         self.logger = logger
         self.vaultPool = vaultPool
         audit = AuditJournal(state: state, logger: logger, pool: auditPool)
         metrics = AgentMetrics()
-        access = AccessControl(state: state, audit: audit, metrics: metrics, peers: peers, owner: owner, pool: vaultPool)
+        access = AccessControl(state: state, audit: audit, metrics: metrics, peers: peers, owner: owner, pool: vaultPool, runTokens: runTokens)
+        let (audit, runTokens) = (audit, runTokens)
+        gateway = settings.map { Gateway(state: state, vaultPool: vaultPool, auditPool: auditPool, audit: audit, logger: logger, settings: $0, runTokens: runTokens) }
     }
 
     /// The unlocked vault, or 423 once the agent is locked.
@@ -46,8 +54,26 @@ struct AgentDependencies: Sendable {
     /// naming the caller and the command it says it runs, vault work on the
     /// agent's pool.
     func service(for caller: Caller, _ request: Request) throws -> LocalService {
-        LocalService(vault: try unlocked(), caller: ServiceCaller(actor: caller.actor(command: request.headers[.keywardenCommand])),
-                     executor: .pool(vaultPool), agent: AgentControls(lock: { await lock(by: caller) }, isLocked: { [state] in state.isLocked }))
+        let actor = caller.actor(command: request.headers[.keywardenCommand])
+        let agent = AgentControls(lock: { await lock(by: caller) }, isLocked: { [state] in state.isLocked },
+                                  mintGatewayToken: { [runTokens, gatewayAddress, audit] grant in
+            // The token is bound to the process on the other end of the
+            // socket: `run`, which then execs the command under the same pid.
+            guard let url = gatewayAddress.url else { throw KeywardenError.gatewayOff }
+            let pid = caller.peer.pid
+            let minted = runTokens.mint(scope: grant.scope, providers: grant.providers, pid: pid, ttl: grant.ttl, program: grant.program)
+            do {
+                try await audit.record(AuditDraft(action: "token.create", scope: grant.scope, outcome: "ok",
+                                                  detail: "ephemeral gateway token for run \(grant.program), pid \(pid); providers \(grant.providers.joined(separator: ",")); revoked when it exits",
+                                                  actor: actor))
+            } catch {
+                // No token leaves without its event.
+                runTokens.revoke(id: minted.info.id)
+                throw error
+            }
+            return MintedGatewayToken(token: minted.token, gatewayURL: url)
+        })
+        return LocalService(vault: try unlocked(), caller: ServiceCaller(actor: actor), executor: .pool(vaultPool), agent: agent)
     }
 
     /// Performs `operation` for `caller`, as the CLI would in-process. A

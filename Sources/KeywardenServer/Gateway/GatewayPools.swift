@@ -111,16 +111,13 @@ final class ServingPool: Sendable {
         }
         switch spread {
         case .roundRobin:
-            let start = cursor.withLockedValue { value -> Int in
+            // In turn over the keys usable now, so a resting key's share
+            // goes evenly to the others.
+            let turn = cursor.withLockedValue { value -> Int in
                 defer { value &+= 1 }
                 return value
             }
-            let count = runtimes.count
-            for step in 0..<count {
-                let index = (start &+ step) % count
-                if usable.contains(index) { return index }
-            }
-            return usable.first
+            return usable[Int(UInt(bitPattern: turn) % UInt(usable.count))]
         case .leastInFlight:
             return usable.min { runtimes[$0].inFlight < runtimes[$1].inFlight }
         }

@@ -28,6 +28,9 @@ enum EverydayForms {
             run.scope = options["--scope"]
             run.only = options["--only"]
             run.clean = options.flags.contains("--clean")
+            // Not everyday forms: `run --gateway` goes through ArgumentParser.
+            run.gateway = false
+            run.ttl = nil
             run.envFile = options["--env-file"]
             run.command = Array(arguments[(terminator + 1)...])
             return (try? run.validate()) == nil ? nil : run

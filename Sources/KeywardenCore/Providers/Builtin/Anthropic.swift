@@ -16,7 +16,8 @@ extension BuiltinProvider {
             description: "sk-ant-api03-… (about 108 characters in all, ending in AA); admin keys sk-ant-admin01-…"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://console.anthropic.com/settings/keys"
+        consoleURL: "https://console.anthropic.com/settings/keys",
+        sdkBaseURLEnv: "ANTHROPIC_BASE_URL"
     )
 
     // MARK: Rules

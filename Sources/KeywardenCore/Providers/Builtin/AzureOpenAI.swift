@@ -19,7 +19,8 @@ extension BuiltinProvider {
             description: "32 hexadecimal characters, or 84 letters and digits on newer resources"
         ),
         probe: Probe(method: "GET", path: "/openai/models?api-version=2024-10-21"),
-        consoleURL: "https://portal.azure.com/#view/Microsoft_Azure_ProjectOxford/CognitiveServicesHub/~/OpenAI"
+        consoleURL: "https://portal.azure.com/#view/Microsoft_Azure_ProjectOxford/CognitiveServicesHub/~/OpenAI",
+        sdkBaseURLEnv: "AZURE_OPENAI_ENDPOINT"
     )
 
     // MARK: Rules

@@ -17,7 +17,8 @@ extension BuiltinProvider {
             description: "sk- followed by 32 hexadecimal characters"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://bailian.console.aliyun.com/?apiKey=1"
+        consoleURL: "https://bailian.console.aliyun.com/?apiKey=1",
+        sdkBasePath: "/compatible-mode/v1"
     )
 
     // MARK: Rules

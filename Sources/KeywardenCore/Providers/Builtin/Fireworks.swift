@@ -17,7 +17,8 @@ extension BuiltinProvider {
             description: "fw_ followed by letters and digits (about 24)"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://fireworks.ai/account/api-keys"
+        consoleURL: "https://fireworks.ai/account/api-keys",
+        sdkBasePath: "/inference/v1"
     )
 
     // MARK: Rules

@@ -18,7 +18,8 @@ extension BuiltinProvider {
             description: "AIza followed by 35 characters (39 in all), or a newer auth key beginning AQ."
         ),
         probe: Probe(method: "GET", path: "/v1beta/models"),
-        consoleURL: "https://aistudio.google.com/app/apikey"
+        consoleURL: "https://aistudio.google.com/app/apikey",
+        sdkBaseURLEnv: "GOOGLE_GEMINI_BASE_URL"
     )
 
     // MARK: Rules

@@ -14,7 +14,8 @@ extension BuiltinProvider {
             description: "gsk_ followed by 52 letters and digits"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://console.groq.com/keys"
+        consoleURL: "https://console.groq.com/keys",
+        sdkBaseURLEnv: "GROQ_BASE_URL"
     )
 
     // MARK: Rules

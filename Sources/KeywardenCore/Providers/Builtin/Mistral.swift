@@ -16,7 +16,8 @@ extension BuiltinProvider {
             description: "32 letters and digits, no prefix"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://console.mistral.ai/api-keys"
+        consoleURL: "https://console.mistral.ai/api-keys",
+        sdkBasePath: "/v1"
     )
 
     // MARK: Rules

@@ -18,7 +18,8 @@ extension BuiltinProvider {
             description: "sk- followed by letters and digits (about 48)"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://platform.moonshot.ai/console/api-keys"
+        consoleURL: "https://platform.moonshot.ai/console/api-keys",
+        sdkBasePath: "/v1"
     )
 
     // MARK: Rules

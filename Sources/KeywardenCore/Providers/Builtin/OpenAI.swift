@@ -14,7 +14,9 @@ extension BuiltinProvider {
             description: "sk-proj-… (project), sk-svcacct-… (service account), sk-admin-… (admin) or legacy sk-…; usually contains T3BlbkFJ"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://platform.openai.com/api-keys"
+        consoleURL: "https://platform.openai.com/api-keys",
+        sdkBaseURLEnv: "OPENAI_BASE_URL",
+        sdkBasePath: "/v1"
     )
 
     // MARK: Rules

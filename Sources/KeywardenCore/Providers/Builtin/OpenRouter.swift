@@ -14,7 +14,8 @@ extension BuiltinProvider {
             description: "sk-or-v1- followed by 64 hexadecimal characters"
         ),
         probe: Probe(method: "GET", path: "/v1/key"),
-        consoleURL: "https://openrouter.ai/settings/keys"
+        consoleURL: "https://openrouter.ai/settings/keys",
+        sdkBasePath: "/api/v1"
     )
 
     // MARK: Rules

@@ -17,7 +17,9 @@ extension BuiltinProvider {
             description: "tgp_v1_ followed by about 43 characters, or (older keys) 64 hexadecimal characters"
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
-        consoleURL: "https://api.together.xyz/settings/api-keys"
+        consoleURL: "https://api.together.xyz/settings/api-keys",
+        sdkBaseURLEnv: "TOGETHER_BASE_URL",
+        sdkBasePath: "/v1"
     )
 
     // MARK: Rules

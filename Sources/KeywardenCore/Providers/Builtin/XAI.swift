@@ -14,7 +14,8 @@ extension BuiltinProvider {
             description: "xai- followed by 80 letters, digits and underscores"
         ),
         probe: Probe(method: "GET", path: "/v1/api-key"),
-        consoleURL: "https://console.x.ai"
+        consoleURL: "https://console.x.ai",
+        sdkBasePath: "/v1"
     )
 
     // MARK: Rules

@@ -12,7 +12,8 @@ extension BuiltinProvider {
         env: "ZAI_API_KEY",
         keyFormat: BuiltinRules.glmKeyFormat,
         probe: Probe(method: "GET", path: "/models"),
-        consoleURL: "https://z.ai/manage-apikey/apikey-list"
+        consoleURL: "https://z.ai/manage-apikey/apikey-list",
+        sdkBasePath: "/api/paas/v4"
     )
 
     // MARK: Rules

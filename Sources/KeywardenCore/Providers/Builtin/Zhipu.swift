@@ -15,7 +15,9 @@ extension BuiltinProvider {
         alternateEnv: ["ZHIPU_API_KEY"],
         keyFormat: BuiltinRules.glmKeyFormat,
         probe: Probe(method: "GET", path: "/models"),
-        consoleURL: "https://open.bigmodel.cn/usercenter/apikeys"
+        consoleURL: "https://open.bigmodel.cn/usercenter/apikeys",
+        sdkBaseURLEnv: "ZHIPUAI_BASE_URL",
+        sdkBasePath: "/api/paas/v4"
     )
 
     // MARK: Rules

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ArgumentParser
 import Foundation
+import KeywardenClient
 import KeywardenCore
 
 struct Run: KeywardenCommand, Sendable {
@@ -17,6 +18,14 @@ struct Run: KeywardenCommand, Sendable {
         dotenv file whose values may be references: `OPENAI_API_KEY=kw://prod/OPENAI_API_KEY` or
         `URL=https://x/{{ kw://prod/TOKEN }}`.
 
+        With --gateway the command gets no provider key: each provider's key variable holds a
+        short-lived Keywarden token and its SDK's base-URL variable (ANTHROPIC_BASE_URL,
+        OPENAI_BASE_URL, …; KEYWARDEN_GATEWAY_<PROVIDER> where the SDK has none) points at the
+        agent's gateway, which adds the real key. The token works only there, and only until the
+        command exits or --ttl passes. It needs an agent started with `keywarden serve --gateway`.
+        This keeps keys out of environment dumps, logs and child processes; the command still runs
+        as you and can reach the agent's socket, so it is no barrier against a hostile program.
+
         Exit codes besides the command's: 126 not executable, 127 command not found.
 
         Examples:
@@ -24,12 +33,18 @@ struct Run: KeywardenCommand, Sendable {
           keywarden run --scope dev --only ANTHROPIC_API_KEY -- claude
           keywarden run --scope prod --clean -- env
           keywarden run --env-file .env.tpl -- node server.js
+          keywarden run --gateway --scope prod -- python app.py
+          keywarden run --gateway --scope dev --only anthropic --ttl 1h -- claude
         """
     )
 
     @OptionGroup var vault: VaultOptions
     @Option(help: "The scope whose variables to add.") var scope: String?
-    @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
+    @Option(help: ArgumentHelp("Only these variables (comma-separated); with --gateway, only these providers.", valueName: "NAME,…")) var only: String?
+    @Flag(help: "Send provider requests through the agent's gateway: the command gets base URLs and a short-lived token, not keys.")
+    var gateway = false
+    @Option(help: ArgumentHelp("With --gateway: the token's lifetime at most (default 12h); it ends anyway when the command exits.", valueName: "duration"))
+    var ttl: String?
     @Flag(help: "Start from an empty environment (only PATH and HOME are kept).") var clean = false
     @Option(help: ArgumentHelp("A dotenv file whose values may be kw:// references.", valueName: "template")) var envFile: String?
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
@@ -37,6 +52,12 @@ struct Run: KeywardenCommand, Sendable {
     func validate() throws {
         if command.isEmpty { throw ValidationError("give the command to run after --, e.g. keywarden run --scope prod -- python app.py") }
         if scope == nil && envFile == nil { throw ValidationError("give --scope S, --env-file FILE, or both") }
+        if gateway {
+            if scope == nil { throw ValidationError("--gateway needs --scope S: the scope whose keys the gateway uses") }
+            if envFile != nil { throw ValidationError("--gateway and --env-file do not go together: a template's kw:// references would put values in the environment") }
+        } else if ttl != nil {
+            throw ValidationError("--ttl goes with --gateway (the lifetime of the command's gateway token)")
+        }
     }
 
     func run(_ context: CLIContext) async throws {
@@ -45,16 +66,21 @@ struct Run: KeywardenCommand, Sendable {
         // The command is found with the caller's PATH, before any of the
         // scope's variables (which may hold a PATH of their own) are set.
         let executable = try Self.resolve(command[0], path: context.environment["PATH"])
-        let service = try await Session.service(context, vault, command: "run")
-        let destination = "command \(Self.programName(command[0]))"
         var variables: [EnvironmentVariable] = []
-        if let scope {
-            variables = try await service.environment(scope: scope, only: RequestedVariables.parse(only: only), action: .run, destination: destination)
-        }
         var fromTemplate: [EnvironmentVariable] = []
-        if let envFile {
-            fromTemplate = try await TemplateDelivery.environmentFile(InputFile.read(envFile, input: context.input), path: envFile, service: service,
-                                                                     action: .run, destination: destination)
+        var unset: [String] = []
+        if gateway, let scope {
+            (variables, unset) = try await gatewayEnvironment(context, scope: scope)
+        } else {
+            let service = try await Session.service(context, vault, command: "run")
+            let destination = "command \(Self.programName(command[0]))"
+            if let scope {
+                variables = try await service.environment(scope: scope, only: RequestedVariables.parse(only: only), action: .run, destination: destination)
+            }
+            if let envFile {
+                fromTemplate = try await TemplateDelivery.environmentFile(InputFile.read(envFile, input: context.input), path: envFile, service: service,
+                                                                         action: .run, destination: destination)
+            }
         }
         if clean {
             let keep: [(String, String)] = ["PATH", "HOME"].compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
@@ -65,6 +91,8 @@ struct Run: KeywardenCommand, Sendable {
         // only what the scope gives it (a scope may still define one of these
         // names on purpose, which is set below).
         for name in Self.ownCredentials { unsetenv(name) }
+        // With --gateway: every provider key the parent had, so only the token is left.
+        for name in unset { unsetenv(name) }
         for variable in variables + fromTemplate { Self.export(variable.name, variable.value) }
         inherited.closeOthersOnExec()
         Self.restoreDefaultSignals()
@@ -79,6 +107,42 @@ struct Run: KeywardenCommand, Sendable {
         }
         let code: Int32 = errno == ENOENT ? 127 : 126
         throw CommandFailure(code: code, message: "cannot run \(command[0]): \(String(cString: strerror(errno)))")
+    }
+
+    /// `--gateway`: a run token from the agent and the environment that goes
+    /// with it, plus the variables to remove. The agent binds the token to
+    /// this process, which becomes the command by `execv`. There is no
+    /// in-process fallback (only the agent has a gateway), so the vault is
+    /// not unlocked here when no agent answers.
+    func gatewayEnvironment(_ context: CLIContext, scope: String) async throws -> (variables: [EnvironmentVariable], unset: [String]) {
+        let ttl = try self.ttl.map { text throws(KeywardenError) in
+            try DurationSpec(option: "ttl", text, examples: "30m, 12h or 7d", range: AgentControl.GatewayToken.ttlRange)
+        }
+        let providers = try Self.providerNames(only: only)
+        guard let agent = await AgentConnector.connect(environment: context.environment, command: "keywarden run", forceDirect: vault.keyfile != nil,
+                                                       warn: { context.output.error("keywarden: \($0)") }) else {
+            throw KeywardenError.gatewayNeedsAgent
+        }
+        let answer = try await agent.gatewayToken(scope: scope, providers: providers, ttl: ttl, program: Self.programName(command[0]))
+        // Whatever answers at the socket must not choose the child's loader
+        // (as for a plain `run`) nor slip in a name setenv would mangle.
+        let names = Array(answer.variables.keys)
+        if let bad = (names + answer.unset).first(where: { !Names.isEnvironmentVariable($0) }) {
+            throw KeywardenError(.failed, "the agent sent an invalid variable name '\(bad.prefix(80))'; nothing was used")
+        }
+        try RequestedVariables.check(names, only: nil)
+        return (answer.variables.map { EnvironmentVariable(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }, answer.unset)
+    }
+
+    /// The provider names of `--only` with `--gateway`, or nil without it.
+    static func providerNames(only text: String?) throws(KeywardenError) -> [String]? {
+        guard let text else { return nil }
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw KeywardenError(.invalidInput, "--only needs at least one provider name") }
+        if let bad = names.first(where: { !Names.isProvider($0) }) {
+            throw KeywardenError(.invalidInput, "invalid provider name '\(bad)' in --only: with --gateway, --only takes provider names (anthropic,openai)")
+        }
+        return names
     }
 
     /// The variables that carry Keywarden's own credentials.
