@@ -190,7 +190,8 @@ let package = Package(
             ]
         ),
         // Runs the built `keywarden` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenServer", "KeywardenTestSupport", "KeywardenMockProvider"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenServer", "KeywardenTestSupport", "KeywardenMockProvider",
+                                                         .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ],
     swiftLanguageModes: [.v6]
 )

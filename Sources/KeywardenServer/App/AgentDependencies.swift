@@ -115,5 +115,9 @@ struct AgentDependencies: Sendable {
                                                actor: caller.actor))
         }
         state.lock()
+        // The process restarts locked anyway; until then nothing is forwarded
+        // and no decrypted pool is left in reach.
+        runTokens.revokeAll()
+        gateway?.pools.removeAll()
     }
 }
