@@ -66,7 +66,7 @@ final class GatewayFixture: @unchecked Sendable {
         }
         let gateway = try #require(fixture.agent.gateway)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildGatewayApplication(gateway, host: "127.0.0.1", port: 0, logger: Logger(label: "gateway-test")) { port in
+        let app = buildGatewayApplication(gateway, host: "127.0.0.1", port: 0, logger: Logger(label: "gateway-test"), services: gateway.services) { port in
             continuation.yield(port)
             continuation.finish()
         }

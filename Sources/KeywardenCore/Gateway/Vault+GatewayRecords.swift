@@ -51,7 +51,7 @@ extension Vault {
         try write(mode: .verify, observer: observer) { tx in
             guard var record = try tx.key(id: rejection.keyID) else { return nil }
             let probe = switch rejection.confirmed {
-            case .some(false): "; a probe found the key valid: the request's own headers may be at fault"
+            case .some(false): "; not confirmed by a probe of the key, so its state is left alone (the request's own headers, model or size may be at fault)"
             case .some(true): "; a probe confirmed it"
             case nil: ""
             }

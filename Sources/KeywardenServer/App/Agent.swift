@@ -69,7 +69,11 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
                                   gateway: vault == nil ? nil : listen?.settings)
     let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler, onRunning: onRunning)
     defer { unlink(socket.path) }
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+    // A group stops its services in reverse order: the gateway's upstream
+    // clients and traffic records come first so that they stop last, after
+    // both listeners have answered what is in flight.
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = (agent.gateway?.services ?? []).map { .init(service: $0) }
+    services.append(.init(service: app))
     if let gateway = agent.gateway, let listen {
         let address = agent.gatewayAddress
         let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host

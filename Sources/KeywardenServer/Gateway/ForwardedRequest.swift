@@ -45,14 +45,16 @@ struct ForwardedRequest {
         if let length, length > gateway.settings.maxBody {
             throw GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes")
         }
+        let overloaded = GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "the gateway holds as many request bodies as it may right now; retry shortly")
         if let length, length <= Self.collectedBodyLimit {
             var request = request
             let collected = try await request.collectBody(upTo: Self.collectedBodyLimit)
-            body = ReplayableBody(complete: collected)
+            guard let complete = ReplayableBody(complete: collected, budget: gateway.bodies) else { throw overloaded }
+            body = complete
         } else if length == nil, request.headers[.transferEncoding] == nil {
-            body = ReplayableBody(complete: ByteBuffer())
+            body = ReplayableBody(complete: ByteBuffer(), budget: gateway.bodies)!
         } else {
-            body = ReplayableBody(streaming: request.body, length: length, limit: gateway.settings.maxBody)
+            body = ReplayableBody(streaming: request.body, length: length, limit: gateway.settings.maxBody, budget: gateway.bodies)
         }
     }
 
@@ -87,9 +89,18 @@ struct ForwardedRequest {
                 answer = try await send(member)
             } catch {
                 ticket.end()
-                if body.isTooLarge {
+                // The client's own body failed: not the key's doing, and nothing to retry.
+                switch body.failure {
+                case .tooLarge:
                     return finish(GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes").response,
                                   runtime: runtime, outcome: .clientError, attempts: attempts)
+                case .overloaded:
+                    return finish(GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "the gateway holds as many request bodies as it may right now; retry shortly").response,
+                                  runtime: runtime, outcome: .cancelled, attempts: attempts)
+                case .client:
+                    return finish(GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request body broke off before its end").response,
+                                  runtime: runtime, outcome: .cancelled, attempts: attempts)
+                case nil: break
                 }
                 let failure = UpstreamFailure.classify(error, host: target.host)
                 runtime.counters.attempt(failure.outcome, seconds: nil)
@@ -109,12 +120,14 @@ struct ForwardedRequest {
             if (200...299).contains(status) {
                 runtime.counters.attempt(.ok, seconds: seconds)
                 runtime.succeeded()
-                return finish(streamed(answer, ticket: ticket, attempts: attempts), runtime: runtime, outcome: .ok, attempts: attempts, member: member)
+                // Counted when the stream ends, by how it ended.
+                return streamed(answer, ticket: ticket, attempts: attempts)
             }
             if (300...399).contains(status) {
                 ticket.end()
                 runtime.counters.attempt(.unexpected, seconds: seconds)
-                let location = answer.headers.first(name: "location").map { " to \($0.prefix(200))" } ?? ""
+                // The host only: a redirect may echo the query, and with it a key sent as `?key=`.
+                let location = answer.headers.first(name: "location").flatMap { URLComponents(string: $0)?.host }.map { " to \($0)" } ?? ""
                 return finish(GatewayRefusal(status: .badGateway, kind: "unexpected",
                                              "\(provider.name) answered HTTP \(status) (a redirect\(location)); the gateway does not follow redirects, so the key was not sent there",
                                              final: true, outcome: .unexpected).response, runtime: runtime, outcome: .unexpected, attempts: attempts)
@@ -220,16 +233,31 @@ struct ForwardedRequest {
                         body: ResponseBody(contentLength: length) { writer in
                             defer { ticket.end() }
                             metrics.headWritten(provider: provider, scope: scope, seconds: Double((NIODeadline.now() - arrived).nanoseconds) / 1e9)
-                            do {
-                                for try await chunk in upstreamBody { try await writer.write(chunk) }
-                                try await writer.finish(nil)
-                            } catch {
-                                // The provider broke off, or the client left: the head is out, so
-                                // nothing is retried; Hummingbird closes the connection.
-                                runtime.counters.attempt(.streamError, seconds: nil)
-                                traffic.count(keyID: runtime.keyID, caller: caller, outcome: .streamError)
-                                throw error
+                            var outcome = GatewayOutcome.ok
+                            defer {
+                                runtime.counters.request(outcome)
+                                traffic.count(keyID: runtime.keyID, caller: caller, outcome: outcome)
                             }
+                            // The head is out: whatever happens now, nothing is retried, and
+                            // Hummingbird closes the connection if this throws.
+                            var chunks = upstreamBody.makeAsyncIterator()
+                            while true {
+                                let chunk: ByteBuffer?
+                                do {
+                                    chunk = try await chunks.next()
+                                } catch {
+                                    outcome = .streamError  // the provider broke off
+                                    throw error
+                                }
+                                guard let chunk else { break }
+                                do {
+                                    try await writer.write(chunk)
+                                } catch {
+                                    outcome = .cancelled  // the client left; dropping the body cancels upstream
+                                    throw error
+                                }
+                            }
+                            try await writer.finish(nil)
                         })
     }
 

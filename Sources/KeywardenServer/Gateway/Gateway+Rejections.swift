@@ -9,8 +9,9 @@ extension Gateway {
     /// is first confirmed with the provider's own probe, because the client
     /// controls headers that can make a good key fail (an organization or
     /// project it does not belong to, a model it may not use): without the
-    /// probe any token holder could fail a pool over. No-credit answers are
-    /// specific enough to be taken as they are.
+    /// probe any token holder could fail a pool over (and walk it to the end).
+    /// Only a probe that finds the key bad changes its state; otherwise the
+    /// refusal is audited and the key serves on.
     func recordRejection(member: GatewayMember, runtime: KeyRuntime, pool: GatewayPool, outcome: GatewayOutcome, status: Int, method: String, path: String,
                          caller: GatewayCaller) {
         let first = runtime.markFailed()
@@ -30,14 +31,22 @@ extension Gateway {
         let validator = Validator(client: settings.network.client, timeout: .seconds(15))
         let logger = logger
         Task {
-            var confirmed: Bool?
-            if outcome != .noCredit {
-                let probe = await validator.checkOne(check)
-                switch probe.outcome {
-                case .valid: confirmed = false
-                case .invalid, .forbidden, .noCredit: confirmed = true
-                default: confirmed = nil  // the probe got no verdict: the traffic's answer stands
-                }
+            // Every refusal is probed (no-credit answers too: a 402 can mean this request's
+            // max_tokens costs more than is left, a 429 insufficient_quota the client's own
+            // OpenAI-Project). Only a probe that finds the key bad changes its state.
+            let probe = await validator.checkOne(check)
+            let confirmed: Bool
+            var detail = detail
+            switch probe.outcome {
+            case .invalid, .forbidden, .noCredit:
+                confirmed = true
+                detail += "; probe: \(probe.outcome.rawValue)"
+            case .valid:
+                confirmed = false
+                detail += "; probe: valid"
+            default:
+                confirmed = false
+                detail += "; probe: \(probe.outcome.rawValue), no verdict"
             }
             let rejection = GatewayRejection(keyID: keyID, outcome: outcome, status: status, detail: detail, caller: actor, confirmed: confirmed)
             do {

@@ -44,6 +44,7 @@ final class Gateway: Sendable {
     let traffic: GatewayTraffic
     let tokens: GatewayTokens
     let audit: AuditJournal
+    let bodies: BodyBudget
 
     init(state: AgentState, vaultPool: NIOThreadPool, auditPool: NIOThreadPool, audit: AuditJournal, logger: Logger, settings: GatewaySettings, runTokens: RunTokens?) {
         self.state = state
@@ -55,6 +56,7 @@ final class Gateway: Sendable {
         clients = UpstreamClients(settings: settings)
         traffic = GatewayTraffic(state: state, pool: auditPool, logger: logger)
         tokens = GatewayTokens(state: state, pool: vaultPool, runTokens: runTokens)
+        bodies = BodyBudget(limit: settings.maxBodies)
     }
 
     /// The services the gateway runs beside the listeners: the traffic
@@ -99,10 +101,10 @@ final class Gateway: Sendable {
                                                      caller: caller, tokenInQuery: tokenInQuery, arrived: arrived)
             return await attempt.run()
         } catch let refusal as GatewayRefusal {
-            metrics.keylessRequest(provider: provider, outcome: refusal.outcome)
+            metrics.keylessRequest(provider: BuiltinProviders.named(provider) == nil ? "other" : provider, outcome: refusal.outcome)
             return refusal.response
         } catch {
-            metrics.keylessRequest(provider: provider, outcome: .unexpected)
+            metrics.keylessRequest(provider: BuiltinProviders.named(provider) == nil ? "other" : provider, outcome: .unexpected)
             return GatewayRefusal(status: .badGateway, kind: "failed", "the gateway could not forward the request: \(error)", outcome: .unexpected).response
         }
     }

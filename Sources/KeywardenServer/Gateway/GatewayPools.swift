@@ -102,7 +102,8 @@ final class ServingPool: Sendable {
         guard let spread = pool.spread else {
             if !excluded.contains(0), !runtimes[0].isMarkedFailed || !pool.failover { return 0 }
             guard pool.failover else { return nil }
-            return candidates.first { $0 != 0 && !runtimes[$0].isMarkedFailed }
+            // No standby left: the active key after all, so the client gets the provider's own answer.
+            return candidates.first { $0 != 0 && !runtimes[$0].isMarkedFailed } ?? (excluded.contains(0) ? nil : 0)
         }
         let usable = candidates.filter { runtimes[$0].usable(at: now) }
         if usable.isEmpty {
@@ -138,9 +139,10 @@ final class ServingPool: Sendable {
 }
 
 /// The gateway's pools by (provider, scope), read from the vault on first
-/// use and again whenever the vault changed (the WAL's stamp, as the agent's
-/// key cache watches it): a rotation, a failover or a new key shows on the
-/// next request. Key runtimes survive reloads.
+/// use and again whenever the vault changed other than by the agent's own
+/// audit commits (``ActiveKeyCache/generation()``): a rotation, a failover
+/// or a new key shows on the next request, while refusals and traffic
+/// records do not empty it. Key runtimes survive reloads.
 final class GatewayPools: Sendable {
     private struct Key: Hashable {
         var provider: String
@@ -148,7 +150,7 @@ final class GatewayPools: Sendable {
     }
 
     private struct State {
-        var stamp: FileStamp?
+        var generation: Int?
         var pools: [Key: ServingPool] = [:]
         var runtimes: [String: KeyRuntime] = [:]
     }
@@ -165,12 +167,12 @@ final class GatewayPools: Sendable {
     /// The pool serving `provider` for `scope`, loaded through `load` (vault
     /// work, on the agent's pool) when not held or the vault changed.
     func pool(provider: String, scope: String, load: @Sendable () async throws -> GatewayPool) async throws -> ServingPool {
-        let stamp = cache.currentStamp()
+        let generation = cache.generation()
         let key = Key(provider: provider, scope: scope)
         let held = state.withLockedValue { state -> ServingPool? in
-            if state.stamp != stamp {
+            if state.generation != generation {
                 state.pools.removeAll()
-                state.stamp = stamp
+                state.generation = generation
                 return nil
             }
             return state.pools[key]
@@ -179,17 +181,19 @@ final class GatewayPools: Sendable {
         let loaded = try await load()
         return state.withLockedValue { state in
             let runtimes = loaded.members.map { member in
-                if let runtime = state.runtimes[member.key.id] {
-                    // The vault's snapshot now shows the key's recorded state.
-                    runtime.state.withLockedValue { if !$0.rejectionPending { $0.markedFailed = false } }
-                    return runtime
-                }
-                let made = KeyRuntime(keyID: member.key.id, counters: metrics.counters(provider: loaded.provider.name, scope: member.key.scope, keyID: member.key.id))
-                state.runtimes[member.key.id] = made
-                return made
+                let runtime = state.runtimes[member.key.id] ?? {
+                    let made = KeyRuntime(keyID: member.key.id, counters: metrics.counters(provider: loaded.provider.name, scope: member.key.scope, keyID: member.key.id))
+                    state.runtimes[member.key.id] = made
+                    return made
+                }()
+                // The vault's snapshot now shows the key's recorded state: an
+                // active key found bad (standbys are listed healthy only) stays out.
+                let recordedBad = member.key.outcome.flatMap(ValidationOutcome.init(rawValue:))?.callsForFailover ?? false
+                runtime.state.withLockedValue { if !$0.rejectionPending { $0.markedFailed = recordedBad } }
+                return runtime
             }
             let serving = ServingPool(pool: loaded, runtimes: runtimes)
-            if state.stamp == stamp { state.pools[key] = serving }
+            if state.generation == generation { state.pools[key] = serving }
             return serving
         }
     }

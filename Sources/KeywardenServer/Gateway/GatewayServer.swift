@@ -65,14 +65,15 @@ struct GatewayResponder: HTTPResponder {
     }
 
     private func refuse(_ refusal: GatewayRefusal, provider: String) -> Response {
-        gateway.metrics.keylessRequest(provider: provider, outcome: .refused)
+        // Any path names a "provider": built-ins only, so a flood of made-up names makes no new series.
+        gateway.metrics.keylessRequest(provider: BuiltinProviders.named(provider) == nil ? "other" : provider, outcome: .refused)
         return refusal.response
     }
 
     /// A refused caller is audited, as on the socket; the refusal serves
     /// nothing, so it does not wait for the event.
     private func deny(provider: String, detail: String) {
-        gateway.audit.post(AuditDraft(action: "agent.deny", provider: provider, outcome: "denied", detail: "gateway (TCP): \(detail)",
+        gateway.audit.post(AuditDraft(action: "agent.deny", outcome: "denied", detail: "gateway (TCP): \(detail)",
                                       actor: AuditActor(uid: 0, pid: 0, name: "gateway client")))
     }
 
@@ -90,13 +91,15 @@ struct GatewayResponder: HTTPResponder {
 }
 
 /// Builds the gateway's TCP application.
-func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger: Logger,
+/// `services`: what runs beside it (tests pass the gateway's own; the agent
+/// runs those in its outer group, see `runAgent`).
+func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger: Logger, services: [any Service] = [],
                              onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
     Application(
         responder: GatewayResponder(gateway: gateway),
         server: .http1(configuration: .init(idleTimeout: .seconds(60))),
         configuration: .init(address: .hostname(host, port: port), serverName: "keywarden-gateway", backlog: 1024),
-        services: gateway.services,
+        services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
         logger: logger)
 }

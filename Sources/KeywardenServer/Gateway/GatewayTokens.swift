@@ -55,14 +55,15 @@ struct PresentedCredential {
 /// Checks gateway tokens: the agent's run tokens (memory only) first, then
 /// the vault's tokens. A vault token's check is a database read, too slow
 /// for every proxied request, so its result is kept — by a keyed hash of
-/// the token, never the token — until the vault changes (a revocation is a
-/// commit); expiry is checked on every use.
+/// the token, never the token — until the vault changes other than by the
+/// agent's audit commits (a revocation is such a change); expiry is checked
+/// on every use.
 final class GatewayTokens: Sendable {
     private let state: AgentState
     private let pool: NIOThreadPool
     let runTokens: RunTokens?
     private let hashKey = SymmetricKey.random()
-    private let cache = NIOLockedValueBox<(stamp: FileStamp?, tokens: [[UInt8]: Result<AgentToken, TokenRejection>])>((nil, [:]))
+    private let cache = NIOLockedValueBox<(generation: Int?, tokens: [[UInt8]: Result<AgentToken, TokenRejection>])>((nil, [:]))
 
     init(state: AgentState, pool: NIOThreadPool, runTokens: RunTokens?) {
         self.state = state
@@ -74,10 +75,13 @@ final class GatewayTokens: Sendable {
     func check(_ presented: SecureBytes) async throws -> Result<AgentToken, TokenRejection> {
         if let run = presented.withUnsafeBytes({ runTokens?.authenticate($0) }) { return .success(run) }
         guard let vault = state.current else { throw KeywardenError.agentLocked }
-        let hash = (try? KeyedHash.hash(presented, key: hashKey)) ?? []
-        let stamp = state.cache.currentStamp()
+        // Without a hash there is no safe cache slot: check the vault every time.
+        guard let hash = try? KeyedHash.hash(presented, key: hashKey) else {
+            return try await pool.runIfActive { try vault.authenticate(token: presented) }
+        }
+        let generation = state.cache.generation()
         let held = cache.withLockedValue { cache -> Result<AgentToken, TokenRejection>? in
-            if cache.stamp != stamp { cache = (stamp, [:]) }
+            if cache.generation != generation { cache = (generation, [:]) }
             return cache.tokens[hash]
         }
         let result: Result<AgentToken, TokenRejection>
@@ -86,7 +90,7 @@ final class GatewayTokens: Sendable {
         } else {
             result = try await pool.runIfActive { try vault.authenticate(token: presented) }
             cache.withLockedValue { cache in
-                if cache.stamp == stamp, cache.tokens.count < 10_000 { cache.tokens[hash] = result }
+                if cache.generation == generation, cache.tokens.count < 10_000 { cache.tokens[hash] = result }
             }
         }
         if case .success(let token) = result, let expires = token.expiresAt, expires <= vault.context.clock() {

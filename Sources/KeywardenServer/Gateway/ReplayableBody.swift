@@ -8,23 +8,38 @@ import NIOCore
 /// Hummingbird's body can be read only once, so one task reads it and every
 /// attempt reads from what it stored.
 final class ReplayableBody: Sendable {
-    struct TooLarge: Error {}
+    /// Why the client's body could not be read to its end.
+    enum Failure: Error, Equatable {
+        /// Over the gateway's limit for one request (413).
+        case tooLarge
+        /// The gateway holds its limit of request bodies in all right now (503).
+        case overloaded
+        /// The client broke off or sent a malformed body: nothing to retry.
+        case client
+    }
 
     private struct State {
         var chunks: [ByteBuffer] = []
         var bytes = 0
         var finished = false
-        var failure: (any Error)?
+        var failure: Failure?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = NIOLockedValueBox(State())
     private let reader: Task<Void, Never>?
+    /// The bytes this body holds of the gateway's budget, returned when it is dropped.
+    private let budget: BodyBudget
+    private let taken = NIOLockedValueBox(0)
     /// The client's `content-length`, when it sent one.
     let length: Int?
 
-    /// A body that is complete already (small bodies are collected before the first attempt).
-    init(complete buffer: ByteBuffer) {
+    /// A body that is complete already (small bodies are collected before the
+    /// first attempt); nil when the gateway's budget for bodies is spent.
+    init?(complete buffer: ByteBuffer, budget: BodyBudget) {
+        guard budget.take(buffer.readableBytes) else { return nil }
+        self.budget = budget
+        taken.withLockedValue { $0 = buffer.readableBytes }
         length = buffer.readableBytes
         reader = nil
         state.withLockedValue {
@@ -34,28 +49,39 @@ final class ReplayableBody: Sendable {
         }
     }
 
-    /// Starts reading `body`; more than `limit` bytes fail every attempt with ``TooLarge``.
-    init(streaming body: RequestBody, length: Int?, limit: Int) {
+    /// Starts reading `body`; more than `limit` bytes fail every attempt with
+    /// ``Failure/tooLarge``, more than the budget allows with ``Failure/overloaded``.
+    init(streaming body: RequestBody, length: Int?, limit: Int, budget: BodyBudget) {
         self.length = length
+        self.budget = budget
         let state = self.state
+        let taken = self.taken
         reader = Task {
             do {
                 for try await chunk in body {
-                    let over = state.withLockedValue { s -> Bool in
+                    let failure = state.withLockedValue { s -> Failure? in
                         s.bytes += chunk.readableBytes
-                        guard s.bytes <= limit else { return true }
+                        guard s.bytes <= limit else { return .tooLarge }
+                        guard budget.take(chunk.readableBytes) else { return .overloaded }
+                        taken.withLockedValue { $0 += chunk.readableBytes }
                         s.chunks.append(chunk)
-                        return false
+                        return nil
                     }
-                    if over { throw TooLarge() }
+                    if let failure { throw failure }
                     Self.wake(state)
                 }
                 state.withLockedValue { $0.finished = true }
+            } catch let failure as Failure {
+                state.withLockedValue { $0.failure = failure }
             } catch {
-                state.withLockedValue { $0.failure = error }
+                state.withLockedValue { $0.failure = .client }
             }
             Self.wake(state)
         }
+    }
+
+    deinit {
+        budget.give(taken.withLockedValue { $0 })
     }
 
     private static func wake(_ state: NIOLockedValueBox<State>) {
@@ -66,7 +92,8 @@ final class ReplayableBody: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    var isTooLarge: Bool { state.withLockedValue { $0.failure is TooLarge } }
+    /// Why reading the client's body failed, if it did.
+    var failure: Failure? { state.withLockedValue { $0.failure } }
 
     /// Waits until the client's body has been read to its end (or failed):
     /// Hummingbird may read what is left only after the gateway is done with it.
@@ -77,7 +104,7 @@ final class ReplayableBody: Sendable {
     /// The chunk at `index`, waiting for the client when it has not arrived; nil at the end.
     fileprivate func chunk(at index: Int) async throws -> ByteBuffer? {
         while true {
-            let ready: Result<ByteBuffer?, any Error>? = state.withLockedValue { s in
+            let ready: Result<ByteBuffer?, Failure>? = state.withLockedValue { s in
                 if index < s.chunks.count { return .success(s.chunks[index]) }
                 if let failure = s.failure { return .failure(failure) }
                 if s.finished { return .success(nil) }
@@ -115,4 +142,28 @@ final class ReplayableBody: Sendable {
 
         func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: body) }
     }
+}
+
+/// The bytes of request bodies the gateway holds at once, over all requests
+/// (each keeps its body for one resend): past it, new bodies are refused (503)
+/// rather than the agent's memory growing without bound.
+final class BodyBudget: Sendable {
+    let limit: Int
+    private let used = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    func take(_ count: Int) -> Bool {
+        used.withLockedValue { used in
+            guard used + count <= limit else { return false }
+            used += count
+            return true
+        }
+    }
+
+    func give(_ count: Int) {
+        used.withLockedValue { $0 -= count }
+    }
+
+    var inUse: Int { used.withLockedValue { $0 } }
 }

@@ -19,6 +19,8 @@ public struct GatewaySettings: Sendable {
     public var connectTimeout: TimeAmount = .seconds(10)
     /// A request body larger than this gets 413 (it is kept in memory for one resend).
     public var maxBody = 32 * 1024 * 1024
+    /// All request bodies held at once; past it new requests get 503.
+    public var maxBodies = 512 * 1024 * 1024
     /// The scope served when a request names none and its caller may read
     /// several (the owner); nil: such a request must name one.
     public var defaultScope: String?
@@ -73,7 +75,8 @@ final class UpstreamClients: Sendable {
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,
-            timeout: .init(connect: settings.connectTimeout, read: settings.streamIdleTimeout),
+            // AHC's read timeout also runs while the head is awaited: never shorter than the head's own limit.
+            timeout: .init(connect: settings.connectTimeout, read: max(settings.headTimeout, settings.streamIdleTimeout)),
             connectionPool: pool,
             proxy: proxy.map { .server(host: $0.host, port: $0.port, authorization: $0.credentials.map { .basic(credentials: Data($0.utf8).base64EncodedString()) }) },
             decompression: .disabled)

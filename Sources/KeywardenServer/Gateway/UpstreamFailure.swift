@@ -64,11 +64,11 @@ enum UpstreamFailure {
             case .getConnectionFromPoolTimeout:
                 return GatewayRefusal(status: .serviceUnavailable, kind: "pool_saturated", "no connection to \(host) became free in time", outcome: .poolSaturated)
             case .httpProxyHandshakeTimeout, .invalidProxyResponse, .proxyAuthenticationRequired, .socksHandshakeTimeout:
-                return GatewayRefusal(status: .badGateway, kind: "proxy_error", "the proxy refused or failed the connection to \(host) (\(client))", final: true, outcome: .proxyError)
+                return GatewayRefusal(status: .badGateway, kind: "proxy_error", "the proxy refused or failed the connection to \(host) (\(client.shortDescription))", final: true, outcome: .proxyError)
             case .cancelled, .requestStreamCancelled:
                 return GatewayRefusal(status: .badGateway, kind: "cancelled", "the request was cancelled", outcome: .cancelled)
             default:
-                return GatewayRefusal(status: .badGateway, kind: "unexpected", "the request to \(host) failed: \(client)", outcome: .unexpected)
+                return GatewayRefusal(status: .badGateway, kind: "unexpected", "the request to \(host) failed: \(client.shortDescription)", outcome: .unexpected)
             }
         }
         if let connection = error as? NIOConnectionError {

@@ -58,11 +58,14 @@ final class ActiveKeyCache: Sendable {
         let arena = GuardedArena()
         /// Set while the agent's own audit commit runs: stamp changes are its own.
         var ownCommit = false
+        /// Counts the times the entries were dropped (see ``generation()``).
+        var generation = 0
 
         mutating func removeAll(stamp: FileStamp?) {
             entries.removeAll()
             arena.removeAll()
             self.stamp = stamp
+            generation &+= 1
         }
     }
 
@@ -147,6 +150,18 @@ final class ActiveKeyCache: Sendable {
             }
         }
         return try body(observer)
+    }
+
+    /// A number that changes whenever the vault may have changed other than
+    /// by the agent's own audit commits (``observingOwnCommit(_:)``): the
+    /// gateway's pools and token checks are valid while it stays the same,
+    /// so a flood of audited refusals does not empty them.
+    func generation() -> Int {
+        let stamp = currentStamp()
+        return state.withLockedValue { state in
+            if state.stamp != stamp, !state.ownCommit { state.removeAll(stamp: stamp) }
+            return state.generation
+        }
     }
 
     func clear() {
