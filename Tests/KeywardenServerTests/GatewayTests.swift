@@ -87,6 +87,8 @@ import Testing
         #expect(keys.first { $0.id == beta.id }?.state == .active)
         let rejects = try gw.events("gateway.reject")
         #expect(rejects.contains { $0.keyID == alpha.id && $0.fingerprint == alpha.fingerprint && $0.outcome == "invalid" && $0.actor.contains("token 'app'") })
+        // Over TCP the kernel lists the client's socket: the event names its uid and program (here, this test process).
+        #expect(rejects.contains { $0.actor.contains("program ") && $0.uid == Int64(getuid()) && $0.pid == Int64(getpid()) }, "\(rejects.map { "\($0.actor) uid \($0.uid) pid \($0.pid)" })")
         #expect(try gw.events("key.failover").contains { $0.keyID == beta.id })
         #expect(gw.metrics.contains("keywarden_gateway_failovers_total{provider=\"anthropic\",scope=\"staging\",key=\"\(alpha.id)\"}"))
         // No key outside the pool was ever sent.

@@ -61,9 +61,14 @@ extension Gateway {
 }
 
 extension GatewayCaller {
-    /// The caller with its program's name where the kernel still knows it (`/proc/PID/comm`).
+    /// The caller with its program's name where the kernel still knows it
+    /// (`/proc/PID/comm`); over TCP, its uid (and pid and program, where this
+    /// process may see them) from the connection's ports (``TCPPeers``).
     var programActor: AuditActor {
-        guard pid > 0, let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return actor }
+        if let ports = tcpPorts, let peer = TCPPeers.caller(clientPort: ports.client, serverPort: ports.server) {
+            return AuditActor(uid: peer.uid, pid: peer.pid ?? 0, name: "\(name)\(peer.program.map { ", program \($0)" } ?? "")")
+        }
+        guard pid > 0, let comm = TCPPeers.procFile("/proc/\(pid)/comm") else { return actor }
         let program = String(comm.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(32).map(Character.init))
         return AuditActor(uid: uid, pid: pid, name: "\(name), program \(program)")
     }

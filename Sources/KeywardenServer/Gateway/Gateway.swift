@@ -17,6 +17,8 @@ struct GatewayCaller: Sendable, Hashable {
     var name: String
     /// The scopes it may use and the providers (empty: all); nil for the owner.
     var token: AgentToken?
+    /// Over TCP: the connection's ports, from which a refusal's event names the caller's uid and program.
+    var tcpPorts: (client: Int, server: Int)? = nil
 
     var actor: AuditActor { AuditActor(uid: uid, pid: pid, name: name) }
 

@@ -11,7 +11,17 @@ import ServiceLifecycle
 /// gateway).
 struct GatewayRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    /// The client's and the gateway's ports, to name the caller of a refused key (``TCPPeers``).
+    let ports: (client: Int, server: Int)?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        if let client = source.channel.remoteAddress?.port, let server = source.channel.localAddress?.port {
+            ports = (client, server)
+        } else {
+            ports = nil
+        }
+    }
 }
 
 /// The gateway on loopback TCP (`serve --gateway 127.0.0.1:PORT`), for
@@ -60,7 +70,7 @@ struct GatewayResponder: HTTPResponder {
         } catch let error as KeywardenError {
             return refuse(GatewayRefusal(status: error.kind == .locked ? HTTPResponse.Status(code: 423) : .serviceUnavailable, kind: "\(error.kind)", error.message), provider: provider)
         }
-        let caller = GatewayCaller(uid: 0, pid: 0, name: "gateway client, token '\(token.name)'", token: token)
+        let caller = GatewayCaller(uid: 0, pid: 0, name: "gateway client, token '\(token.name)'", token: token, tcpPorts: context.ports)
         return await gateway.forward(request, provider: provider, remainder: String(rest.dropFirst(provider.count)), caller: caller, tokenInQuery: credential.inQuery)
     }
 
