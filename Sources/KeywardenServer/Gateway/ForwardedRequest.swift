@@ -40,7 +40,7 @@ struct ForwardedRequest {
         method = HTTPMethod(rawValue: request.method.rawValue)
         self.remainder = remainder
         let query = tokenInQuery ? UpstreamRequest.queryWithoutKey(request.uri.query) : request.uri.query
-        target = try UpstreamRequest.url(provider: serving.pool.provider, remainder: remainder, query: query)
+        target = try UpstreamRequest.url(base: serving.base.get(), remainder: remainder, query: query)
         let length = request.headers[.contentLength].flatMap { Int($0) }
         if let length, length > gateway.settings.maxBody {
             throw GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes")

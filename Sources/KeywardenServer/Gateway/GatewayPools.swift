@@ -82,11 +82,14 @@ final class KeyRuntime: Sendable {
 final class ServingPool: Sendable {
     let pool: GatewayPool
     let runtimes: [KeyRuntime]
+    /// The provider's base URL, parsed once (or why it cannot carry a key).
+    let base: Result<UpstreamRequest.Base, GatewayRefusal>
     private let cursor = NIOLockedValueBox(0)
 
     init(pool: GatewayPool, runtimes: [KeyRuntime]) {
         self.pool = pool
         self.runtimes = runtimes
+        base = Result { () throws(GatewayRefusal) in try UpstreamRequest.Base(provider: pool.provider) }
     }
 
     /// The member to try next, never one in `excluded`:

@@ -61,7 +61,7 @@ struct GatewayResponder: HTTPResponder {
         }
         let token: AgentToken
         do {
-            switch try await gateway.tokens.check(credential.secret) {
+            switch try await gateway.tokens.check(credential) {
             case .success(let valid): token = valid
             case .failure(let rejection):
                 deny(provider: provider, detail: rejection.reason)

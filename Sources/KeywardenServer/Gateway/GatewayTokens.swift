@@ -10,8 +10,11 @@ import NIOPosix
 /// provider's SDK puts its key, so a program sets its usual API-key variable
 /// to the token and changes nothing else.
 struct PresentedCredential {
-    /// The token's bytes, in guarded memory.
-    var secret: SecureBytes
+    /// The token's bytes. Not in guarded memory: the request's headers hold
+    /// them anyway, and a guarded allocation per request (mmap, mlock,
+    /// mprotect, munmap) costs more than the rest of the check. Copied into
+    /// guarded memory only for the vault's own check (``secret``).
+    var bytes: [UInt8]
     /// It came in the query (`?key=`), which must not be forwarded.
     var inQuery: Bool
 
@@ -48,8 +51,11 @@ struct PresentedCredential {
         for other in found.dropFirst() where other != first {
             throw GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request carries two different credentials; send one Keywarden token")
         }
-        return PresentedCredential(secret: SecureBytes(copying: first.utf8), inQuery: inQuery)
+        return PresentedCredential(bytes: Array(first.utf8), inQuery: inQuery)
     }
+
+    /// The token in guarded memory, for the vault's check.
+    var secret: SecureBytes { SecureBytes(copying: bytes) }
 }
 
 /// Checks gateway tokens: the agent's run tokens (memory only) first, then
@@ -72,12 +78,13 @@ final class GatewayTokens: Sendable {
     }
 
     /// The token `presented` names, or why it is refused.
-    func check(_ presented: SecureBytes) async throws -> Result<AgentToken, TokenRejection> {
-        if let run = presented.withUnsafeBytes({ runTokens?.authenticate($0) }) { return .success(run) }
+    func check(_ presented: PresentedCredential) async throws -> Result<AgentToken, TokenRejection> {
+        if let run = runTokens?.authenticate(presented.bytes) { return .success(run) }
         guard let vault = state.current else { throw KeywardenError.agentLocked }
         // Without a hash there is no safe cache slot: check the vault every time.
-        guard let hash = try? KeyedHash.hash(presented, key: hashKey) else {
-            return try await pool.runIfActive { try vault.authenticate(token: presented) }
+        guard let hash = try? KeyedHash.hash([presented.bytes], key: hashKey) else {
+            let secret = presented.secret
+            return try await pool.runIfActive { try vault.authenticate(token: secret) }
         }
         let generation = state.cache.generation()
         let held = cache.withLockedValue { cache -> Result<AgentToken, TokenRejection>? in
@@ -88,7 +95,8 @@ final class GatewayTokens: Sendable {
         if let held {
             result = held
         } else {
-            result = try await pool.runIfActive { try vault.authenticate(token: presented) }
+            let secret = presented.secret
+            result = try await pool.runIfActive { try vault.authenticate(token: secret) }
             cache.withLockedValue { cache in
                 if cache.generation == generation, cache.tokens.count < 10_000 { cache.tokens[hash] = result }
             }

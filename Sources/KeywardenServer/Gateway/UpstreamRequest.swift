@@ -30,56 +30,85 @@ struct UpstreamRequest {
         "alt-svc",
     ]
 
+    /// A provider's base URL, parsed once per pool snapshot: what every
+    /// request's URL is built from. A refusal when the base URL cannot carry a key.
+    struct Base: Sendable {
+        var text: String
+        var scheme: String
+        var host: String
+        /// The built-in base path (`/openai` for Groq), not doubled when a client sends it too.
+        var prefix: String
+
+        init(provider: ProviderDefinition) throws(GatewayRefusal) {
+            guard let base = URLComponents(string: provider.baseURL), let scheme = base.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = base.host, !host.isEmpty
+            else {
+                throw GatewayRefusal(status: .badGateway, kind: "unexpected", "provider '\(provider.name)' has a malformed base URL; fix it with `keywarden provider set \(provider.name) --base-url URL`")
+            }
+            if scheme == "http", !LoopbackHost.contains(host), !provider.allowInsecureHTTP {
+                throw GatewayRefusal(status: .badGateway, kind: "unexpected", KeywardenError.plainHTTPRefused(provider: provider.name, url: provider.baseURL).message, final: true)
+            }
+            let builtinPath = BuiltinProviders.named(provider.name).flatMap { URLComponents(string: $0.baseURL)?.percentEncodedPath } ?? base.percentEncodedPath
+            prefix = builtinPath.hasSuffix("/") ? String(builtinPath.dropLast()) : builtinPath
+            var text = provider.baseURL
+            while text.hasSuffix("/") { text.removeLast() }
+            self.text = text
+            self.scheme = scheme
+            self.host = host
+        }
+    }
+
     /// The upstream URL for `remainder` (the client's path after `/{provider}`,
     /// as sent: percent-encoding kept) and `query`. The host always comes from
     /// the provider's base URL, so no path can redirect the key elsewhere.
     /// A path that starts with the built-in base path (`/openai` for Groq) is
     /// taken as the full path, so both spellings SDKs use reach the same URL.
     static func url(provider: ProviderDefinition, remainder: String, query: String?) throws(GatewayRefusal) -> (url: String, scheme: String, host: String) {
-        guard let base = URLComponents(string: provider.baseURL), let scheme = base.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = base.host, !host.isEmpty
-        else {
-            throw GatewayRefusal(status: .badGateway, kind: "unexpected", "provider '\(provider.name)' has a malformed base URL; fix it with `keywarden provider set \(provider.name) --base-url URL`")
-        }
-        if scheme == "http", !LoopbackHost.contains(host), !provider.allowInsecureHTTP {
-            throw GatewayRefusal(status: .badGateway, kind: "unexpected", KeywardenError.plainHTTPRefused(provider: provider.name, url: provider.baseURL).message, final: true)
-        }
+        try url(base: try Base(provider: provider), remainder: remainder, query: query)
+    }
+
+    static func url(base: Base, remainder: String, query: String?) throws(GatewayRefusal) -> (url: String, scheme: String, host: String) {
         guard isPathSafe(remainder) else {
             throw GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request path has characters a URL path may not carry")
         }
         if let query, !isQuerySafe(query) {
             throw GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request's query has characters a URL query may not carry")
         }
-        let builtinPath = BuiltinProviders.named(provider.name).flatMap { URLComponents(string: $0.baseURL)?.percentEncodedPath } ?? base.percentEncodedPath
-        let prefix = builtinPath.hasSuffix("/") ? String(builtinPath.dropLast()) : builtinPath
-        var path = remainder
-        if !prefix.isEmpty, path == prefix || path.hasPrefix(prefix + "/") { path = String(path.dropFirst(prefix.count)) }
-        var baseText = provider.baseURL
-        while baseText.hasSuffix("/") { baseText.removeLast() }
-        var url = baseText + path
+        var path = Substring(remainder)
+        if !base.prefix.isEmpty, path == base.prefix || path.hasPrefix(base.prefix + "/") { path = path.dropFirst(base.prefix.count) }
+        var url = base.text + path
         if let query, !query.isEmpty { url += "?" + query }
-        return (url, scheme, host)
+        return (url, base.scheme, base.host)
     }
 
     /// RFC 3986 path characters, with `%` only before two hex digits.
     static func isPathSafe(_ path: String) -> Bool {
         guard path.isEmpty || path.hasPrefix("/") else { return false }
-        return isSafe(path.utf8, extra: [UInt8(ascii: "/")])
+        return isSafe(path.utf8, allowed: pathCharacters)
     }
 
     static func isQuerySafe(_ query: String) -> Bool {
-        isSafe(query.utf8, extra: [UInt8(ascii: "/"), UInt8(ascii: "?")])
+        isSafe(query.utf8, allowed: queryCharacters)
     }
 
-    private static func isSafe(_ bytes: String.UTF8View, extra: Set<UInt8>) -> Bool {
-        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@".utf8).union(extra)
+    /// Unreserved, sub-delims, `:` and `@` (RFC 3986 pchar), plus `/` (and `?` in a query): a table, as every request is checked.
+    private static let pathCharacters = table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/")
+    private static let queryCharacters = table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?")
+
+    private static func table(_ characters: String) -> [Bool] {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in characters.utf8 { table[Int(byte)] = true }
+        return table
+    }
+
+    private static func isSafe(_ bytes: String.UTF8View, allowed: [Bool]) -> Bool {
         var iterator = bytes.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let a = iterator.next(), let b = iterator.next(), isHex(a), isHex(b) else { return false }
                 continue
             }
-            guard allowed.contains(byte) else { return false }
+            guard allowed[Int(byte)] else { return false }
         }
         return true
     }
