@@ -15,13 +15,19 @@
 #   validate  `validate` of 1,000 keys vs the same host's keep-alive ceiling
 #             (scripts/bench-validate.sh)
 #   memory    the agent's RSS after serving 10,000 values
+#   gateway   POST /anthropic/v1/messages (JSON, then SSE) sent straight to
+#             `keywarden-mock --bench` vs the same through `serve --gateway`
+#             with a token, interleaved direct/gateway/direct/gateway, medians;
+#             added latency, throughput ratio, SSE added time to first byte,
+#             the agent's CPU per request and VmHWM (issue 11, design §10)
 #
 # Environment: CONNECTIONS (32), DURATION (seconds per load run, 10), RUNS (start-up repetitions, 200),
+# ROUNDS (direct/gateway pairs per workload, 2),
 # BENCH_BIN (a folder of already built binaries to measure instead of building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-SECTIONS=("$@"); [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(startup run agent memory validate)
+SECTIONS=("$@"); [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(startup run agent memory validate gateway)
 CONNECTIONS="${CONNECTIONS:-32}"; SECONDS_PER_RUN="${DURATION:-10}"; RUNS="${RUNS:-200}"
 
 # --- what the benchmarks need, installed only where missing -----------------
@@ -169,6 +175,101 @@ PY
   kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
+section_gateway() {
+  local rounds="${ROUNDS:-2}" g="$WORK/gateway"
+  echo; echo "== gateway vs direct to the mock: $CONNECTIONS keep-alive connections, $SECONDS_PER_RUN s each (+1 s warm-up), $rounds rounds interleaved, medians"
+  mkdir -p "$g"
+  # Its own vault (scope bench, one anthropic key of fault-free letters: the mock reads words in keys) and agent.
+  local -x KEYWARDEN_HOME="$g/vault" KEYWARDEN_KEYFILE="$g/vault.key" KEYWARDEN_SOCKET="$g/run/agent.sock"
+  "$BIN/keywarden" init --keyfile "$KEYWARDEN_KEYFILE" --scope bench >/dev/null
+  "$BIN/keywarden-mock" --bench --port 0 >"$g/mock.out" 2>&1 & local mock_pid=$!; PIDS+=("$mock_pid")
+  local mock_port=""
+  for _ in $(seq 200); do
+    mock_port="$(sed -nE 's|^Mock providers on http://127\.0\.0\.1:([0-9]+).*|\1|p' "$g/mock.out" | head -1)"
+    [ -n "$mock_port" ] && break; sleep 0.05
+  done
+  [ -n "$mock_port" ] || { echo "bench: the mock did not start:" >&2; cat "$g/mock.out" >&2; exit 1; }
+  "$BIN/keywarden" provider set anthropic --base-url "http://127.0.0.1:$mock_port/anthropic" >/dev/null
+  local key; key="sk-ant-api03-$(printf 'A%.0s' $(seq 93))AA"
+  printf '%s\n' "$key" | "$BIN/keywarden" key add anthropic --scope bench >/dev/null
+  KEYWARDEN_LOG_LEVEL=warning "$BIN/keywarden" serve --gateway 127.0.0.1:0 2>"$g/agent.log" & local agent_pid=$!; PIDS+=("$agent_pid")
+  local gateway=""
+  for _ in $(seq 200); do
+    gateway="$(curl -sf --unix-socket "$KEYWARDEN_SOCKET" http://agent/v1/health 2>/dev/null | sed -nE 's|.*"gateway" *: *"http://([0-9.]+:[0-9]+)".*|\1|p' || true)"
+    [ -n "$gateway" ] && break; sleep 0.05
+  done
+  [ -n "$gateway" ] || { echo "bench: the agent's gateway did not start:" >&2; cat "$g/agent.log" >&2; exit 1; }
+  local token; token="$("$BIN/keywarden" token create bench --scope bench --provider anthropic 2>/dev/null)"
+  [[ "$token" == kwt_* ]] || { echo "bench: no token" >&2; exit 1; }
+  local direct="127.0.0.1:$mock_port" path="/anthropic/v1/messages"
+  printf '%s' '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Say something about keys."}]}' >"$g/json.body"
+  printf '%s' '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Say something about keys."}]}' >"$g/sse.body"
+  # A check first: both ways answer 200 (a wrong setup would otherwise measure error answers).
+  local side status
+  for side in "$direct $key" "$gateway $token"; do
+    set -- $side
+    status="$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$1$path" -H "x-api-key: $2" -H 'anthropic-version: 2023-06-01' \
+      -H 'content-type: application/json' --data-binary @"$g/json.body")"
+    [ "$status" = 200 ] || { echo "bench: POST http://$1$path answered $status" >&2; cat "$g/agent.log" >&2; exit 1; }
+  done
+  local ticks; ticks="$(getconf CLK_TCK)"
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
+  # load WORKLOAD SIDE CONNECTIONS: one run, its line appended to $g/WORKLOAD.SIDE with the agent's CPU ticks during it.
+  load() {
+    local workload="$1" side="$2" connections="$3" target secret before after line
+    if [ "$side" = direct ]; then target="$direct" secret="$key"; else target="$gateway" secret="$token"; fi
+    before="$(cpu_ticks)"
+    line="$("$WORK/loadgen" -c "$connections" -d "$SECONDS_PER_RUN" -w 1 --ttfb -X POST -H "x-api-key: $secret" \
+      -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' -d @"$g/${workload%%-*}.body" "$target" "$path")"
+    after="$(cpu_ticks)"
+    echo "$line agent_cpu_ticks=$((after - before))" >>"$g/$workload.$side"
+    printf "  %-9s %-8s %s\n" "$workload" "$side" "$line"
+  }
+  local round workload
+  for workload in json sse; do
+    for round in $(seq "$rounds"); do load "$workload" direct "$CONNECTIONS"; load "$workload" gateway "$CONNECTIONS"; done
+  done
+  load json-1c direct 1; load json-1c gateway 1
+  python3 - "$g" "$ticks" "$(grep VmHWM "/proc/$agent_pid/status" | awk '{print $2}')" "$rounds" <<'PY'
+import statistics, sys
+folder, ticks, hwm_kib, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def runs(name):
+    return [dict(f.split("=", 1) for f in line.split()) for line in open(f"{folder}/{name}")]
+def med(rs, field):
+    return statistics.median(float(r[field]) for r in rs)
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+bad = [f"{n}.{s}" for n in ("json", "sse", "json-1c") for s in ("direct", "gateway")
+       for r in runs(f"{n}.{s}") if int(r["non2xx"]) or int(r["errors"]) or not int(r["ok"])]
+d, w = runs("json.direct"), runs("json.gateway")
+sd, sw = runs("sse.direct"), runs("sse.gateway")
+od, ow = runs("json-1c.direct"), runs("json-1c.gateway")
+print(f"  medians of {rounds} runs each (ms):")
+fmt = "    {:<28} rps {:>7.0f}  p50 {:6.3f}  p99 {:6.3f}{}"
+for label, rs, ttfb in (("JSON direct", d, False), ("JSON gateway", w, False), ("SSE direct", sd, True),
+                        ("SSE gateway", sw, True), ("JSON 1 connection direct", od, False), ("JSON 1 connection gateway", ow, False)):
+    extra = f"  TTFB p50 {med(rs, 'ttfb_p50_ms'):6.3f}  p99 {med(rs, 'ttfb_p99_ms'):6.3f}" if ttfb else ""
+    print(fmt.format(label, med(rs, "rps"), med(rs, "p50_ms"), med(rs, "p99_ms"), extra))
+a50, a99 = med(w, "p50_ms") - med(d, "p50_ms"), med(w, "p99_ms") - med(d, "p99_ms")
+ratio = med(w, "rps") / med(d, "rps")
+t50, t99 = med(sw, "ttfb_p50_ms") - med(sd, "ttfb_p50_ms"), med(sw, "ttfb_p99_ms") - med(sd, "ttfb_p99_ms")
+print(f"  added p50/p99: {a50:.3f} / {a99:.3f} ms  (target ≤0.2/≤1 ms)  {verdict(a50 <= 0.2 and a99 <= 1)}")
+print(f"  throughput ratio gateway / direct: {ratio:.2f}  (target ≥0.5)  {verdict(ratio >= 0.5)}")
+print(f"  SSE added TTFB p50/p99: {t50:.3f} / {t99:.3f} ms  (target ≤1 ms)  {verdict(t50 <= 1 and t99 <= 1)}")
+print(f"  SSE added full-stream p50/p99: {med(sw, 'p50_ms') - med(sd, 'p50_ms'):.3f} / {med(sw, 'p99_ms') - med(sd, 'p99_ms'):.3f} ms;"
+      f" stream throughput ratio {med(sw, 'rps') / med(sd, 'rps'):.2f}  (informative)")
+print(f"  1 connection, added p50/p99 (no queueing): {med(ow, 'p50_ms') - med(od, 'p50_ms'):.3f} / {med(ow, 'p99_ms') - med(od, 'p99_ms'):.3f} ms  (informative)")
+def cpu(rs):  # the agent's utime+stime over a run (warm-up included) per answer (warm-up included)
+    return statistics.median(int(r["agent_cpu_ticks"]) * 1e6 / ticks / max(1, int(r["answers"])) for r in rs)
+print(f"  gateway CPU µs/req: JSON {cpu(w):.0f}, SSE stream {cpu(sw):.0f}, JSON 1 connection {cpu(ow):.0f}"
+      f"  (agent utime+stime ÷ answers, clock tick {1000 / ticks:.0f} ms)")
+print(f"  agent VmHWM: {hwm_kib / 1024:.1f} MiB")
+if bad:
+    print(f"  WARNING: runs with non-2xx answers, errors or no answer: {', '.join(bad)}")
+PY
+  kill -TERM "$agent_pid" "$mock_pid" 2>/dev/null || true; wait "$agent_pid" "$mock_pid" 2>/dev/null || true
+}
+
 section_validate() {
   echo; echo "== validate 1,000 keys vs the host's keep-alive ceiling"
   KEYWARDEN_BIN="$BIN" scripts/bench-validate.sh 1000 64
@@ -176,7 +277,7 @@ section_validate() {
 
 for section in "${SECTIONS[@]}"; do
   case "$section" in
-    agent|startup|run|validate|memory) "section_$section" ;;
-    *) echo "bench: unknown section '$section' (agent, startup, run, validate, memory)" >&2; exit 64 ;;
+    agent|startup|run|validate|memory|gateway) "section_$section" ;;
+    *) echo "bench: unknown section '$section' (agent, startup, run, validate, memory, gateway)" >&2; exit 64 ;;
   esac
 done

@@ -3,14 +3,16 @@
 // machine it leaves the server under test as much CPU as possible: the
 // Swift NIO generator it replaces used about as much CPU as the agent.
 //
-// Each of C connections sends `GET PATH` and waits for the whole answer
+// Each of C connections sends `GET PATH` (or `-X METHOD`, with `-d @FILE`'s
+// bytes as the body and their Content-Length) and waits for the whole answer
 // before sending the next (no pipelining), for D seconds after a warm-up of
 // W seconds whose answers are not counted. Answers must carry
-// Content-Length (the agent's and nginx's do).
+// Content-Length or be chunked (an SSE stream, say).
 //
 //   gcc -O2 -o loadgen scripts/bench/loadgen.c
-//   loadgen [-c 32] [-d 10] [-w 1] [-H 'name: value']... TARGET PATH
+//   loadgen [-c 32] [-d 10] [-w 1] [-X METHOD] [-H 'name: value']... [-d @FILE] [--ttfb] TARGET PATH
 //     TARGET: unix:/path/to/socket, or host:port (TCP, IPv4)
+//     -d is the duration, or with a leading @ the file whose bytes are the body
 //
 // Prints one line of key=value pairs on stdout, e.g.
 //   requests=512345 seconds=10.00 rps=51234 p50_ms=0.581 p90_ms=0.702
@@ -18,11 +20,15 @@
 // `ok` counts 2xx answers, `non2xx` other statuses, `errors` broken or
 // refused connections (each broken connection is reopened). Latency is
 // from the request's write to the answer's last byte, over every answer
-// counted (2xx or not). Exit status 1 when nothing was answered.
+// counted (2xx or not). `--ttfb` adds ttfb_p50_ms and ttfb_p99_ms: from the
+// request's write to the first byte of the answer's body (for a chunked
+// answer, its first chunk). `answers` counts every answer, warm-up included
+// (for CPU per request). Exit status 1 when nothing was answered.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +50,10 @@ struct connection {
     uint64_t sent_at;       // ns, when the current request was written
     size_t have;            // bytes of the current answer in `buffer`
     size_t need;            // total bytes of the current answer, 0 while its head is incomplete
+    size_t head_length;     // bytes of the current answer's head, once complete
+    size_t chunk_at;        // chunked answers: offset in `buffer` of the next chunk's size line
+    uint64_t first_body_at; // ns, when the first byte of the current answer's body arrived (0: not yet)
+    int chunked;            // the current answer's body is chunked (need is then unknown until its end)
     int status;
     char buffer[BUFFER_SIZE];
 };
@@ -52,9 +62,12 @@ static struct sockaddr_storage address;
 static socklen_t address_length;
 static char *request;
 static size_t request_length;
-static uint64_t *latencies;
-static size_t latency_count, latency_capacity;
-static uint64_t ok_count, non2xx_count, error_count;
+struct samples {
+    uint64_t *values;
+    size_t count, capacity;
+};
+static struct samples latencies, ttfbs;
+static uint64_t ok_count, non2xx_count, error_count, answer_count;
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -68,8 +81,8 @@ static void fail(const char *what) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen [-c CONNECTIONS] [-d SECONDS] [-w WARMUP_SECONDS] [-H 'name: value']... "
-                    "unix:/path/to/socket|host:port PATH\n");
+    fprintf(stderr, "usage: loadgen [-c CONNECTIONS] [-d SECONDS] [-w WARMUP_SECONDS] [-X METHOD] [-H 'name: value']... "
+                    "[-d @BODY_FILE] [--ttfb] unix:/path/to/socket|host:port PATH\n");
     exit(64);
 }
 
@@ -95,13 +108,13 @@ static void parse_target(const char *target) {
     freeaddrinfo(found);
 }
 
-static void record(uint64_t nanoseconds) {
-    if (latency_count == latency_capacity) {
-        latency_capacity = latency_capacity ? latency_capacity * 2 : 1 << 20;
-        latencies = realloc(latencies, latency_capacity * sizeof *latencies);
-        if (!latencies) fail("realloc");
+static void record(struct samples *s, uint64_t nanoseconds) {
+    if (s->count == s->capacity) {
+        s->capacity = s->capacity ? s->capacity * 2 : 1 << 20;
+        s->values = realloc(s->values, s->capacity * sizeof *s->values);
+        if (!s->values) fail("realloc");
     }
-    latencies[latency_count++] = nanoseconds;
+    s->values[s->count++] = nanoseconds;
 }
 
 static int send_request(struct connection *c) {
@@ -109,6 +122,9 @@ static int send_request(struct connection *c) {
     c->sent_at = now_ns();
     c->have = 0;
     c->need = 0;
+    c->head_length = 0;
+    c->chunked = 0;
+    c->first_body_at = 0;
     while (written < request_length) {
         ssize_t n = write(c->fd, request + written, request_length - written);
         if (n < 0) {
@@ -152,8 +168,9 @@ failed:
     return -1;
 }
 
-// Parses the answer's head once it is complete: sets status and need.
-// Returns -1 for an answer this tool cannot measure (no Content-Length).
+// Parses the answer's head once it is complete: sets status, head_length and
+// need (for a chunked answer: chunked, chunk_at, and need = 0 until its end).
+// Returns -1 for an answer this tool cannot measure (no Content-Length, not chunked).
 static int parse_head(struct connection *c) {
     char *end = memmem(c->buffer, c->have, "\r\n\r\n", 4);
     if (!end) return c->have == BUFFER_SIZE ? -1 : 0;
@@ -164,10 +181,66 @@ static int parse_head(struct connection *c) {
     for (char *line = memchr(c->buffer, '\n', head_length); line && line < end; line = memchr(line, '\n', (size_t)(end - line))) {
         line++;
         if (strncasecmp(line, "content-length:", 15) == 0) content_length = strtol(line + 15, NULL, 10);
+        if (strncasecmp(line, "transfer-encoding:", 18) == 0) {
+            char *eol = memchr(line, '\r', (size_t)(end + 2 - line));
+            if (eol && memmem(line + 18, (size_t)(eol - line - 18), "chunked", 7)) c->chunked = 1;
+        }
+    }
+    c->head_length = head_length;
+    if (c->chunked) {
+        c->chunk_at = head_length;
+        return 1;
     }
     if (content_length < 0 || head_length + (size_t)content_length > BUFFER_SIZE) return -1;
     c->need = head_length + (size_t)content_length;
-    return 0;
+    return 1;
+}
+
+// A chunked answer: walks the complete chunks after chunk_at, dropping their
+// bytes from `buffer` so a long stream fits. Returns 1 when the last chunk
+// (size 0, no trailers) is in, 0 while more is due, -1 when malformed.
+static int parse_chunks(struct connection *c) {
+    for (;;) {
+        char *line = c->buffer + c->chunk_at;
+        size_t left = c->have - c->chunk_at;
+        char *eol = memmem(line, left, "\r\n", 2);
+        if (!eol) break;
+        char *after;
+        unsigned long size = strtoul(line, &after, 16);
+        if (after == line) return -1;
+        size_t whole = (size_t)(eol - line) + 2 + size + 2;  // size line, data, CRLF (or the final CRLF)
+        if (left < whole) break;
+        if (memcmp(line + whole - 2, "\r\n", 2) != 0) return -1;
+        c->chunk_at += whole;
+        if (size == 0) {
+            c->need = c->chunk_at;
+            return 1;
+        }
+    }
+    // Keep the head (it is small) and drop the chunks read.
+    size_t head_length = c->head_length;
+    if (c->chunk_at > head_length) {
+        memmove(c->buffer + head_length, c->buffer + c->chunk_at, c->have - c->chunk_at);
+        c->have -= c->chunk_at - head_length;
+        c->chunk_at = head_length;
+    }
+    return c->have == BUFFER_SIZE ? -1 : 0;
+}
+
+// After bytes arrived: 1 when the answer is complete, 0 while more is due, -1 when broken.
+static int progress(struct connection *c, uint64_t now) {
+    if (c->head_length == 0) {
+        int parsed = parse_head(c);
+        if (parsed <= 0) return parsed;
+    }
+    if (c->first_body_at == 0 && (c->have > c->head_length || c->need == c->head_length)) c->first_body_at = now;
+    if (c->chunked) {
+        int done = parse_chunks(c);
+        if (done <= 0) return done;
+    } else if (c->have < c->need) {
+        return c->have == BUFFER_SIZE ? -1 : 0;
+    }
+    return c->have > c->need ? -1 : 1;  // unasked bytes: not an HTTP/1.1 answer to one request
 }
 
 static int compare(const void *a, const void *b) {
@@ -175,22 +248,48 @@ static int compare(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static double percentile_ms(double p) {
-    if (latency_count == 0) return 0;
-    size_t i = (size_t)(p * (double)latency_count);
-    if (i >= latency_count) i = latency_count - 1;
-    return (double)latencies[i] / 1e6;
+static double percentile_ms(const struct samples *s, double p) {
+    if (s->count == 0) return 0;
+    size_t i = (size_t)(p * (double)s->count);
+    if (i >= s->count) i = s->count - 1;
+    return (double)s->values[i] / 1e6;
+}
+
+static char *read_file(const char *path, size_t *length) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail(path);
+    size_t capacity = 4096, have = 0;
+    char *bytes = malloc(capacity);
+    size_t n;
+    while (bytes && (n = fread(bytes + have, 1, capacity - have, f)) > 0) {
+        have += n;
+        if (have == capacity) bytes = realloc(bytes, capacity *= 2);
+    }
+    if (!bytes || ferror(f)) fail(path);
+    fclose(f);
+    *length = have;
+    return bytes;
 }
 
 int main(int argc, char **argv) {
     int connections = 32;
     double seconds = 10, warmup = 1;
     char headers[4096] = "";
+    const char *method = "GET";
+    char *body = NULL;
+    size_t body_length = 0;
+    int want_ttfb = 0;
+    static const struct option long_options[] = {{"ttfb", no_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
     int option;
-    while ((option = getopt(argc, argv, "c:d:w:H:")) != -1) {
+    while ((option = getopt_long(argc, argv, "c:d:w:H:X:", long_options, NULL)) != -1) {
         switch (option) {
         case 'c': connections = atoi(optarg); break;
-        case 'd': seconds = atof(optarg); break;
+        case 'd':
+            if (optarg[0] == '@') body = read_file(optarg + 1, &body_length);
+            else seconds = atof(optarg);
+            break;
+        case 'X': method = optarg; break;
+        case 'T': want_ttfb = 1; break;
         case 'w': warmup = atof(optarg); break;
         case 'H':
             if (strlen(headers) + strlen(optarg) + 3 >= sizeof headers) usage();
@@ -202,7 +301,19 @@ int main(int argc, char **argv) {
     }
     if (argc - optind != 2 || connections < 1 || seconds <= 0 || warmup < 0) usage();
     parse_target(argv[optind]);
-    request_length = (size_t)asprintf(&request, "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", argv[optind + 1], headers);
+    char *head;
+    size_t head_length;
+    if (body) {
+        head_length = (size_t)asprintf(&head, "%s %s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n", method,
+                                       argv[optind + 1], headers, body_length);
+    } else {
+        head_length = (size_t)asprintf(&head, "%s %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", method, argv[optind + 1], headers);
+    }
+    request_length = head_length + body_length;
+    request = malloc(request_length);
+    if (!request) fail("malloc");
+    memcpy(request, head, head_length);
+    if (body_length) memcpy(request + head_length, body, body_length);
 
     int epoll = epoll_create1(EPOLL_CLOEXEC);
     if (epoll < 0) fail("epoll_create1");
@@ -236,15 +347,15 @@ int main(int argc, char **argv) {
                 if (n < 0 && errno == EAGAIN) break;
                 if (n <= 0) { broken = 1; break; }
                 c->have += (size_t)n;
-                if (c->need == 0 && parse_head(c) < 0) { broken = 1; break; }
-                if (c->need == 0 || c->have < c->need) {
-                    if (c->have == BUFFER_SIZE) { broken = 1; break; }
-                    continue;
-                }
-                if (c->have > c->need) { broken = 1; break; }  // unasked bytes: not an HTTP/1.1 answer to one request
-                uint64_t done = now_ns();
+                uint64_t done = want_ttfb ? now_ns() : 0;
+                int state = progress(c, done);
+                if (state < 0) { broken = 1; break; }
+                if (state == 0) continue;
+                if (!want_ttfb) done = now_ns();
+                answer_count++;
                 if (c->sent_at >= counting_from && done <= deadline) {
-                    record(done - c->sent_at);
+                    record(&latencies, done - c->sent_at);
+                    if (want_ttfb) record(&ttfbs, c->first_body_at - c->sent_at);
                     if (c->status >= 200 && c->status < 300) ok_count++; else non2xx_count++;
                 }
                 if (send_request(c) < 0) broken = 1;
@@ -259,10 +370,14 @@ int main(int argc, char **argv) {
         }
     }
     double elapsed = (double)(deadline - counting_from) / 1e9;
-    qsort(latencies, latency_count, sizeof *latencies, compare);
-    printf("requests=%zu seconds=%.2f rps=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f ok=%llu non2xx=%llu errors=%llu connections=%d\n",
-           latency_count, elapsed, (double)latency_count / elapsed, percentile_ms(0.50), percentile_ms(0.90), percentile_ms(0.99),
-           latency_count ? (double)latencies[latency_count - 1] / 1e6 : 0.0, (unsigned long long)ok_count,
+    size_t count = latencies.count;
+    qsort(latencies.values, count, sizeof *latencies.values, compare);
+    qsort(ttfbs.values, ttfbs.count, sizeof *ttfbs.values, compare);
+    printf("requests=%zu seconds=%.2f rps=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f ok=%llu non2xx=%llu errors=%llu connections=%d",
+           count, elapsed, (double)count / elapsed, percentile_ms(&latencies, 0.50), percentile_ms(&latencies, 0.90),
+           percentile_ms(&latencies, 0.99), count ? (double)latencies.values[count - 1] / 1e6 : 0.0, (unsigned long long)ok_count,
            (unsigned long long)non2xx_count, (unsigned long long)error_count, connections);
-    return latency_count ? 0 : 1;
+    if (want_ttfb) printf(" ttfb_p50_ms=%.3f ttfb_p99_ms=%.3f", percentile_ms(&ttfbs, 0.50), percentile_ms(&ttfbs, 0.99));
+    printf(" answers=%llu\n", (unsigned long long)answer_count);
+    return count ? 0 : 1;
 }
