@@ -17,15 +17,18 @@ import Testing
         _ = try gw.vault.setRotationPolicy(provider: "anthropic", scope: "staging", RotationPolicyChange(spread: .roundRobin))
         let token = try gw.token("app", scopes: ["staging"])
         var statuses: [Int] = []
+        let started = Date()
         for _ in 0..<60 { statuses.append(try await gw.messages(token: token).status) }
+        let elapsed = Date().timeIntervalSince(started)
         #expect(statuses.allSatisfy { $0 == 200 })
-        // The limited key was tried once, then rested (retry-after: 1) while the others served.
-        // (60 requests may outlast one rest on a slow machine: then it is tried once more.)
+        // The limited key is tried, then rests for its retry-after (1 s) while the others
+        // serve; it is tried again only after each rest (on a slow machine, 60 requests
+        // outlast several rests). Every request it refused went on to another key.
         let limitedTries = gw.mock.requests(withKeyContaining: "first-ratelimited")
-        #expect((1...3).contains(limitedTries))
+        #expect(limitedTries >= 1 && Double(limitedTries) <= 1 + elapsed, "\(limitedTries) tries in \(elapsed) s")
         let second = gw.mock.requests(withKeyContaining: "second"), third = gw.mock.requests(withKeyContaining: "third")
         #expect(second + third == 60)
-        #expect(abs(second - third) <= 4, "round-robin: \(second) vs \(third)")
+        #expect(abs(second - third) <= 2 + limitedTries, "round-robin: \(second) vs \(third)")
         #expect(gw.metrics.contains("keywarden_gateway_cooldowns_total{provider=\"anthropic\",scope=\"staging\",key=\"\(limited.id)\"} \(limitedTries)"))
     }
 
@@ -55,7 +58,7 @@ import Testing
         #expect(gw.mock.requests(withKeyContaining: "standby") == 0)
     }
 
-    @Test func anAnswerThatSaysDoNotRetryIsNotRetried() async throws {
+    @Test func anOverloadThatPersistsIsRetriedTwiceThenPassedOn() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
         try gw.addKey("anthropic", scope: "staging", words: "overloaded")
@@ -100,10 +103,12 @@ import Testing
         #expect(!metrics.contains(gw.fixture.prodAnthropic.fingerprint))
         // Traffic is written as one aggregated event per key and caller.
         await gw.gateway.traffic.flush()
+        // (one event per 10 s window: a slow machine may have split the 3 over two)
         let forwards = try gw.events("gateway.forward")
-        #expect(forwards.count == 1)
-        #expect(forwards.first?.keyID == gw.fixture.prodAnthropic.id)
-        #expect(forwards.first?.detail?.hasPrefix("3 requests") == true)
+        #expect((1...2).contains(forwards.count))
+        #expect(forwards.allSatisfy { $0.keyID == gw.fixture.prodAnthropic.id })
+        let counted = forwards.compactMap { $0.detail?.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
+        #expect(counted == 3, "\(forwards.map(\.detail))")
         let keys = try gw.vault.listKeys(KeyFilter(provider: "anthropic", scope: "prod"))
         #expect(keys.first?.traffic24h?.ok == 3)
         for event in try gw.fixture.reopen().auditEvents(AuditFilter()) {
