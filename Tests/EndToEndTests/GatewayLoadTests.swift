@@ -17,7 +17,7 @@ struct GatewayLoadTests {
     @Test("1,000 concurrent SSE streams through the real agent, each byte-identical; no key, token or fingerprint in its log or metrics")
     func thousandStreams() async throws {
         _ = ConnectionLimits.raiseDescriptorLimit()
-        let mock = try await MockProviderServer.start()
+        try await withMock { mock in
         mock.streamDelay = .milliseconds(400)  // each stream lasts about 8 s: they overlap, even on a busy machine
         let cli = CLIHarness()
         try cli.initVault()
@@ -100,15 +100,15 @@ struct GatewayLoadTests {
             #expect(!text.contains(token), "the token is in the agent's \(what)")
             #expect(!text.contains(String(fingerprint)), "the key's fingerprint is in the agent's \(what)")
         }
-        await mock.shutdown()
         try cli.expectNoSecretLeaked()
+        }
     }
 }
 
 extension GatewayLoadTests {
     @Test("at trace level the agent logs no key, token or fingerprint, for answers, refusals and failovers")
     func traceLogHoldsNoSecret() async throws {
-        let mock = try await MockProviderServer.start()
+        try await withMock { mock in
         let cli = CLIHarness()
         try cli.initVault()
         let revoked = "sk-ant-api03-" + String(repeating: "r", count: 60) + "-invalid-" + String(repeating: "r", count: 20)
@@ -154,9 +154,22 @@ extension GatewayLoadTests {
                 #expect(!text.contains(secret), "a key, the token or a fingerprint is in the agent's \(what)")
             }
         }
-        await mock.shutdown()
         try cli.expectNoSecretLeaked()
+        }
     }
+}
+
+/// Runs `body` with a mock provider that is shut down when it returns or
+/// throws, awaited (a shutdown left to a task could race the process's exit).
+func withMock(_ body: (MockProviderServer) async throws -> Void) async throws {
+    let mock = try await MockProviderServer.start()
+    do {
+        try await body(mock)
+    } catch {
+        await mock.shutdown()
+        throw error
+    }
+    await mock.shutdown()
 }
 
 actor PeakInFlight {

@@ -93,6 +93,12 @@ struct GatewayRunTests {
         let cli = CLIHarness()
         try cli.initVault()
         _ = try cli.addKey("anthropic", scope: "prod", value: FakeKeys.anthropic("p"))
+        for bad in ["0.0.0.0:8788", "192.0.2.1:8788", "127.0.0.1", "127.0.0.1:99999"] {
+            let serve = try cli.run(["serve", "--gateway", bad])
+            #expect(serve.status == 2 && serve.err.contains("--gateway"), "serve --gateway \(bad): \(serve.err)")
+        }
+        #expect(try cli.run(["serve", "--gateway", "127.0.0.1:0", "--gateway-scope", "Not A Scope"]).status == 2)
+        #expect(!FileManager.default.fileExists(atPath: cli.environment["KEYWARDEN_SOCKET"]!), "a refused serve leaves no socket")
         let inProcess = try cli.run(["run", "--gateway", "--scope", "prod", "--", "true"])
         #expect(inProcess.status == 2)
         #expect(inProcess.err.contains("run --gateway needs the agent: start it with `keywarden serve --gateway`"))

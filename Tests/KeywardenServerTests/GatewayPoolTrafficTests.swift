@@ -74,13 +74,13 @@ import Testing
     @Test func tlsToTheProviderIsVerified() async throws {
         // Not trusted: the mock's self-signed certificate fails verification, and nothing is sent.
         let untrusted = try await GatewayFixture.start()
+        defer { Task { await untrusted.shutdown() } }
         _ = try untrusted.vault.updateProvider("anthropic", baseURL: "https://localhost:\(untrusted.mock.tlsPort)/anthropic", env: nil)
         let refused = try await untrusted.messages(token: try untrusted.token("app"))
         #expect(refused.status == 502)
         #expect(refused.text.contains("tls_error"))
         #expect(refused.headers.first(name: "x-should-retry") == "false")
         #expect(untrusted.mock.tlsApplicationBytes.isEmpty)
-        await untrusted.shutdown()
         // Trusted through the CA file (`serve --ca-file`): forwarded.
         let trusted = try await GatewayFixture.start(trustMock: true)
         defer { Task { await trusted.shutdown() } }

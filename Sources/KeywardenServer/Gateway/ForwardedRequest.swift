@@ -93,13 +93,13 @@ struct ForwardedRequest {
                 switch body.failure {
                 case .tooLarge:
                     return finish(GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes").response,
-                                  runtime: runtime, outcome: .clientError, attempts: attempts)
+                                  runtime: runtime, outcome: .clientError)
                 case .overloaded:
                     return finish(GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "the gateway holds as many request bodies as it may right now; retry shortly").response,
-                                  runtime: runtime, outcome: .cancelled, attempts: attempts)
+                                  runtime: runtime, outcome: .cancelled)
                 case .client:
                     return finish(GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request body broke off before its end").response,
-                                  runtime: runtime, outcome: .cancelled, attempts: attempts)
+                                  runtime: runtime, outcome: .cancelled)
                 case nil: break
                 }
                 let failure = UpstreamFailure.classify(error, host: target.host)
@@ -121,7 +121,7 @@ struct ForwardedRequest {
                 runtime.counters.attempt(.ok, seconds: seconds)
                 runtime.succeeded()
                 // Counted when the stream ends, by how it ended.
-                return streamed(answer, ticket: ticket, attempts: attempts)
+                return streamed(answer, ticket: ticket)
             }
             if (300...399).contains(status) {
                 ticket.end()
@@ -130,7 +130,7 @@ struct ForwardedRequest {
                 let location = answer.headers.first(name: "location").flatMap { URLComponents(string: $0)?.host }.map { " to \($0)" } ?? ""
                 return finish(GatewayRefusal(status: .badGateway, kind: "unexpected",
                                              "\(provider.name) answered HTTP \(status) (a redirect\(location)); the gateway does not follow redirects, so the key was not sent there",
-                                             final: true, outcome: .unexpected).response, runtime: runtime, outcome: .unexpected, attempts: attempts)
+                                             final: true, outcome: .unexpected).response, runtime: runtime, outcome: .unexpected)
             }
             let headers = answer.headers.map { ($0.name, $0.value) }
             let errorBody: ByteBuffer
@@ -141,12 +141,12 @@ struct ForwardedRequest {
                 ticket.end()
                 runtime.counters.attempt(.unexpected, seconds: seconds)
                 return finish(GatewayRefusal(status: .badGateway, kind: "unexpected", "\(provider.name) answered HTTP \(status) with a body the gateway could not read", outcome: .unexpected).response,
-                              runtime: runtime, outcome: .unexpected, attempts: attempts)
+                              runtime: runtime, outcome: .unexpected)
             }
             ticket.end()
             let (outcome, _) = GatewayClassifier.classify(status: status, headers: headers, body: Array(errorBody.readableBytesView), provider: provider)
             runtime.counters.attempt(outcome, seconds: seconds)
-            let unchanged = passOn(answer, body: errorBody, attempts: attempts, member: member)
+            let unchanged = passOn(answer, body: errorBody)
             last = unchanged
             lastRuntime = runtime
             lastOutcome = outcome
@@ -179,12 +179,11 @@ struct ForwardedRequest {
             gateway.metrics.keylessRequest(provider: provider.name, outcome: .refused)
             return GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "no \(provider.name) key of scope \(serving.pool.scope) can serve now (every key failed or is resting)").response
         }
-        return finish(last, runtime: lastRuntime, outcome: lastOutcome, attempts: attempts)
+        return finish(last, runtime: lastRuntime, outcome: lastOutcome)
     }
 
-    /// Counts the answered request and waits until the client's body was read
-    /// to its end, so Hummingbird never finds it half-read.
-    private func finish(_ response: Response, runtime: KeyRuntime, outcome: GatewayOutcome, attempts: Int, member: GatewayMember? = nil) -> Response {
+    /// Counts the request `response` answers (a streamed answer counts itself when it ends).
+    private func finish(_ response: Response, runtime: KeyRuntime, outcome: GatewayOutcome) -> Response {
         runtime.counters.request(outcome)
         gateway.traffic.count(keyID: runtime.keyID, caller: caller, outcome: outcome)
         return response
@@ -214,14 +213,14 @@ struct ForwardedRequest {
     }
 
     /// The provider's answer as it came, its body already read.
-    private func passOn(_ answer: HTTPClientResponse, body: ByteBuffer, attempts: Int, member: GatewayMember) -> Response {
-        Response(status: HTTPResponse.Status(code: Int(answer.status.code)), headers: responseHeaders(answer, attempts: attempts, member: member),
+    private func passOn(_ answer: HTTPClientResponse, body: ByteBuffer) -> Response {
+        Response(status: HTTPResponse.Status(code: Int(answer.status.code)), headers: responseHeaders(answer),
                  body: ResponseBody(byteBuffer: body))
     }
 
     /// A 2xx answer, streamed: each chunk is written to the client as it
     /// arrives. The key counts as in flight until the stream ends.
-    private func streamed(_ answer: HTTPClientResponse, ticket: InFlight, attempts: Int) -> Response {
+    private func streamed(_ answer: HTTPClientResponse, ticket: InFlight) -> Response {
         let length = answer.headers.first(name: "content-length").flatMap { Int($0) }
         let metrics = gateway.metrics
         let provider = provider.name, scope = serving.pool.poolScope
@@ -229,7 +228,7 @@ struct ForwardedRequest {
         let upstreamBody = answer.body
         let runtime = ticket.runtime
         let caller = caller, traffic = gateway.traffic
-        return Response(status: HTTPResponse.Status(code: Int(answer.status.code)), headers: responseHeaders(answer, attempts: attempts, member: nil),
+        return Response(status: HTTPResponse.Status(code: Int(answer.status.code)), headers: responseHeaders(answer),
                         body: ResponseBody(contentLength: length) { writer in
                             defer { ticket.end() }
                             metrics.headWritten(provider: provider, scope: scope, seconds: Double((NIODeadline.now() - arrived).nanoseconds) / 1e9)
@@ -261,9 +260,9 @@ struct ForwardedRequest {
                         })
     }
 
-    private func responseHeaders(_ answer: HTTPClientResponse, attempts: Int, member: GatewayMember?) -> HTTPFields {
+    private func responseHeaders(_ answer: HTTPClientResponse) -> HTTPFields {
         var fields = HTTPFields()
-        fields.reserveCapacity(answer.headers.count + 2)
+        fields.reserveCapacity(answer.headers.count)
         for (name, value) in answer.headers where !UpstreamRequest.droppedResponseHeaders.contains(name.lowercased()) {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }

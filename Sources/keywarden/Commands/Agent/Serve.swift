@@ -18,8 +18,14 @@ struct Serve: KeywardenCommand {
         with --socket-group). The agent's own user and root have full access; other users need a token
         (`keywarden token create`). SIGTERM or SIGINT stop it cleanly. See the README for the API.
 
+        With --gateway it is also the LLM gateway on loopback TCP: programs send provider requests to
+        http://127.0.0.1:8788/{provider}/… with a Keywarden token, and the agent adds the key
+        (docs/gateway.md).
+
         Examples:
           keywarden serve
+          keywarden serve --gateway                  # on 127.0.0.1:8788
+          keywarden serve --gateway 127.0.0.1:0      # any free port (see /v1/health)
           keywarden serve --socket /run/keywarden/agent.sock --socket-group deploy
           curl --unix-socket "$XDG_RUNTIME_DIR/keywarden/agent.sock" \\
             'http://k/v1/keys/anthropic?scope=prod'
