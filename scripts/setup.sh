@@ -2,7 +2,8 @@
 # Installs what building and testing Keywarden needs, only where missing:
 # libsodium-dev (+ pkg-config) for the crypto, sqlite3 for the tests that
 # tamper with a vault as a user with the file would, python-dotenv for the
-# tests that read exported files back with the real reader.
+# tests that read exported files back with the real reader, PostgreSQL and
+# openssl for the throwaway server the PostgreSQL storage tests start.
 set -euo pipefail
 
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
@@ -19,8 +20,15 @@ command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 # systemd-analyze checks the README's systemd units (tests only; no systemd needs to run).
+# The PostgreSQL storage tests start a throwaway server of their own
+# (scripts/postgres-test-cluster.sh: initdb, pg_ctl, and openssl for its TLS
+# certificates). Debian keeps initdb off PATH, in /usr/lib/postgresql/N/bin.
 if [ "${1:-}" = "--for-tests" ] && [ "$(uname)" = "Linux" ]; then
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+  if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    missing+=(postgresql)
+  fi
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

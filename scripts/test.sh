@@ -5,6 +5,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh --for-tests
 
+# The PostgreSQL storage tests need a server: a throwaway one, in a folder of
+# its own, started before the build so that a machine that cannot run one
+# fails at once. The trap stops it and removes the folder however the script
+# ends (a failed test run, Ctrl-C), and keeps the exit status (it calls no
+# `exit`). INT/TERM/HUP become an exit, so that the EXIT trap runs for them too.
+pg_dir="$(mktemp -d /tmp/keywarden-pg.XXXXXX)"
+stop_postgres() {
+  scripts/postgres-test-cluster.sh stop "$pg_dir" || true
+  rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if ! pg_exports="$(scripts/postgres-test-cluster.sh start "$pg_dir")"; then
+  echo "test: the PostgreSQL test server did not start; the suite needs it (scripts/setup.sh --for-tests installs it)" >&2
+  if [ -f "$pg_dir/postgres.log" ]; then
+    echo "test: the end of $pg_dir/postgres.log:" >&2
+    tail -n 30 "$pg_dir/postgres.log" >&2
+  fi
+  exit 1
+fi
+eval "$pg_exports"
+# Tests that restart the server (to see clients reconnect) call this script.
+export KEYWARDEN_TEST_POSTGRES_SCRIPT="$PWD/scripts/postgres-test-cluster.sh"
+
 # The end-to-end tests run the built binary, so build everything first.
 swift build --build-tests
 
@@ -14,7 +40,10 @@ swift build --build-tests
 # by seconds.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-6}"
 if [ $# -gt 0 ]; then
-  exec swift test --skip-build "$@"
+  # Not exec: the trap above must still stop the PostgreSQL server.
+  status=0
+  swift test --skip-build "$@" || status=$?
+  exit "$status"
 fi
 # Three processes: the end-to-end suites wait for the processes they start
 # (CommandRunner blocks its thread), which in one process with the others
