@@ -48,6 +48,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The gateway's upstream client: pooled keep-alive HTTP/1 and HTTP/2, proxies, streaming both ways.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The shared store for teams and fleets (KEYWARDEN_DATABASE_URL=postgres://…).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, from the system (Debian: libsodium-dev).
@@ -72,6 +74,15 @@ let package = Package(
                 .embedInCode("0006_agent.sql"),
                 .embedInCode("0007_provider_insecure.sql"),
                 .embedInCode("0008_gateway.sql"),
+                // The same schema in PostgreSQL's dialect, with the same identifiers.
+                .embedInCode("postgresql/0001_initial.pg.sql"),
+                .embedInCode("postgresql/0002_agent_tokens.pg.sql"),
+                .embedInCode("postgresql/0003_rotation.pg.sql"),
+                .embedInCode("postgresql/0004_row_macs.pg.sql"),
+                .embedInCode("postgresql/0005_revoke_timeout.pg.sql"),
+                .embedInCode("postgresql/0006_agent.pg.sql"),
+                .embedInCode("postgresql/0007_provider_insecure.pg.sql"),
+                .embedInCode("postgresql/0008_gateway.pg.sql"),
             ]
         ),
         // The domain: vault, store, providers, audit. No CLI, no HTTP server.
@@ -89,6 +100,8 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         // `struct ucred` / SO_PEERCRED, which Swift's Glibc hides.

@@ -141,7 +141,7 @@ public struct LocalService: KeywardenService {
         }
     }
 
-    public var endpoint: ServiceEndpoint { .inProcess(vaultPath: session.vault.database.location.databasePath) }
+    public var endpoint: ServiceEndpoint { .inProcess(vaultPath: session.vault.shownLocation) }
 }
 
 extension KeywardenError {

@@ -8,8 +8,12 @@ import Logging
 /// The vault holds no SQL: it reads and writes typed records through its
 /// `store` (Storage/VaultStore.swift), one transaction per `read` or `write`.
 public final class Vault: Sendable {
-    /// The vault's SQLite file (the embedded store).
-    public let database: VaultDatabase
+    /// The vault's SQLite file, when the vault is one (the embedded store).
+    public var database: VaultDatabase? { store as? VaultDatabase }
+    /// The vault's PostgreSQL database, when it lives in one.
+    public var postgres: PostgresStore? { store as? PostgresStore }
+    /// Where the vault lives, as shown to users (a path, or a URL without its password).
+    public var shownLocation: String { store.displayLocation }
     /// Random identity of this vault, bound into every ciphertext.
     public let vaultID: String
     public let context: VaultContext
@@ -24,9 +28,8 @@ public final class Vault: Sendable {
     /// When this process writes the audit anchor (every commit, or paced in the agent).
     let anchorPacer: AnchorPacer
 
-    init(database: VaultDatabase, vaultID: String, masterKey: SymmetricKey, context: VaultContext) {
-        self.database = database
-        self.store = database
+    init(store: any VaultStore, vaultID: String, masterKey: SymmetricKey, context: VaultContext) {
+        self.store = store
         self.vaultID = vaultID
         self.context = context
         self.masterKey = masterKey

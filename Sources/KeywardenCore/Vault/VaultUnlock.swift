@@ -22,13 +22,22 @@ public enum NewKeyslot: Sendable {
 extension Vault {
     /// Creates a new vault with a random master key wrapped in each of `slots`.
     public static func create(at location: VaultLocation, slots: [NewKeyslot], scopes: [String], context: VaultContext) throws(KeywardenError) -> Vault {
+        try create(in: .file(location), slots: slots, scopes: scopes, context: context)
+    }
+
+    /// Creates a new vault at `address`: a new SQLite file, or the tables of
+    /// an empty PostgreSQL database.
+    public static func create(in address: VaultAddress, slots: [NewKeyslot], scopes: [String], context: VaultContext) throws(KeywardenError) -> Vault {
         guard !slots.isEmpty else {
             throw KeywardenError(.invalidInput, "a vault needs a way to unlock it: pass --keyfile PATH, set KEYWARDEN_PASSPHRASE, or run in a terminal to type a passphrase")
         }
-        let database = try VaultDatabase.create(at: location)
+        let store: any VaultStore = switch address {
+        case .file(let location): try VaultDatabase.create(at: location)
+        case .postgres(let url): try PostgresStore.create(url)
+        }
         let vaultID = randomBytes(16).hexString
         let master = SymmetricKey.random()
-        let vault = Vault(database: database, vaultID: vaultID, masterKey: master, context: context)
+        let vault = Vault(store: store, vaultID: vaultID, masterKey: master, context: context)
         var createdKeyfiles: [String] = []
         do {
             var records: [KeyslotRecord] = []
@@ -48,7 +57,14 @@ extension Vault {
             }
         } catch {
             for path in createdKeyfiles { unlink(path) }
-            for suffix in ["", "-wal", "-shm"] { unlink(location.databasePath + suffix) }
+            switch address {
+            case .file(let location):
+                for suffix in ["", "-wal", "-shm"] { unlink(location.databasePath + suffix) }
+            case .postgres:
+                // The tables stay (empty, migrated): dropping them could
+                // race another host's `init` on the same database.
+                break
+            }
             throw error
         }
         return vault
@@ -57,10 +73,16 @@ extension Vault {
     /// Unlocks with a keyfile or passphrase. A failure is recorded in the audit
     /// trail (unsealed until the next successful unlock) and thrown as `.locked`.
     public static func unlock(_ database: VaultDatabase, with credential: UnlockCredential, context: VaultContext) throws(KeywardenError) -> Vault {
+        try unlock(OpenedStore(database), with: credential, context: context)
+    }
+
+    /// Unlocks an opened store (SQLite or PostgreSQL).
+    public static func unlock(_ opened: OpenedStore, with credential: UnlockCredential, context: VaultContext) throws(KeywardenError) -> Vault {
+        let database = opened.store
         // Read before the key is known; verified right after unlock.
         let (header, slots): (VaultHeaderRecord, [KeyslotRecord]) = try database.read(.beforeUnlock) { tx in
             guard let header = try tx.header() else {
-                throw KeywardenError.notAVault(database.location.databasePath, "the vault header is missing")
+                throw KeywardenError.notAVault(database.displayLocation, "the vault header is missing")
             }
             return (header, try tx.keyslots())
         }
@@ -95,7 +117,7 @@ extension Vault {
             AuditTrail.appendUnsealed(AuditDraft(action: "vault.unlock", outcome: "denied", detail: failure), store: database, context: context)
             throw KeywardenError.wrongCredentials(failure)
         }
-        let vault = Vault(database: database, vaultID: header.vaultId, masterKey: master, context: context)
+        let vault = Vault(store: database, vaultID: header.vaultId, masterKey: master, context: context)
         do {
             try vault.checkStoredIntegrity()
         } catch {

@@ -13,7 +13,8 @@ import NIOConcurrencyHelpers
 public final class AgentState: Sendable {
     private let vault: NIOLockedValueBox<Vault?>
     public let startedAt = Timestamp.now()
-    /// Active keys already decrypted, valid while the vault file is unchanged.
+    /// Active keys already decrypted, valid while the vault is unchanged
+    /// (its WAL file, or the PostgreSQL change feed).
     let cache: ActiveKeyCache
     private let lockSignal: AsyncStream<Void>
     private let lockContinuation: AsyncStream<Void>.Continuation
@@ -21,7 +22,7 @@ public final class AgentState: Sendable {
     /// An agent serving `vault`, or (nil) a locked agent that serves nothing.
     public init(vault: Vault?) {
         self.vault = NIOLockedValueBox(vault)
-        cache = ActiveKeyCache(location: vault?.database.location)
+        cache = ActiveKeyCache(location: vault?.database?.location, changes: vault?.postgres?.changes)
         (lockSignal, lockContinuation) = AsyncStream.makeStream(of: Void.self)
         if vault == nil { lockContinuation.finish() }
     }

@@ -40,6 +40,11 @@ struct ServedKeyFacts: Sendable, Equatable {
 /// watched: one `fstat` per lookup. (The agent's connections keep the WAL:
 /// SQLite removes it only when the last connection closes.) The agent's own
 /// audit commits keep the cache (``observingOwnCommit(_:)``).
+///
+/// A vault in PostgreSQL has no file to watch: there the stamp is the count
+/// of its change feed (``PostgresChangeFeed``), which moves when this agent
+/// commits a change and when another host's commit is announced by `NOTIFY`
+/// (audit appends announce nothing), and when the feed lost its connection.
 final class ActiveKeyCache: Sendable {
     private struct EntryKey: Hashable {
         var provider: String
@@ -77,9 +82,11 @@ final class ActiveKeyCache: Sendable {
 
     private let state: NIOLockedValueBox<State>
     private let wal: WatchedFile?
+    private let changes: PostgresChangeFeed?
 
-    init(location: VaultLocation?) {
+    init(location: VaultLocation?, changes: PostgresChangeFeed? = nil) {
         wal = location.map { WatchedFile($0.databasePath + "-wal") }
+        self.changes = changes
         state = NIOLockedValueBox(State())
     }
 
@@ -171,9 +178,11 @@ final class ActiveKeyCache: Sendable {
     /// The number of answers held, for tests.
     var count: Int { state.withLockedValue { $0.entries.count } }
 
-    /// Inode, size and modification time (ns) of the vault's WAL.
+    /// Inode, size and modification time (ns) of the vault's WAL, or the
+    /// PostgreSQL change feed's count.
     func currentStamp() -> FileStamp {
-        wal?.state ?? .missing
+        if let changes { return .changeCount(changes.count()) }
+        return wal?.state ?? .missing
     }
 }
 
@@ -210,6 +219,11 @@ struct FileStamp: Equatable, Sendable {
     var nanoseconds: Int
 
     static let missing = FileStamp(inode: 0, size: -1, seconds: -1, nanoseconds: -1)
+
+    /// The stamp of a PostgreSQL vault: its change feed's count.
+    static func changeCount(_ count: UInt64) -> FileStamp {
+        FileStamp(inode: count, size: 0, seconds: 0, nanoseconds: 0)
+    }
 
     init(inode: UInt64, size: Int, seconds: Int, nanoseconds: Int) {
         self.inode = inode

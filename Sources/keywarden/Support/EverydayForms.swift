@@ -21,7 +21,7 @@ enum EverydayForms {
         switch name {
         case "run":
             guard let terminator = arguments.firstIndex(of: "--"),
-                  let options = options(arguments[1..<terminator], allowed: ["--scope", "--only", "--env-file", "--keyfile"], flags: ["--clean"])
+                  let options = options(arguments[1..<terminator], allowed: ["--scope", "--only", "--env-file", "--keyfile", "--database"], flags: ["--clean"])
             else { return nil }
             var run = Run()
             run.vault = vaultOptions(options)
@@ -35,7 +35,7 @@ enum EverydayForms {
             run.command = Array(arguments[(terminator + 1)...])
             return (try? run.validate()) == nil ? nil : run
         case "export":
-            guard let options = options(arguments[1...], allowed: ["--scope", "--format", "--output", "--only", "--keyfile"], flags: []),
+            guard let options = options(arguments[1...], allowed: ["--scope", "--format", "--output", "--only", "--keyfile", "--database"], flags: []),
                   let scope = options["--scope"] else { return nil }
             var format = ExportFormat.dotenv
             if let given = options["--format"] {
@@ -90,6 +90,7 @@ enum EverydayForms {
     private static func vaultOptions(_ options: Options) -> VaultOptions {
         var vault = VaultOptions()
         vault.keyfile = options["--keyfile"]
+        vault.database = options["--database"]
         return vault
     }
 }

@@ -12,6 +12,8 @@ import Logging
 struct VaultOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Unlock with this keyfile (default: $KEYWARDEN_KEYFILE).", valueName: "path"))
     var keyfile: String?
+    @Option(name: .long, help: ArgumentHelp("The vault's PostgreSQL database, postgres://USER@HOST/DB (default: $KEYWARDEN_DATABASE_URL, else the vault file). No password here: use KEYWARDEN_DATABASE_PASSWORD.", valueName: "url"))
+    var database: String?
 }
 
 /// Opens and unlocks the vault for one command. Unlock order: `--keyfile` or
@@ -35,7 +37,7 @@ enum Session {
     /// that fails a trust check (with a warning naming the reason).
     static func service(_ context: CLIContext, _ options: VaultOptions, command: String) async throws -> any KeywardenService {
         if let agent = await AgentConnector.connect(environment: context.environment, command: "keywarden \(command)",
-                                                    forceDirect: options.keyfile != nil, warn: { context.output.error("keywarden: \($0)") }) {
+                                                    forceDirect: options.keyfile != nil || options.database != nil, warn: { context.output.error("keywarden: \($0)") }) {
             return agent
         }
         let vault = try open(context, options, command: command)
@@ -44,9 +46,9 @@ enum Session {
 
     /// Opens and unlocks the vault in this process (`--keyfile`, the environment, or a prompt).
     static func open(_ context: CLIContext, _ options: VaultOptions, command: String, anchorInterval: Duration? = nil) throws(KeywardenError) -> Vault {
-        let database = try VaultDatabase.open(at: VaultLocation.resolve(environment: context.environment))
+        let opened = try VaultAddress.resolve(environment: context.environment, database: options.database).open()
         let credential = try credential(options, environment: context.environment, prompt: context.input.promptHidden)
-        return try Vault.unlock(database, with: credential, context: Self.context(context, command: command, anchorInterval: anchorInterval))
+        return try Vault.unlock(opened, with: credential, context: Self.context(context, command: command, anchorInterval: anchorInterval))
     }
 
     static func credential(_ options: VaultOptions, environment: [String: String], prompt: (String) -> Secret?) throws(KeywardenError) -> UnlockCredential {

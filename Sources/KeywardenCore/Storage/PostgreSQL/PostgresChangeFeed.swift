@@ -1,0 +1,114 @@
+import Dispatch
+import Foundation
+import NIOConcurrencyHelpers
+import PostgresNIO
+
+/// What this process knows of changes to a PostgreSQL vault: a counter that
+/// moves on every change it commits itself and on every `NOTIFY
+/// keywarden_vault` another host's commit sends. The agent's key cache is
+/// valid while the counter stays the same (as the SQLite agent's is while
+/// the WAL file does).
+///
+/// The listener is a connection of its own, started on first use (only the
+/// agent asks). When it breaks — the server restarts, the network drops —
+/// the counter moves (a change may have been missed), the feed is marked
+/// down, and it reconnects with backoff; once listening again the counter
+/// moves once more, since changes made meanwhile were not announced to it.
+public final class PostgresChangeFeed: Sendable {
+    private struct State {
+        var count: UInt64 = 0
+        var started = false
+        var stopped = false
+        var connection: PostgresConnection?
+        /// When the listener last lost its connection; nil while listening.
+        var downSince: ContinuousClock.Instant?
+        var listening = false
+    }
+
+    private let connections: PostgresConnections
+    private let state = NIOLockedValueBox(State())
+
+    init(connections: PostgresConnections) {
+        self.connections = connections
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The number of changes seen; starts the listener on first use.
+    public func count() -> UInt64 {
+        let start = state.withLockedValue { state -> Bool in
+            defer { state.started = true }
+            return !state.started && !state.stopped
+        }
+        if start { listen(attempt: 0) }
+        return state.withLockedValue { $0.count }
+    }
+
+    /// Whether the listener is connected (false before the first connection
+    /// and while the database cannot be reached).
+    public var isListening: Bool { state.withLockedValue { $0.listening } }
+
+    /// Since when the database has been unreachable for the listener.
+    public var unreachableSince: ContinuousClock.Instant? { state.withLockedValue { $0.downSince } }
+
+    func recordOwnChange() {
+        state.withLockedValue { $0.count &+= 1 }
+    }
+
+    func stop() {
+        let connection = state.withLockedValue { state -> PostgresConnection? in
+            state.stopped = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+        _ = try? connection?.close().wait()
+    }
+
+    private func listen(attempt: Int) {
+        DispatchQueue.global().async { [self] in
+            guard !state.withLockedValue(\.stopped) else { return }
+            do {
+                let connection = try connections.connect()
+                connection.addListener(channel: PostgresStore.channel) { [weak self] _, _ in
+                    self?.state.withLockedValue { $0.count &+= 1 }
+                }
+                _ = try connection.query("LISTEN \(unescaped: PostgresStore.channel)", logger: PostgresConnections.logger).wait()
+                let keep = state.withLockedValue { state -> Bool in
+                    guard !state.stopped else { return false }
+                    state.connection = connection
+                    state.listening = true
+                    state.downSince = nil
+                    // Changes made while nobody listened were not announced.
+                    state.count &+= 1
+                    return true
+                }
+                guard keep else { _ = try? connection.close().wait(); return }
+                connection.closeFuture.whenComplete { [weak self] _ in self?.lost() }
+            } catch {
+                state.withLockedValue { state in
+                    if state.downSince == nil { state.downSince = .now }
+                }
+                retry(attempt: attempt + 1)
+            }
+        }
+    }
+
+    private func lost() {
+        let again = state.withLockedValue { state -> Bool in
+            state.connection = nil
+            state.listening = false
+            state.count &+= 1
+            if state.downSince == nil { state.downSince = .now }
+            return !state.stopped
+        }
+        if again { retry(attempt: 0) }
+    }
+
+    private func retry(attempt: Int) {
+        // 0.2 s, 0.4 s, … up to 2 s: a restarted server is found within 2 s.
+        let delay = min(2.0, 0.2 * Double(1 << min(attempt, 4)))
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [self] in listen(attempt: attempt) }
+    }
+}
