@@ -9,13 +9,24 @@ extension Vault {
 
     /// Adds a keyslot that wraps the same master key.
     public func addKeyslot(_ slot: NewKeyslot) throws(KeywardenError) -> KeyslotInfo {
-        let labels: [String] = try read { tx in try tx.keyslots().map(\.label) }
-        var record = try makeKeyslot(slot, existing: labels)
+        try addKeyslot(slot, label: nil)
+    }
+
+    /// Adds a keyslot labelled `label` (unique; nil: `keyfile-N` or
+    /// `passphrase-N`), refusing a label in use before a keyfile is written.
+    /// `note` ends the audit event's detail (names and ids only).
+    func addKeyslot(_ slot: NewKeyslot, label: String?, note: String? = nil) throws(KeywardenError) -> KeyslotInfo {
+        let existing: [KeyslotRecord] = try read { tx in try tx.keyslots() }
+        if let label, let taken = existing.first(where: { $0.label == label }) {
+            throw KeywardenError(.conflict, "keyslot \(taken.id ?? 0) is already labelled '\(label)'; remove it first (`keywarden keyslot remove \(label)`). Nothing was changed")
+        }
+        var record = try makeKeyslot(slot, existing: existing.map(\.label), label: label)
         do {
             return try write { tx in
                 // The id printed and audited is the one `keyslot list` shows.
                 record.id = try tx.insert(record)
-                try appendAudit(AuditDraft(action: "keyslot.add", outcome: "ok", detail: "\(record.kind.rawValue) slot \(record.id ?? 0) '\(record.label)'"), tx)
+                try appendAudit(AuditDraft(action: "keyslot.add", outcome: "ok",
+                                           detail: "\(record.kind.rawValue) slot \(record.id ?? 0) '\(record.label)'" + (note.map { ": \($0)" } ?? "")), tx)
                 return Self.info(record)
             }
         } catch {
@@ -26,10 +37,19 @@ extension Vault {
 
     /// Removes a keyslot; refuses to remove the last one (the vault would be lost).
     public func removeKeyslot(id: Int64) throws(KeywardenError) -> KeyslotInfo {
+        try removeKeyslot(matching: { $0.id == id }, named: "with id \(id)")
+    }
+
+    /// Removes the keyslot labelled `label` (`host:web-3`); never the last one.
+    public func removeKeyslot(label: String) throws(KeywardenError) -> KeyslotInfo {
+        try removeKeyslot(matching: { $0.label == label }, named: "labelled '\(DisplayText.sanitized(label))'")
+    }
+
+    private func removeKeyslot(matching: (KeyslotRecord) -> Bool, named: String) throws(KeywardenError) -> KeyslotInfo {
         try write { tx in
             let slots = try tx.keyslots()
-            guard let record = slots.first(where: { $0.id == id }) else {
-                throw KeywardenError(.notFound, "no keyslot with id \(id); see `keywarden keyslot list`")
+            guard let record = slots.first(where: matching), let id = record.id else {
+                throw KeywardenError(.notFound, "no keyslot \(named); see `keywarden keyslot list`")
             }
             guard slots.count > 1 else {
                 throw KeywardenError(.conflict, "keyslot \(id) is the vault's last keyslot; removing it would make the vault unreadable. Add another first (`keywarden keyslot add`)")

@@ -142,7 +142,9 @@ extension Vault {
         BoundFields(["keywarden/keyslot/v1", vaultID]).bytes
     }
 
-    func makeKeyslot(_ slot: NewKeyslot, existing labels: [String]) throws(KeywardenError) -> KeyslotRecord {
+    /// A new slot's record; `label` (checked by the caller) replaces the
+    /// generated `keyfile-N` / `passphrase-N`.
+    func makeKeyslot(_ slot: NewKeyslot, existing labels: [String], label: String? = nil) throws(KeywardenError) -> KeyslotRecord {
         let ad = Self.keyslotAssociatedData(vaultID: vaultID)
         func uniqueLabel(_ base: String) -> String {
             var n = 1
@@ -155,7 +157,7 @@ extension Vault {
                 let kek = try Keyfile.create(at: path)
                 let box = try KeyWrapping.wrap(masterKey, with: kek, associatedData: ad)
                 return KeyslotRecord(
-                    id: nil, kind: .keyfile, label: uniqueLabel("keyfile"), kdfOps: nil, kdfMem: nil, salt: nil,
+                    id: nil, kind: .keyfile, label: label ?? uniqueLabel("keyfile"), kdfOps: nil, kdfMem: nil, salt: nil,
                     nonce: Data(box.nonce), wrappedKey: Data(box.ciphertext), createdAt: now)
             case .passphrase(let passphrase, let parameters):
                 guard passphrase.count > 0 else { throw KeywardenError(.invalidInput, "the passphrase is empty") }
@@ -163,7 +165,7 @@ extension Vault {
                 let kek = try PasswordHashing.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters)
                 let box = try KeyWrapping.wrap(masterKey, with: kek, associatedData: ad)
                 return KeyslotRecord(
-                    id: nil, kind: .passphrase, label: uniqueLabel("passphrase"),
+                    id: nil, kind: .passphrase, label: label ?? uniqueLabel("passphrase"),
                     kdfOps: Int64(parameters.opsLimit), kdfMem: Int64(parameters.memLimit), salt: Data(salt),
                     nonce: Data(box.nonce), wrappedKey: Data(box.ciphertext), createdAt: now)
             }

@@ -3,7 +3,7 @@ import KeywardenCrypto
 /// Operations on keyslots (list, add, remove) and passphrase changes.
 public enum Keyslots {
     /// This area's operations, served by the agent (see ``ServiceOperations``).
-    public static let operations: [any ServiceOperation.Type] = [List.self, Add.self, Remove.self, ChangePassphrase.self]
+    public static let operations: [any ServiceOperation.Type] = [List.self, Add.self, AddHost.self, Remove.self, ChangePassphrase.self]
 
     /// `keyslot list`: the slots, without their wrapped keys.
     public struct List: ServiceOperation {
@@ -49,15 +49,43 @@ public enum Keyslots {
         }
     }
 
-    /// `keyslot remove`: never the last slot.
+    /// `keyslot add --for HOST`: a keyfile slot labelled `host:HOST`, and
+    /// where the vault is for that host (never a key or a password).
+    public struct AddHost: ServiceOperation {
+        public static let name = "keyslots.add_host"
+        public var host: String
+        /// The new keyfile; absolute, as for ``Add``.
+        public var keyfile: String
+
+        public init(host: String, keyfile: String) {
+            self.host = host
+            self.keyfile = keyfile
+        }
+
+        public func run(in session: ServiceSession) async throws -> HostEnrollment {
+            guard keyfile.hasPrefix("/") || session.agent == nil else {
+                throw KeywardenError(.invalidInput, "the agent writes a new keyfile only at an absolute path; '\(keyfile)' is relative")
+            }
+            return try await session.vault { vault in try vault.enrollHost(host, keyfile: keyfile) }
+        }
+    }
+
+    /// `keyslot remove`: by id or by label (`host:web-3`); never the last slot.
     public struct Remove: ServiceOperation {
         public static let name = "keyslots.remove"
-        public var id: Int64
+        /// The slot's id; nil when `label` names it.
+        public var id: Int64?
+        public var label: String?
 
         public init(id: Int64) { self.id = id }
+        public init(label: String) { self.label = label }
 
         public func run(in session: ServiceSession) async throws -> KeyslotInfo {
-            try await session.vault { vault in try vault.removeKeyslot(id: id) }
+            switch (id, label) {
+            case (let id?, nil): return try await session.vault { vault in try vault.removeKeyslot(id: id) }
+            case (nil, let label?): return try await session.vault { vault in try vault.removeKeyslot(label: label) }
+            default: throw KeywardenError(.invalidInput, "name the keyslot to remove by its id or by its label, not both")
+            }
         }
     }
 
@@ -108,6 +136,10 @@ extension KeywardenService {
     public func listKeyslots() async throws -> [KeyslotInfo] { try await perform(Keyslots.List()) }
     public func addKeyslot(_ slot: Keyslots.Add.Slot) async throws -> KeyslotInfo { try await perform(Keyslots.Add(slot)) }
     public func removeKeyslot(id: Int64) async throws -> KeyslotInfo { try await perform(Keyslots.Remove(id: id)) }
+    public func removeKeyslot(label: String) async throws -> KeyslotInfo { try await perform(Keyslots.Remove(label: label)) }
+    public func enrollHost(_ host: String, keyfile: String) async throws -> HostEnrollment {
+        try await perform(Keyslots.AddHost(host: host, keyfile: keyfile))
+    }
     public func changePassphrase(slot: Int64?, to passphrase: Secret, kdf: KDFCost?) async throws -> KeyslotInfo {
         try await perform(Keyslots.ChangePassphrase(slot: slot, passphrase: passphrase, kdf: kdf))
     }
