@@ -30,6 +30,7 @@ struct Keywarden: ParsableCommand {
             Serve.self, Lock.self, TokenCommand.self, Report.self,
             RotateCommand.self,
             AuditCommand.self,
+            StorageCommand.self,
         ]
     )
 }

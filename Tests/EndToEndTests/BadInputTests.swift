@@ -132,6 +132,7 @@ struct BadInputTests {
             ["export"], ["run"], ["inject"], ["import"], ["validate"], ["doctor"],
             ["serve"], ["lock"], ["token", "create"], ["token", "list"], ["token", "revoke"], ["report"],
             ["rotate", "run"], ["rotate", "policy", "set"], ["rotate", "policy", "list"],
+            ["storage", "copy"],
         ]
         for leaf in leaves {
             let result = try cli.run(leaf + ["--help"])

@@ -17,6 +17,7 @@ public enum AuditActions {
         "token.create", "token.revoke",
         "agent.start", "agent.stop", "agent.serve", "agent.deny", "agent.lock",
         "gateway.reject", "gateway.forward",
+        "storage.copy",
     ]
 
     /// The filter in canonical form, or an error naming the known actions when
