@@ -13,7 +13,8 @@ struct Init: KeywardenCommand {
           keywarden init --keyfile ~/.config/keywarden/vault.key
           KEYWARDEN_PASSPHRASE=… keywarden init --kdf interactive
           keywarden init                     # prompts for a passphrase
-          keywarden init --keyfile /etc/keywarden/host.key --database postgres://kw@db.internal/keywarden
+          keywarden init --keyfile /etc/keywarden/host.key \\
+              --database postgres://kw@db.internal/keywarden
 
         With --database (or KEYWARDEN_DATABASE_URL) the vault is created in an empty PostgreSQL
         database that many hosts share; each host then unlocks with a keyslot of its own
