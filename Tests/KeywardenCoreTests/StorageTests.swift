@@ -4,15 +4,20 @@ import Testing
 @testable import KeywardenCore
 import KeywardenTestSupport
 
-@Suite("Storage: SQLite file, settings, migrations, constraints")
+@Suite("Storage: SQLite file and PostgreSQL database, settings, migrations, constraints")
 struct StorageTests {
-    @Test("a new vault records its migrations and runs in WAL with synchronous=FULL and foreign keys")
-    func settings() throws {
-        let f = try VaultFixture()
-        // In order, every file listed.
-        let applied = try f.vault.database.appliedMigrations()
+    @Test("a new vault records its migrations; SQLite runs in WAL with synchronous=FULL and foreign keys", arguments: TestBackend.available)
+    func settings(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
+        // In order, every file listed, under the same identifiers on both backends.
+        let applied = try f.vault.store.appliedMigrations()
         #expect(applied == ["0001_initial", "0002_agent_tokens", "0003_rotation", "0004_row_macs", "0005_revoke_timeout", "0006_agent", "0007_provider_insecure", "0008_gateway"])
-        let (journal, synchronous, foreignKeys) = try f.vault.database.writer.read { db in
+        guard let database = f.vault.database else {
+            #expect(backend == .postgres)
+            #expect(f.vault.postgres != nil)
+            return
+        }
+        let (journal, synchronous, foreignKeys) = try database.writer.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
         #expect(journal == "wal")
@@ -20,7 +25,7 @@ struct StorageTests {
         #expect(foreignKeys == 1)
         // The writer is the connection whose commits must be synced (GRDB's
         // pool turns it to NORMAL when it enables WAL; the vault sets FULL back).
-        let writerSynchronous = try f.vault.database.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let writerSynchronous = try database.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(writerSynchronous == 2)
     }
 
@@ -36,14 +41,15 @@ struct StorageTests {
         #expect(SecureFiles.mode(of: f.keyfile) == 0o600)
     }
 
-    @Test("a vault written by a newer schema is refused, unchanged")
-    func newerSchema() throws {
-        let f = try VaultFixture()
-        try f.raw().write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')") }
-        let error = #expect(throws: KeywardenError.self) { try VaultDatabase.open(at: f.location) }
+    @Test("a vault written by a newer schema is refused, unchanged", arguments: TestBackend.available)
+    func newerSchema(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
+        try f.execute("INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+        let error = #expect(throws: KeywardenError.self) { try f.open() }
         #expect(error?.kind == .integrity)
         #expect(error?.message.contains("newer Keywarden") == true)
         #expect(error?.message.contains("9999_from_the_future") == true)
+        #expect(try f.value("SELECT COUNT(*) FROM grdb_migrations") == "9")
     }
 
     @Test("files that are not vaults are refused with a message naming the file", arguments: [
@@ -75,7 +81,7 @@ struct StorageTests {
     func truncated() throws {
         let f = try VaultFixture()
         for i in 0..<20 { _ = try f.vault.addScope("s\(i)", parent: nil) }
-        try f.vault.database.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try f.vault.database!.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         let size = try FileManager.default.attributesOfItem(atPath: f.location.databasePath)[.size] as! Int
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: f.location.databasePath))
         try handle.truncate(atOffset: UInt64(size / 3))
@@ -90,8 +96,8 @@ struct StorageTests {
         let f = try VaultFixture()
         for i in 0..<40 { _ = try f.vault.addScope("s\(i)", parent: nil) }
         #expect(try f.vault.verifyAudit().ok)
-        try f.vault.database.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
-        let (root, pageSize) = try f.vault.database.writer.read { db in
+        try f.vault.database!.writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        let (root, pageSize) = try f.vault.database!.writer.read { db in
             (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'keys_by_fingerprint'")!, try Int.fetchOne(db, sql: "PRAGMA page_size")!)
         }
         // The root page of an index that opening and listing scopes do not read gets a b-tree page type that does not exist.
@@ -114,44 +120,61 @@ struct StorageTests {
         #expect(error?.message.contains("chmod 600") == true)
     }
 
-    @Test("the schema allows one active key per provider and scope")
-    func oneActiveKey() throws {
-        let f = try VaultFixture()
+    @Test("the schema allows one active key per provider and scope", arguments: TestBackend.available)
+    func oneActiveKey(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let first = try f.vault.addKey(provider: "anthropic", scope: "prod", label: nil, env: nil, value: secret(TestKeys.anthropic), activate: false, force: false)
         #expect(first.key.state == .active)
-        let error = #expect(throws: DatabaseError.self) {
-            try f.raw().write { db in
-                try db.execute(sql: """
-                    INSERT INTO keys (id, provider, scope, label, env, state, version, nonce, ciphertext, hint, fingerprint, created_at, updated_at)
-                    SELECT 'k_second', provider, scope, 'other', env, 'active', 1, nonce, ciphertext, hint, substr(fingerprint, 2) || 'x', created_at, updated_at FROM keys
-                    """)
-            }
+        let second = """
+            INSERT INTO keys (id, provider, scope, label, env, state, version, nonce, ciphertext, hint, fingerprint, created_at, updated_at)
+            SELECT 'k_second', provider, scope, 'other', env, 'active', 1, nonce, ciphertext, hint, substr(fingerprint, 2) || 'x', created_at, updated_at FROM keys
+            """
+        switch backend {
+        case .sqlite:
+            let error = #expect(throws: DatabaseError.self) { try f.execute(second) }
+            #expect(error?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE)
+        case .postgres:
+            let error = #expect(throws: PostgresTestDatabase.Failed.self) { try f.execute(second) }
+            #expect(error?.description.contains("keys_one_active_per_pool") == true, "\(error?.description ?? "")")
         }
-        #expect(error?.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE)
+        // As a standby key the same row is accepted: only the second active one was refused.
+        try f.execute(second.replacingOccurrences(of: "'active'", with: "'standby'"))
+        #expect(try f.value("SELECT COUNT(*) FROM keys") == "2")
     }
 
-    @Test("the schema refuses a key in an unknown scope and a second config entry of one name")
-    func foreignKeysAndUniqueNames() throws {
-        let f = try VaultFixture()
+    @Test("the schema refuses a config entry in an unknown scope and a second config entry of one name", arguments: TestBackend.available)
+    func foreignKeysAndUniqueNames(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setConfig(scope: "prod", name: "BASE_URL", value: secret("https://x"), secret: false)
-        #expect(throws: DatabaseError.self) {
-            try f.raw().write { db in
-                try db.execute(sql: "PRAGMA foreign_keys = ON")
-                try db.execute(sql: "INSERT INTO config_entries SELECT 'c_other', 'nowhere', name, secret, version, nonce, ciphertext, created_at, updated_at FROM config_entries")
+        // The columns are named, so that each statement fails on the constraint under test alone.
+        let copy = { (id: String, scope: String, name: String) in
+            """
+            INSERT INTO config_entries (id, scope, name, secret, version, nonce, ciphertext, created_at, updated_at, mac)
+            SELECT '\(id)', \(scope), \(name), secret, version, nonce, ciphertext, created_at, updated_at, mac FROM config_entries
+            """
+        }
+        let foreignKeysOn = backend == .sqlite ? "PRAGMA foreign_keys = ON; " : ""
+        for statement in [copy("c_other", "'nowhere'", "name"), copy("c_other", "scope", "name")] {
+            let error = #expect(throws: (any Error).self) { try f.execute(foreignKeysOn + statement) }
+            switch backend {
+            case .sqlite: #expect((error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT, "\(String(describing: error))")
+            case .postgres:
+                let text = (error as? PostgresTestDatabase.Failed)?.description ?? ""
+                #expect(text.contains("foreign key constraint") || text.contains("duplicate key value"), "\(text)")
             }
         }
-        #expect(throws: DatabaseError.self) {
-            try f.raw().write { db in
-                try db.execute(sql: "INSERT INTO config_entries SELECT 'c_other', scope, name, secret, version, nonce, ciphertext, created_at, updated_at FROM config_entries")
-            }
-        }
+        // The same copy under another name in the same scope is accepted.
+        try f.execute(foreignKeysOn + copy("c_other", "scope", "'OTHER_URL'"))
+        #expect(try f.value("SELECT COUNT(*) FROM config_entries") == "2")
     }
 
-    @Test("audit events cannot be updated or deleted through SQL")
-    func appendOnly() throws {
-        let f = try VaultFixture()
-        #expect(throws: DatabaseError.self) { try f.raw().write { db in try db.execute(sql: "UPDATE audit_events SET detail = 'x'") } }
-        #expect(throws: DatabaseError.self) { try f.raw().write { db in try db.execute(sql: "DELETE FROM audit_events") } }
+    @Test("audit events cannot be updated or deleted through SQL", arguments: TestBackend.available)
+    func appendOnly(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
+        for statement in ["UPDATE audit_events SET detail = 'x'", "DELETE FROM audit_events"] {
+            let error = #expect(throws: (any Error).self) { try f.execute(statement) }
+            #expect(String(describing: error).contains("append-only"), "\(String(describing: error))")
+        }
         #expect(try f.vault.verifyAudit().ok)
     }
 }

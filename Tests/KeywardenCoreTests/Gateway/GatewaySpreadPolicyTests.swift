@@ -7,9 +7,9 @@ import Testing
 /// over the wire, and authenticated by the policy row's MAC.
 @Suite("Gateway spread: the pool policy switch")
 struct GatewaySpreadPolicyTests {
-    @Test("spread is stored, read back after reopening, listed, and audited as ', spread round-robin'")
-    func storedAndAudited() throws {
-        let f = try VaultFixture()
+    @Test("spread is stored, read back after reopening, listed, and audited as ', spread round-robin'", arguments: TestBackend.available)
+    func storedAndAudited(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         let set = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true, spread: .some(.roundRobin)))
         #expect(set.spread == .roundRobin)
         let reopened = try f.reopen()
@@ -21,9 +21,9 @@ struct GatewaySpreadPolicyTests {
         #expect(detail.contains("failover on, spread round-robin"), "\(detail)")
     }
 
-    @Test("a child scope inherits its parent's spread")
-    func inherited() throws {
-        let f = try VaultFixture()
+    @Test("a child scope inherits its parent's spread", arguments: TestBackend.available)
+    func inherited(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.addScope("prod-eu", parent: "prod")
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(spread: .some(.leastInFlight)))
         let policy = try #require(try f.vault.rotationPolicy(provider: "anthropic", scope: "prod-eu"))
@@ -31,14 +31,14 @@ struct GatewaySpreadPolicyTests {
         #expect(policy.inheritedBy == "prod-eu")
     }
 
-    @Test("a change without spread keeps it; .some(nil) turns it off, and the audit detail drops it")
-    func keepAndClear() throws {
-        let f = try VaultFixture()
+    @Test("a change without spread keeps it; .some(nil) turns it off, and the audit detail drops it", arguments: TestBackend.available)
+    func keepAndClear(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(spread: .some(.leastInFlight)))
         #expect(try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true)).spread == .leastInFlight)
         let cleared = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(spread: .some(nil)))
         #expect(cleared.spread == nil)
-        #expect(try f.raw().read { db in try DatabaseValue.fetchOne(db, sql: "SELECT spread FROM rotation_policies") }?.isNull == true)
+        #expect(try f.value("SELECT COALESCE(spread, 'NULL') FROM rotation_policies") == "NULL")
         var filter = AuditFilter()
         filter.action = "rotate.policy"
         #expect(try f.vault.auditEvents(filter).last?.detail?.contains("spread") == false)
@@ -93,17 +93,17 @@ struct GatewaySpreadPolicyTests {
         #expect(try f.reopen().rotationPolicies().first?.spread == .roundRobin)
     }
 
-    @Test("spread set or changed with SQL is refused (it decides which keys serve)")
-    func tampered() throws {
-        let f = try VaultFixture()
+    @Test("spread set or changed with SQL is refused (it decides which keys serve)", arguments: TestBackend.available)
+    func tampered(backend: TestBackend) throws {
+        let f = try VaultFixture(backend: backend)
         _ = try f.vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
         _ = try f.vault.setRotationPolicy(provider: "openai", scope: "prod", RotationPolicyChange(spread: .some(.leastInFlight)))
-        try f.raw().write { db in try db.execute(sql: "UPDATE rotation_policies SET spread = 'round-robin' WHERE provider = 'anthropic'") }
+        try f.execute("UPDATE rotation_policies SET spread = 'round-robin' WHERE provider = 'anthropic'")
         let error = #expect(throws: KeywardenError.self) { try f.vault.rotationPolicy(provider: "anthropic", scope: "prod") }
         #expect(error?.kind == .integrity)
         #expect(error?.message.contains("rotation policy of anthropic/prod") == true, "\(error?.message ?? "")")
 
-        try f.raw().write { db in try db.execute(sql: "UPDATE rotation_policies SET spread = NULL WHERE provider = 'openai'") }
+        try f.execute("UPDATE rotation_policies SET spread = NULL WHERE provider = 'openai'")
         let cleared = #expect(throws: KeywardenError.self) { try f.vault.rotationPolicy(provider: "openai", scope: "prod") }
         #expect(cleared?.kind == .integrity)
     }

@@ -179,7 +179,7 @@ struct RotationPlanTests {
         let f = try await Fixture()
         let active = try f.add("valid-one")
         let bad = try f.add("invalid-two")
-        try await f.vault.database.writer.write { db in try db.execute(sql: "UPDATE keys SET last_outcome = 'invalid' WHERE id = ?", arguments: [bad]) }
+        try await f.vault.database!.writer.write { db in try db.execute(sql: "UPDATE keys SET last_outcome = 'invalid' WHERE id = ?", arguments: [bad]) }
         let error = #expect(throws: KeywardenError.self) { try f.vault.removeKey(id: active) }
         #expect(error?.message.contains("--force") == true)
         #expect(try f.state(active) == .active)
@@ -230,7 +230,7 @@ struct RotationPlanTests {
         var texts = [first.detail, revoked.first?.detail ?? "", commandRun.detail]
         texts += try f.vault.auditEvents(AuditFilter()).compactMap(\.detail)
         texts += try f.vault.listKeys(KeyFilter()).compactMap(\.detail)
-        let rotations = try await f.vault.database.writer.read { db in try String.fetchAll(db, sql: "SELECT coalesce(detail, '') FROM rotations") }
+        let rotations = try await f.vault.database!.writer.read { db in try String.fetchAll(db, sql: "SELECT coalesce(detail, '') FROM rotations") }
         texts += rotations
         for secret in [oldValue, activeValue, printed] {
             let base64 = Data(secret.utf8).base64EncodedString()

@@ -15,9 +15,12 @@ import Foundation
 ///   system's roots otherwise.
 /// - `host=/path/to/dir`: a Unix socket folder (`…@/db?host=/run/postgresql`).
 /// - `pool_size`: connections kept per process (default 4).
+/// - `password`: the password, as libpq takes it, when the user info has none.
 ///
 /// The password may also come from `KEYWARDEN_DATABASE_PASSWORD`, so that it
-/// need not be in the URL. It is never shown: `redacted` is what messages use.
+/// need not be in the URL. It is never shown: `redacted` is what messages use,
+/// and a URL that does not parse is shown through `redact`, which hides the
+/// user info's password and every `…password…=` parameter's value.
 public struct DatabaseURL: Sendable, Equatable {
     public enum SSLMode: String, Sendable, CaseIterable {
         case disable, require
@@ -52,7 +55,6 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         guard let user = components.user, !user.isEmpty else { throw bad("names no user (postgres://USER@HOST/DATABASE)") }
         self.user = user
-        password = components.password ?? environmentPassword.flatMap { $0.isEmpty ? nil : $0 }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         guard !path.isEmpty, !path.contains("/") else { throw bad("names no database (postgres://USER@HOST/DATABASE)") }
         database = path
@@ -61,10 +63,12 @@ public struct DatabaseURL: Sendable, Equatable {
             guard let value = item.value else { throw bad("has a parameter without a value: \(item.name)") }
             parameters[item.name] = value
         }
-        let known: Set<String> = ["sslmode", "sslrootcert", "host", "pool_size"]
-        if let unknown = parameters.keys.first(where: { !known.contains($0) }) {
-            throw bad("has an unknown parameter '\(unknown)' (known: sslmode, sslrootcert, host, pool_size)")
+        let known: Set<String> = ["sslmode", "sslrootcert", "host", "pool_size", "password"]
+        if let unknown = parameters.keys.sorted().first(where: { !known.contains($0) }) {
+            throw bad("has an unknown parameter '\(unknown)' (known: sslmode, sslrootcert, host, pool_size, password)")
         }
+        // An empty password is none: the next source is used.
+        password = [components.password, parameters["password"], environmentPassword].lazy.compactMap { $0 }.first { !$0.isEmpty }
         port = components.port ?? 5432
         guard (1...65535).contains(port) else { throw bad("has an invalid port") }
         if let socketFolder = parameters["host"] {
@@ -72,7 +76,9 @@ public struct DatabaseURL: Sendable, Equatable {
             unixSocketPath = socketFolder + "/.s.PGSQL.\(port)"
             host = nil
         } else {
-            guard let host = components.host, !host.isEmpty else { throw bad("names no host (postgres://USER@HOST/DATABASE, or ?host=/socket/folder)") }
+            guard var host = components.host, !host.isEmpty else { throw bad("names no host (postgres://USER@HOST/DATABASE, or ?host=/socket/folder)") }
+            // An IPv6 address comes bracketed (`[::1]`); the connection and `server` want the address alone.
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             self.host = host
             unixSocketPath = nil
         }
@@ -97,9 +103,12 @@ public struct DatabaseURL: Sendable, Equatable {
         }
     }
 
-    /// Whether the URL itself carries a password (refused on a command line, where argv is visible to all).
+    /// Whether the URL itself carries a password, in its user info or a
+    /// parameter whose name holds `password` (refused on a command line,
+    /// where argv is visible to all).
     public static func hasPassword(_ text: String) -> Bool {
-        URLComponents(string: text)?.password != nil
+        guard let components = URLComponents(string: text) else { return redact(text) != text }
+        return components.password != nil || components.queryItems?.contains { $0.name.lowercased().contains("password") } == true
     }
 
     /// The server as named in messages: `db.example:5432` or the socket path.
@@ -115,8 +124,11 @@ public struct DatabaseURL: Sendable, Equatable {
         return "postgres://\(user)@\(location)"
     }
 
-    /// A URL as text with any password replaced, for error messages about a URL that did not parse.
+    /// A URL as text with any password replaced, for error messages about a
+    /// URL that did not parse: the user info's password, and the value of
+    /// every parameter whose name holds `password` (`password`, `sslpassword`).
     static func redact(_ text: String) -> String {
+        let text = text.replacing(#/([?&][^=&#]*password[^=&#]*=)[^&#]*/#.ignoresCase()) { $0.output.1 + "…" }
         guard let at = text.lastIndex(of: "@"), let scheme = text.range(of: "://"), scheme.upperBound < at else { return text }
         let userInfo = text[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }

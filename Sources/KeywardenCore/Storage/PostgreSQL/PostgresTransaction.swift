@@ -7,6 +7,11 @@ import GRDB
 /// on. Rows are decoded and signed by the records' one mapping, through
 /// `PostgresSession`.
 ///
+/// Text is ordered `COLLATE "C"`, byte by byte as SQLite orders it: under a
+/// database's own collation (`en_US.UTF-8`, ICU) `DB_URL` sorts before `DBX`,
+/// so listings and exported files would come out in another order than they
+/// do from a vault file.
+///
 /// `changesVault` records whether this transaction changed anything besides
 /// observations (audit events and the head that chains them, check results,
 /// traffic counts, a token's last use): only then does the store `NOTIFY`
@@ -101,10 +106,10 @@ extension PostgresTransaction {
 extension PostgresTransaction {
     func scope(named name: String) throws -> ScopeRecord? { try fetchOne(ScopeRecord.self, "SELECT * FROM scopes WHERE name = $1", [name]) }
     func scopeExists(_ name: String) throws -> Bool { try count("SELECT COUNT(*) FROM scopes WHERE name = $1", [name]) > 0 }
-    func scopes() throws -> [ScopeRecord] { try fetch(ScopeRecord.self, "SELECT * FROM scopes ORDER BY name") }
+    func scopes() throws -> [ScopeRecord] { try fetch(ScopeRecord.self, "SELECT * FROM scopes ORDER BY name COLLATE \"C\"") }
 
     func childScopes(of parent: String) throws -> [ScopeRecord] {
-        try fetch(ScopeRecord.self, "SELECT * FROM scopes WHERE parent = $1 ORDER BY name", [parent])
+        try fetch(ScopeRecord.self, "SELECT * FROM scopes WHERE parent = $1 ORDER BY name COLLATE \"C\"", [parent])
     }
 
     func insert(_ scope: ScopeRecord) throws { changed(); try session.insert(scope) }
@@ -115,7 +120,7 @@ extension PostgresTransaction {
     }
 
     func providerRowExists(_ name: String) throws -> Bool { try count("SELECT COUNT(*) FROM providers WHERE name = $1", [name]) > 0 }
-    func providerRows() throws -> [ProviderRecord] { try fetch(ProviderRecord.self, "SELECT * FROM providers ORDER BY name") }
+    func providerRows() throws -> [ProviderRecord] { try fetch(ProviderRecord.self, "SELECT * FROM providers ORDER BY name COLLATE \"C\"") }
 
     func insert(_ provider: ProviderRecord) throws { changed(); try session.insert(provider) }
     func save(_ provider: ProviderRecord) throws { changed(); try session.save(provider, key: ["name"]) }
@@ -150,11 +155,11 @@ extension PostgresTransaction {
         if let upTo = query.retireAfterUpTo { term("retire_after", "<=", upTo) }
         let order = switch query.order {
         case .unspecified: ""
-        case .provider: " ORDER BY provider"
-        case .createdAt: " ORDER BY created_at"
-        case .providerCreatedAt: " ORDER BY provider, created_at"
-        case .providerScopeCreatedAt: " ORDER BY provider, scope, created_at"
-        case .retireAfter: " ORDER BY retire_after"
+        case .provider: " ORDER BY provider COLLATE \"C\""
+        case .createdAt: " ORDER BY created_at COLLATE \"C\""
+        case .providerCreatedAt: " ORDER BY provider COLLATE \"C\", created_at COLLATE \"C\""
+        case .providerScopeCreatedAt: " ORDER BY provider COLLATE \"C\", scope COLLATE \"C\", created_at COLLATE \"C\""
+        case .retireAfter: " ORDER BY retire_after COLLATE \"C\""
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments, order)
     }
@@ -177,7 +182,7 @@ extension PostgresTransaction {
     }
 
     func activePools() throws -> [Pool] {
-        try session.rows("SELECT DISTINCT provider, scope FROM keys WHERE state = 'active' ORDER BY provider, scope")
+        try session.rows("SELECT DISTINCT provider COLLATE \"C\" AS provider, scope COLLATE \"C\" AS scope FROM keys WHERE state = 'active' ORDER BY 1, 2")
             .map { Pool(provider: $0["provider"], scope: $0["scope"]) }
     }
 
@@ -200,8 +205,8 @@ extension PostgresTransaction {
     }
 
     func configEntries(scope: String?) throws -> [ConfigEntryRecord] {
-        guard let scope else { return try fetch(ConfigEntryRecord.self, "SELECT * FROM config_entries ORDER BY scope, name") }
-        return try fetch(ConfigEntryRecord.self, "SELECT * FROM config_entries WHERE scope = $1 ORDER BY name", [scope])
+        guard let scope else { return try fetch(ConfigEntryRecord.self, "SELECT * FROM config_entries ORDER BY scope COLLATE \"C\", name COLLATE \"C\"") }
+        return try fetch(ConfigEntryRecord.self, "SELECT * FROM config_entries WHERE scope = $1 ORDER BY name COLLATE \"C\"", [scope])
     }
 
     func countConfigEntries(scope: String) throws -> Int { try count("SELECT COUNT(*) FROM config_entries WHERE scope = $1", [scope]) }
@@ -213,7 +218,7 @@ extension PostgresTransaction {
 // MARK: - Tokens, rotation policies, rotations, exported files
 
 extension PostgresTransaction {
-    func tokens() throws -> [AgentTokenRecord] { try fetch(AgentTokenRecord.self, "SELECT * FROM agent_tokens ORDER BY created_at") }
+    func tokens() throws -> [AgentTokenRecord] { try fetch(AgentTokenRecord.self, "SELECT * FROM agent_tokens ORDER BY created_at COLLATE \"C\"") }
 
     func token(nameOrID: String) throws -> AgentTokenRecord? {
         try fetchOne(AgentTokenRecord.self, "SELECT * FROM agent_tokens WHERE name = $1 OR id = $1", [nameOrID])
@@ -235,7 +240,7 @@ extension PostgresTransaction {
     }
 
     func rotationPolicies() throws -> [RotationPolicyRecord] {
-        try fetch(RotationPolicyRecord.self, "SELECT * FROM rotation_policies ORDER BY provider, scope")
+        try fetch(RotationPolicyRecord.self, "SELECT * FROM rotation_policies ORDER BY provider COLLATE \"C\", scope COLLATE \"C\"")
     }
 
     func rotation(id: String) throws -> RotationRecord? { try fetchOne(RotationRecord.self, "SELECT * FROM rotations WHERE id = $1", [id]) }
@@ -243,7 +248,7 @@ extension PostgresTransaction {
     private static let openSteps = RotationStage.open.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     func openRotations() throws -> [RotationRecord] {
-        try fetch(RotationRecord.self, "SELECT * FROM rotations WHERE step IN (\(Self.openSteps)) ORDER BY started_at")
+        try fetch(RotationRecord.self, "SELECT * FROM rotations WHERE step IN (\(Self.openSteps)) ORDER BY started_at COLLATE \"C\"")
     }
 
     func openRotation(of pool: Pool) throws -> RotationRecord? {
@@ -255,7 +260,7 @@ extension PostgresTransaction {
         try fetchOne(ExportedFileRecord.self, "SELECT * FROM exported_files WHERE path = $1", [path])
     }
 
-    func exportedFiles() throws -> [ExportedFileRecord] { try fetch(ExportedFileRecord.self, "SELECT * FROM exported_files ORDER BY path") }
+    func exportedFiles() throws -> [ExportedFileRecord] { try fetch(ExportedFileRecord.self, "SELECT * FROM exported_files ORDER BY path COLLATE \"C\"") }
 
     func save(_ policy: RotationPolicyRecord) throws { changed(); try session.save(policy, key: ["provider", "scope"]) }
     func insert(_ rotation: RotationRecord) throws { changed(); try session.insert(rotation) }
