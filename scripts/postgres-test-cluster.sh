@@ -3,6 +3,8 @@
 #
 #   scripts/postgres-test-cluster.sh start DIR    # DIR: a fresh, empty folder the caller made
 #   scripts/postgres-test-cluster.sh restart DIR  # fast shutdown and start, same port (tests simulate a restart)
+#   scripts/postgres-test-cluster.sh pause DIR    # fast shutdown, folder kept (tests simulate an outage)
+#   scripts/postgres-test-cluster.sh resume DIR   # start a paused server again, same port
 #   scripts/postgres-test-cluster.sh stop DIR     # immediate shutdown, then removes DIR
 #
 # `start` prints shell `export` lines on stdout (and nothing else), for `eval`:
@@ -19,11 +21,11 @@ set -euo pipefail
 
 me="postgres-test-cluster"
 die() { echo "$me: $*" >&2; exit 1; }
-usage() { echo "usage: $0 start|restart|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|restart|pause|resume|stop DIR" >&2; exit 2; }
 
 [ $# -eq 2 ] || usage
 command="$1"
-case "$command" in start|restart|stop) ;; *) usage ;; esac
+case "$command" in start|restart|pause|resume|stop) ;; *) usage ;; esac
 [ -d "$2" ] || die "$2 is not a folder (make one first, e.g. with mktemp -d)"
 # Absolute and without symlinks: the paths end up in the server's settings and
 # in URLs that other processes, in other folders, use.
@@ -247,6 +249,21 @@ restart() {
   if ! as_server_user "$BINDIR/pg_ctl" -D "$DIR/data" -m fast -w -s -l "$DIR/postgres.log" restart >&2; then
     log_tail
     die "restart failed (log: $DIR/postgres.log)"
+  fi
+}
+
+pause() {
+  load
+  [ -f "$DIR/data/postmaster.pid" ] || die "no server is running in $DIR"
+  as_server_user "$BINDIR/pg_ctl" -D "$DIR/data" -m fast -w -s stop >&2 || die "pause failed (log: $DIR/postgres.log)"
+}
+
+resume() {
+  load
+  [ -f "$DIR/data/postmaster.pid" ] && die "the server in $DIR is already running"
+  if ! as_server_user "$BINDIR/pg_ctl" -D "$DIR/data" -w -s -l "$DIR/postgres.log" start >&2; then
+    log_tail
+    die "resume failed (log: $DIR/postgres.log)"
   fi
 }
 

@@ -11,23 +11,34 @@ source scripts/setup.sh --for-tests
 # ends (a failed test run, Ctrl-C), and keeps the exit status (it calls no
 # `exit`). INT/TERM/HUP become an exit, so that the EXIT trap runs for them too.
 pg_dir="$(mktemp -d /tmp/keywarden-pg.XXXXXX)"
+# A second server for the fleet's tests alone, which stop and restart it to
+# see agents ride out an outage: the tests beside them keep the first.
+fleet_dir="$(mktemp -d /tmp/keywarden-pg-fleet.XXXXXX)"
 stop_postgres() {
   scripts/postgres-test-cluster.sh stop "$pg_dir" || true
-  rm -rf "$pg_dir"
+  scripts/postgres-test-cluster.sh stop "$fleet_dir" || true
+  rm -rf "$pg_dir" "$fleet_dir"
 }
 trap stop_postgres EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-if ! pg_exports="$(scripts/postgres-test-cluster.sh start "$pg_dir")"; then
-  echo "test: the PostgreSQL test server did not start; the suite needs it (scripts/setup.sh --for-tests installs it)" >&2
-  if [ -f "$pg_dir/postgres.log" ]; then
-    echo "test: the end of $pg_dir/postgres.log:" >&2
-    tail -n 30 "$pg_dir/postgres.log" >&2
+start_postgres() {  # DIR: prints the server's exports
+  if ! scripts/postgres-test-cluster.sh start "$1"; then
+    echo "test: the PostgreSQL test server did not start; the suite needs it (scripts/setup.sh --for-tests installs it)" >&2
+    if [ -f "$1/postgres.log" ]; then
+      echo "test: the end of $1/postgres.log:" >&2
+      tail -n 30 "$1/postgres.log" >&2
+    fi
+    return 1
   fi
-  exit 1
-fi
+}
+pg_exports="$(start_postgres "$pg_dir")" || exit 1
+fleet_exports="$(start_postgres "$fleet_dir")" || exit 1
 eval "$pg_exports"
+# The fleet's server, under names of its own.
+export KEYWARDEN_TEST_POSTGRES_FLEET_URL="$(eval "$fleet_exports"; echo "$KEYWARDEN_TEST_POSTGRES_URL")"
+export KEYWARDEN_TEST_POSTGRES_FLEET_DIR="$fleet_dir"
 # Tests that restart the server (to see clients reconnect) call this script.
 export KEYWARDEN_TEST_POSTGRES_SCRIPT="$PWD/scripts/postgres-test-cluster.sh"
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 
 /// A fresh PostgreSQL database on the test suite's throwaway server
@@ -112,8 +117,31 @@ public final class PrivatePostgresServer: @unchecked Sendable {
     public func resume() throws { try run("resume"); paused = false }
     public func restart() throws { try run("restart") }
 
+    /// Runs the cluster script with posix_spawn and waits for it with
+    /// waitpid, its output in a log file: through Foundation's `Process`,
+    /// a script that starts the server (a daemon) was sometimes never seen
+    /// to exit (a zombie nobody reaped), and the test hung.
     private func run(_ command: String) throws {
-        let result = try CommandRunner.run(script, [command, directory], environment: ProcessInfo.processInfo.environment, timeout: 60)
-        guard result.status == 0 else { throw PostgresTestDatabase.Failed(description: "\(command) failed: \(result.err)") }
+        let log = directory + "/" + command + ".log"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let arguments = [script, command, directory]
+        let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
+        var argv = arguments.map { strdup($0) } + [nil]
+        var envp = environment.map { strdup($0) } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, script, &actions, nil, &argv, &envp)
+        guard spawned == 0 else { throw PostgresTestDatabase.Failed(description: "cannot run \(script): errno \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw PostgresTestDatabase.Failed(description: "\(command) failed (status \(status)): \(output)")
+        }
     }
 }

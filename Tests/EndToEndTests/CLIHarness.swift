@@ -91,6 +91,9 @@ final class CLIHarness: @unchecked Sendable {
         agent?.stop()
     }
 
+    /// The pid of the running agent (0 without one), to kill it as a crash would.
+    var agentProcessID: Int32 { agent?.process.processIdentifier ?? 0 }
+
     /// Adds a key from stdin and returns its id.
     func addKey(_ provider: String, scope: String, value: String, extra: [String] = []) throws -> String {
         secrets.append(value)

@@ -23,6 +23,8 @@ public final class AgentState: Sendable {
     public init(vault: Vault?) {
         self.vault = NIOLockedValueBox(vault)
         cache = ActiveKeyCache(location: vault?.database?.location, changes: vault?.postgres?.changes)
+        // Listening before anything is cached, so no change is missed.
+        vault?.postgres?.changes.start()
         (lockSignal, lockContinuation) = AsyncStream.makeStream(of: Void.self)
         if vault == nil { lockContinuation.finish() }
     }

@@ -41,6 +41,18 @@ public struct RotationScheduler: Service {
     /// One pass of the scheduler.
     public func tick() async {
         guard let vault = state.current else { return }
+        // On PostgreSQL many hosts' agents share the vault: only the one that
+        // holds the scheduler's lease rotates (PostgresLease).
+        if let postgres = vault.postgres {
+            let wasLeader = postgres.schedulerLease.isHeld
+            let leads = (try? await runner.run { postgres.schedulerLease.claim() }) ?? false
+            if leads != wasLeader {
+                logger.info(leads ? "rotation scheduler: this agent now leads (no other host runs the scheduler)"
+                                  : "rotation scheduler: another host's agent leads; this one waits")
+            }
+            metrics.schedulerLeader(leads)
+            guard leads else { return }
+        }
         let rotator = Rotator(vault: vault, validator: validator, runner: runner)
         do {
             // The same plan as `rotate --due`: one pool's trouble does not

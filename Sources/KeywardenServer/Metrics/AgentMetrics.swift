@@ -34,6 +34,8 @@ public final class AgentMetrics: Sendable {
         var validations: [String: Int] = [:]       // outcome
         var rotations: [String: Int] = [:]         // result
         var valuesServed = 0
+        /// On a PostgreSQL vault: whether this agent runs the rotation scheduler; nil otherwise.
+        var schedulerLeader: Bool?
         /// `GET /v1/keys/{provider}` answered on the event loop, by status:
         /// counted apart so that they hash no route, shown with the router's.
         var hotReads: [Int: Int] = [:]
@@ -72,6 +74,7 @@ public final class AgentMetrics: Sendable {
     func report(_ outcome: String) { storage.withLockedValue { $0.reports[outcome, default: 0] += 1 } }
     func validation(_ outcome: String) { storage.withLockedValue { $0.validations[outcome, default: 0] += 1 } }
     public func rotation(_ result: String) { storage.withLockedValue { $0.rotations[result, default: 0] += 1 } }
+    func schedulerLeader(_ leads: Bool) { storage.withLockedValue { $0.schedulerLeader = leads } }
     func valueServed() { storage.withLockedValue { $0.valuesServed += 1 } }
 
     /// Counts what an operation's answer says happened, whichever route
@@ -111,6 +114,10 @@ public final class AgentMetrics: Sendable {
                 out += "keywarden_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(h.total)\n"
                 out += "keywarden_request_duration_seconds_sum{route=\"\(route)\"} \(h.sum)\n"
                 out += "keywarden_request_duration_seconds_count{route=\"\(route)\"} \(h.total)\n"
+            }
+            if let leads = s.schedulerLeader {
+                family("keywarden_scheduler_leader", "gauge", "1 when this agent holds the rotation scheduler's lease (PostgreSQL vaults).")
+                out += "keywarden_scheduler_leader \(leads ? 1 : 0)\n"
             }
             family("keywarden_values_served_total", "counter", "Secret values handed to clients.")
             out += "keywarden_values_served_total \(s.valuesServed)\n"

@@ -274,12 +274,61 @@ public final class AuditJournal: Sendable {
 
     private func commit(_ batch: [AuditDraft]) -> Result<Void, any Error> {
         guard let vault = state.current else { return .failure(KeywardenError.agentLocked) }
+        // Events kept during a database outage go first, so the chain holds
+        // them in the order they happened.
+        let spool = outageSpool(vault)
+        let kept = spool?.events() ?? []
         do {
-            try state.cache.observingOwnCommit { observer throws(KeywardenError) in try vault.recordAudit(batch: batch, observer: observer) }
+            try state.cache.observingOwnCommit { observer throws(KeywardenError) in try vault.recordAudit(batch: kept + batch, observer: observer) }
+            if let spool, !kept.isEmpty {
+                spool.clear()
+                logger.notice("the vault database answers again: wrote the \(kept.count) audit event(s) kept during the outage")
+            }
             return .success(())
         } catch {
+            if let spool, let postgres = vault.postgres, postgres.isInOutageGrace {
+                do {
+                    try spool.append(batch)
+                    scheduleSpoolFlush()
+                    logger.warning("the vault database at \(postgres.url.server) cannot be reached; serving the keys this agent holds and keeping \(batch.count) audit event(s) in \(spool.path) until it answers: \(error)")
+                    return .success(())
+                } catch let spoolError {
+                    logger.error("cannot keep audit events during the database outage: \(spoolError)")
+                }
+            }
             logger.error("cannot write \(batch.count) audit event(s); refusing to serve values until the audit trail can be written: \(error)")
             return .failure(KeywardenError.auditUnavailable(error.message))
         }
+    }
+
+    /// Writes the events kept during an outage as soon as the database
+    /// answers again, even when no new event comes to carry them: tried
+    /// every second while any are kept.
+    private func scheduleSpoolFlush() {
+        timer.scheduleTask(in: .seconds(1)) { [self] in
+            pool.submit { [self] _ in
+                guard let vault = state.current, let spool = outageSpool(vault) else { return }
+                let kept = spool.events()
+                guard !kept.isEmpty else { return }
+                // Through the writer, so this commit never overlaps another.
+                let claimed = pending.withLockedValue { Self.claimWriter(&$0) }
+                guard claimed else { return scheduleSpoolFlush() }
+                defer { commitUntilEmpty() }
+                do {
+                    try state.cache.observingOwnCommit { observer throws(KeywardenError) in try vault.recordAudit(batch: kept, observer: observer) }
+                    spool.clear()
+                    logger.notice("the vault database answers again: wrote the \(kept.count) audit event(s) kept during the outage")
+                } catch {
+                    scheduleSpoolFlush()
+                }
+            }
+        }
+    }
+
+    /// Where a PostgreSQL vault's agent keeps the audit events of an outage
+    /// (nil for a SQLite vault, or without a state folder).
+    private func outageSpool(_ vault: Vault) -> OutageSpool? {
+        guard vault.postgres != nil, let directory = vault.context.anchorDirectory else { return nil }
+        return OutageSpool(directory: directory, vaultID: vault.vaultID)
     }
 }

@@ -11,9 +11,12 @@ import PostgresNIO
 ///
 /// The listener is a connection of its own, started on first use (only the
 /// agent asks). When it breaks — the server restarts, the network drops —
-/// the counter moves (a change may have been missed), the feed is marked
-/// down, and it reconnects with backoff; once listening again the counter
-/// moves once more, since changes made meanwhile were not announced to it.
+/// the feed is marked down and reconnects with backoff; once listening
+/// again the counter moves, since changes made meanwhile were not announced.
+/// While it is down the counter stays put, so the agent keeps serving the
+/// keys it holds through a database restart — for the outage grace
+/// (`PostgresStore.outageGrace`) and no longer: after that every call moves
+/// the counter, so nothing cached is served until the database is back.
 public final class PostgresChangeFeed: Sendable {
     private struct State {
         var count: UInt64 = 0
@@ -27,9 +30,11 @@ public final class PostgresChangeFeed: Sendable {
 
     private let connections: PostgresConnections
     private let state = NIOLockedValueBox(State())
+    private let grace: @Sendable () -> Duration
 
-    init(connections: PostgresConnections) {
+    init(connections: PostgresConnections, grace: @escaping @Sendable () -> Duration) {
         self.connections = connections
+        self.grace = grace
     }
 
     deinit {
@@ -43,7 +48,11 @@ public final class PostgresChangeFeed: Sendable {
             return !state.started && !state.stopped
         }
         if start { listen(attempt: 0) }
-        return state.withLockedValue { $0.count }
+        let grace = grace()
+        return state.withLockedValue { state in
+            if let since = state.downSince, ContinuousClock.now - since > grace { state.count &+= 1 }
+            return state.count
+        }
     }
 
     /// Whether the listener is connected (false before the first connection
@@ -66,8 +75,24 @@ public final class PostgresChangeFeed: Sendable {
         _ = try? connection?.close().wait()
     }
 
+    /// Starts listening now, on the calling thread (the agent, before it
+    /// serves anything, so that no key is cached before the feed can hear
+    /// of a change to it); retried in the background when the database
+    /// cannot be reached.
+    public func start() {
+        let start = state.withLockedValue { state -> Bool in
+            defer { state.started = true }
+            return !state.started && !state.stopped
+        }
+        if start { connectListener(attempt: 0) }
+    }
+
     private func listen(attempt: Int) {
-        DispatchQueue.global().async { [self] in
+        // Weak: a feed nobody holds any more stops reconnecting.
+        DispatchQueue.global().async { [weak self] in self?.connectListener(attempt: attempt) }
+    }
+
+    private func connectListener(attempt: Int) {
             guard !state.withLockedValue(\.stopped) else { return }
             do {
                 let connection = try connections.connect()
@@ -92,14 +117,12 @@ public final class PostgresChangeFeed: Sendable {
                 }
                 retry(attempt: attempt + 1)
             }
-        }
     }
 
     private func lost() {
         let again = state.withLockedValue { state -> Bool in
             state.connection = nil
             state.listening = false
-            state.count &+= 1
             if state.downSince == nil { state.downSince = .now }
             return !state.stopped
         }
@@ -109,6 +132,6 @@ public final class PostgresChangeFeed: Sendable {
     private func retry(attempt: Int) {
         // 0.2 s, 0.4 s, … up to 2 s: a restarted server is found within 2 s.
         let delay = min(2.0, 0.2 * Double(1 << min(attempt, 4)))
-        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [self] in listen(attempt: attempt) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in self?.listen(attempt: attempt) }
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import Logging
 import NIOConcurrencyHelpers
@@ -95,12 +100,21 @@ final class PostgresConnections: Sendable {
     /// A new connection (outside the pool: the listener uses one of its own).
     func connect() throws -> PostgresConnection {
         let id = nextID.withLockedValue { id in id += 1; return id }
+        // The error as it came (described by the caller): a failed connect
+        // is how a transaction learns the database is unreachable.
+        let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id,
+                                                        logger: Self.logger).wait()
+        // A host that hangs inside a write must not stop every other host's
+        // writes for ever: its transaction ends after a minute idle, and a
+        // writer waits at most 30 s for the vault's write lock.
         do {
-            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: id,
-                                                  logger: Self.logger).wait()
+            _ = try connection.query("SET idle_in_transaction_session_timeout = '60s'", logger: Self.logger).wait()
+            _ = try connection.query("SET lock_timeout = '30s'", logger: Self.logger).wait()
         } catch {
-            throw Self.describe(error, url: url)
+            _ = try? connection.close().wait()
+            throw error
         }
+        return connection
     }
 
     /// Closes the idle connections (the store is done).
@@ -139,6 +153,8 @@ final class PostgresConnections: Sendable {
                 return KeywardenError(.conflict, "the vault refused the change (\(message)); nothing was changed")
             case "P0001":
                 return KeywardenError(.integrity, "the vault database refused the change: \(message); nothing was changed")
+            case "55P03":
+                return KeywardenError(.failed, "another host has held the vault's write lock for 30 s at \(url.server); try again")
             case "57P01", "57P02", "57P03":
                 return KeywardenError(.failed, "the vault database at \(url.server) is shutting down or starting up (\(message)); try again")
             default:
@@ -149,7 +165,7 @@ final class PostgresConnections: Sendable {
         case .sslUnsupported:
             return KeywardenError(.failed, "the vault database at \(url.server) does not offer TLS, which sslmode=\(url.sslMode.rawValue) requires")
         case .serverClosedConnection, .uncleanShutdown:
-            return KeywardenError(.failed, "the connection to the vault database at \(url.server) was closed (is the server restarting?); nothing was changed")
+            return KeywardenError(.failed, "the connection to the vault database at \(url.server) was closed (is the server restarting?); if it closed while a change was being committed, check whether the change was made before trying again")
         case .connectionError, .failedToAddSSLHandler:
             return KeywardenError(.failed, "cannot reach the vault database at \(url.server): \(reason(psql.underlying ?? psql))")
         default:
@@ -159,14 +175,19 @@ final class PostgresConnections: Sendable {
 
     /// The cause of a connection failure in a few words.
     private static func reason(_ error: any Error) -> String {
-        if let error = error as? NIOSSLError { return "TLS failed (\(error))" }
+        if let error = error as? NIOSSLError {
+            if case .handshakeFailed = error {
+                return "the server's TLS certificate was not accepted (check sslrootcert= and that the host name matches the certificate)"
+            }
+            return "TLS failed (\(error))"
+        }
         if let error = error as? BoringSSLError { return "TLS failed: the server's certificate was not accepted (\(error))" }
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first { return reason(first.error) }
             if error.dnsAAAAError != nil || error.dnsAError != nil { return "the host name does not resolve" }
             return "\(error)"
         }
-        if let error = error as? IOError { return error.description }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
         if error is ChannelError, "\(error)".contains("connectTimeout") { return "no answer within 5 s" }
         if let error = error as? PostgresDecodingError { return String(reflecting: error) }
         let text = "\(error)"

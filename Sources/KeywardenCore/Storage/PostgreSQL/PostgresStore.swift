@@ -5,6 +5,7 @@ import Darwin
 #endif
 import GRDB
 import KeywardenMigrations
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// A vault in a PostgreSQL database, shared by many hosts: the same schema
@@ -33,29 +34,88 @@ public final class PostgresStore: Sendable {
 
     /// The lock every write transaction takes first (an arbitrary constant: "kwvault").
     static let writeLock: Int64 = 0x6B77_7661_756C_74
+    /// The lock the rotation scheduler's leader holds for as long as it leads: "kwsched".
+    static let schedulerLock: Int64 = 0x6B77_7363_6865_64
     /// The lock migrations are applied under, so two hosts starting at once do not both migrate.
     static let migrationLock: Int64 = 0x6B77_6D69_6772_6174
     /// The channel commits are announced on.
     static let channel = "keywarden_vault"
 
+    /// Whether the database answers, and how long an agent keeps serving
+    /// the keys it holds while it does not.
+    private struct Health {
+        var unreachableSince: ContinuousClock.Instant?
+        var outageGrace: Duration = .seconds(600)
+    }
+
+    private let health = NIOLockedValueBox(Health())
+    /// The rotation scheduler's lease across hosts (an advisory lock).
+    public let schedulerLease: PostgresLease
+
     private init(url: DatabaseURL, connections: PostgresConnections) {
         self.url = url
         self.connections = connections
-        changes = PostgresChangeFeed(connections: connections)
+        let health = health
+        changes = PostgresChangeFeed(connections: connections, grace: { health.withLockedValue { $0.outageGrace } })
+        schedulerLease = PostgresLease(connections: connections, lock: Self.schedulerLock)
+    }
+
+    /// How long an agent keeps serving the keys it already holds (and
+    /// keeping the audit events of that time locally) once the database
+    /// stops answering; 10 minutes unless `serve --database-outage-grace`.
+    public var outageGrace: Duration {
+        get { health.withLockedValue { $0.outageGrace } }
+        set { health.withLockedValue { $0.outageGrace = newValue } }
+    }
+
+    /// Since when transactions fail because the database cannot be reached;
+    /// nil while it answers.
+    public var unreachableSince: ContinuousClock.Instant? { health.withLockedValue { $0.unreachableSince } }
+
+    /// Whether the database has been unreachable for no longer than the grace.
+    public var isInOutageGrace: Bool {
+        health.withLockedValue { health in
+            guard let since = health.unreachableSince else { return false }
+            return ContinuousClock.now - since <= health.outageGrace
+        }
+    }
+
+    private func recordReachable(_ reachable: Bool) {
+        health.withLockedValue { health in
+            if reachable {
+                health.unreachableSince = nil
+            } else if health.unreachableSince == nil {
+                health.unreachableSince = .now
+            }
+        }
     }
 
     /// Creates the vault's tables in an empty database (refusing one that
     /// already holds a vault or other tables) and applies every migration.
     public static func create(_ url: DatabaseURL) throws(KeywardenError) -> PostgresStore {
         let store = PostgresStore(url: url, connections: try PostgresConnections(url))
+        // One transaction under the migration lock: two hosts running `init`
+        // on one database at once queue here, and the second finds the vault.
         try store.run { session in
-            let tables: [String] = try session.rows("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").map { $0["tablename"] }
-            if tables.contains("vault") { throw KeywardenError.vaultExists(at: url.redacted) }
-            if !tables.isEmpty {
-                throw KeywardenError(.invalidInput, "the database \(url.redacted) already holds other tables (\(tables.sorted().prefix(5).joined(separator: ", "))); use an empty database for a vault")
+            try session.execute("BEGIN")
+            do {
+                try session.execute("SELECT pg_advisory_xact_lock($1)", [Self.migrationLock])
+                let tables: [String] = try session.rows("SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = current_schema()").map { $0["tablename"] }
+                if tables.contains("vault") { throw KeywardenError.vaultExists(at: url.redacted) }
+                if !tables.isEmpty {
+                    throw KeywardenError(.invalidInput, "the database \(url.redacted) already holds other tables (\(tables.sorted().prefix(5).joined(separator: ", "))); use an empty database for a vault")
+                }
+                try session.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                for migration in SchemaMigrations.postgresql {
+                    for statement in PostgresSession.statements(migration.sql) { try session.execute(statement) }
+                    try session.execute("INSERT INTO grdb_migrations (identifier) VALUES ($1)", [migration.identifier])
+                }
+                try session.execute("COMMIT")
+            } catch {
+                _ = try? session.execute("ROLLBACK")
+                throw error
             }
         }
-        try store.migrate()
         return store
     }
 
@@ -77,6 +137,7 @@ public final class PostgresStore: Sendable {
     /// Closes the pooled connections and the change listener.
     public func close() {
         changes.stop()
+        schedulerLease.release()
         connections.closeAll()
     }
 
@@ -92,10 +153,10 @@ public final class PostgresStore: Sendable {
     /// Applies the migrations not yet recorded, each in its own transaction,
     /// under the migration lock.
     private func migrate() throws(KeywardenError) {
-        try run { session in
-            try session.execute("CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-        }
-        for migration in SchemaMigrations.postgresql {
+        // Only what is missing: a role that may not create tables (the
+        // PostgreSQL 15 default for non-owners) opens a current vault.
+        let applied = Set(try appliedMigrations())
+        for migration in SchemaMigrations.postgresql where !applied.contains(migration.identifier) {
             try run { session in
                 try session.execute("BEGIN")
                 do {
@@ -140,8 +201,12 @@ public final class PostgresStore: Sendable {
                         var changesBefore: UInt64 = 0
                         if write {
                             try session.execute("SELECT pg_advisory_xact_lock($1)", [Self.writeLock])
-                            changesBefore = changes.count()
-                            observer?.inTransaction()
+                            // Only an observer (the agent's cache) reads the
+                            // feed: a command line starts no listener.
+                            if let observer {
+                                changesBefore = changes.count()
+                                observer.inTransaction()
+                            }
                         }
                         let tx = PostgresTransaction(session: session, rows: rows)
                         let result = try SQLiteRowMACs.$current.withValue(rows) { try body(tx) }
@@ -152,6 +217,7 @@ public final class PostgresStore: Sendable {
                             observer.afterCommit()
                             observer.confirm(!tx.changesVault && changes.count() == changesBefore)
                         }
+                        recordReachable(true)
                         return result
                     } catch {
                         _ = try? session.execute("ROLLBACK")
@@ -159,6 +225,7 @@ public final class PostgresStore: Sendable {
                     }
                 }
             } catch {
+                if PostgresConnections.isConnectionError(error) { recordReachable(false) }
                 let state = PostgresConnections.sqlState(error)
                 let retryable = state == "40001" || state == "40P01" || (!began && PostgresConnections.isConnectionError(error))
                 if retryable, attempt < 5 {

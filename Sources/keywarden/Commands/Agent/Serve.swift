@@ -50,6 +50,8 @@ struct Serve: KeywardenCommand {
     @Option(help: ArgumentHelp("Gateway: also trust the CA certificates in this PEM file (else $KEYWARDEN_CA_FILE).", valueName: "path"))
     var caFile: String?
     /// Set only by the agent itself after `lock`: serve "locked" without opening the vault.
+    @Option(help: ArgumentHelp("PostgreSQL vaults: how long to keep serving the keys this agent holds while the database cannot be reached (its audit events kept on this host until it answers); 0 to stop serving at once.", valueName: "duration"))
+    var databaseOutageGrace: String = "10m"
     @Flag(help: .hidden) var locked = false
 
     static let defaultGatewayAddress = "127.0.0.1:8788"
@@ -123,7 +125,9 @@ struct Serve: KeywardenCommand {
             lockedAgent = pid
         }
         let gateway = try gatewayListen(environment)
+        let outageGrace = try DurationSpec(option: "database-outage-grace", databaseOutageGrace, examples: "30s, 10m or 0", range: 0...Int64.max)
         let opened = try Session.open(context, vault, command: "serve", anchorInterval: .milliseconds(250))
+        opened.postgres?.outageGrace = .seconds(outageGrace.seconds)
         if let lockedAgent {
             try LockedAgent.stop(lockedAgent, at: path)
             output.error("keywarden: stopped the locked agent (pid \(lockedAgent)) at \(path)")
