@@ -20,6 +20,10 @@
 #             with a token, interleaved direct/gateway/direct/gateway, medians;
 #             added latency, throughput ratio, SSE added time to first byte,
 #             the agent's CPU per request and VmHWM (issue 11, design §10)
+#   storage   the same vault on SQLite and on PostgreSQL (a throwaway local
+#             server, fsync on): key reads per second through the agent (both
+#             served from its cache) and writes per second (config.set over
+#             the agent's API: a transaction, its audit event, the commit)
 #
 # Environment: CONNECTIONS (32), DURATION (seconds per load run, 10), RUNS (start-up repetitions, 200),
 # ROUNDS (direct/gateway pairs per workload, 2),
@@ -275,9 +279,46 @@ section_validate() {
   KEYWARDEN_BIN="$BIN" scripts/bench-validate.sh 1000 64
 }
 
+section_storage() {
+  echo; echo "== storage: one vault on SQLite and on PostgreSQL, through the agent"
+  local pg="$WORK/pg"; mkdir -p "$pg"
+  local exports; exports="$(scripts/postgres-test-cluster.sh start "$pg" 2>/dev/null)" || { echo "  (no PostgreSQL: skipped)"; return; }
+  local pg_url; pg_url="$(eval "$exports"; echo "$KEYWARDEN_TEST_POSTGRES_URL")"
+  # The test server trades durability for speed; a fair comparison with
+  # SQLite's synchronous=FULL wants every commit on disk.
+  psql -X -q "$pg_url" -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+    -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
+  psql -X -q "$pg_url" -c "CREATE DATABASE bench" >/dev/null
+  local body="$WORK/config-set.json"
+  echo '{"scope":"bench","name":"BENCH_WRITE","value":"x","secret":false}' > "$body"
+  local backend sqlite_reads sqlite_writes postgres_reads postgres_writes
+  for backend in sqlite postgres; do
+    local home="$WORK/storage-$backend" key="$WORK/storage-$backend.key"
+    local -a env=(KEYWARDEN_HOME="$home" KEYWARDEN_KEYFILE="$key" KEYWARDEN_SOCKET="$WORK/run-$backend/agent.sock")
+    [ "$backend" = postgres ] && env+=(KEYWARDEN_DATABASE_URL="${pg_url%/postgres}/bench")
+    env "${env[@]}" "$BIN/keywarden" init --keyfile "$key" --scope bench >/dev/null
+    python3 -c 'import random; r=random.Random(7); print("sk-ant-api03-" + "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(93)) + "AA")' \
+      | env "${env[@]}" "$BIN/keywarden" key add anthropic --scope bench >/dev/null
+    env "${env[@]}" KEYWARDEN_LOG_LEVEL=warning "$BIN/keywarden" serve --rotation-interval off 2>"$WORK/agent-$backend.log" & local pid=$!; PIDS+=("$pid")
+    local socket="$WORK/run-$backend/agent.sock"
+    for _ in $(seq 200); do curl -sf --unix-socket "$socket" http://agent/v1/health >/dev/null 2>&1 && break; sleep 0.05; done
+    local reads writes
+    reads="$("$WORK/loadgen" -c "$CONNECTIONS" -d "$SECONDS_PER_RUN" -w 1 "unix:$socket" "/v1/keys/anthropic?scope=bench")"
+    writes="$("$WORK/loadgen" -c 4 -d "$SECONDS_PER_RUN" -w 1 -X POST -H 'content-type: application/json' -d "@$body" "unix:$socket" "/v1/ops/config.set")"
+    echo "  $backend reads ($CONNECTIONS connections):  $reads"
+    echo "  $backend writes (4 connections):  $writes"
+    printf -v "${backend}_reads" '%s' "$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$reads")"
+    printf -v "${backend}_writes" '%s' "$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$writes")"
+    kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  done
+  echo "  reads  postgres / sqlite: $(ratio "$postgres_reads" "$sqlite_reads")  (both from the agent's cache: expected ≈ 1)"
+  echo "  writes postgres / sqlite: $(ratio "$postgres_writes" "$sqlite_writes")"
+  scripts/postgres-test-cluster.sh stop "$pg" >/dev/null 2>&1 || true
+}
+
 for section in "${SECTIONS[@]}"; do
   case "$section" in
-    agent|startup|run|validate|memory|gateway) "section_$section" ;;
-    *) echo "bench: unknown section '$section' (agent, startup, run, validate, memory, gateway)" >&2; exit 64 ;;
+    agent|startup|run|validate|memory|gateway|storage) "section_$section" ;;
+    *) echo "bench: unknown section '$section' (agent, startup, run, validate, memory, gateway, storage)" >&2; exit 64 ;;
   esac
 done

@@ -197,15 +197,10 @@ struct PostgresStorageTests {
         #expect(winners.count == 1, "\(results)")
         for case .failure(let error) in results {
             let error = try #require(error as? KeywardenError)
-            // Known (PostgresStore.create checks for tables and creates
-            // `grdb_migrations` outside the migration lock): the loser may
-            // instead hear "already holds other tables (grdb_migrations)",
-            // "type grdb_migrations already exists" (exit 1) or a unique
-            // violation on pg_type or vault_pkey, not that a vault exists.
-            withKnownIssue("concurrent init: the loser is not told a vault exists", isIntermittent: true) {
-                #expect(error.kind == .conflict, "\(error.message)")
-                #expect(error.message.contains("a vault already exists"), "\(error.message)")
-            }
+            // `init` makes the schema in one transaction under the
+            // migration lock: the losers wait, then find the vault.
+            #expect(error.kind == .conflict, "\(error.message)")
+            #expect(error.message.contains("a vault already exists"), "\(error.message)")
         }
         let winner = try #require(winners.first)
         for i in 0..<3 where i != winner {

@@ -14,23 +14,18 @@ struct PostgresSession {
     /// Runs one statement with `$1…$n` arguments and returns its rows.
     @discardableResult
     func rows(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws -> [Row] {
-        var binds = PostgresBindings(capacity: arguments.count)
-        for argument in arguments {
-            switch (argument?.databaseValue ?? .null).storage {
-            case .null: binds.appendNull()
-            case .int64(let value): binds.append(value)
-            case .double(let value): binds.append(value)
-            case .string(let value): binds.append(value)
-            case .blob(let data): binds.append(ByteBuffer(bytes: data))
-            }
-        }
-        let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresConnections.logger).wait()
-        return try result.rows.map(Self.row)
+        try query(sql, arguments).rows.map(Self.row)
     }
 
     /// Runs one statement and returns how many rows it changed.
     @discardableResult
     func execute(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?] = []) throws -> Int {
+        try query(sql, arguments).metadata.rows ?? 0
+    }
+
+    /// Binds each argument as the type of its SQLite storage class (NULL,
+    /// bigint, double, text, bytea) and waits for the whole result.
+    private func query(_ sql: String, _ arguments: [(any DatabaseValueConvertible)?]) throws -> PostgresQueryResult {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch (argument?.databaseValue ?? .null).storage {
@@ -41,8 +36,7 @@ struct PostgresSession {
             case .blob(let data): binds.append(ByteBuffer(bytes: data))
             }
         }
-        let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresConnections.logger).wait()
-        return result.metadata.rows ?? 0
+        return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresConnections.logger).wait()
     }
 
     /// The first column of the first row as `T`.
@@ -132,6 +126,22 @@ extension PostgresSession {
 
     static func placeholders(_ count: Int, from first: Int = 1) -> String {
         (first..<(first + count)).map { "$\($0)" }.joined(separator: ", ")
+    }
+
+    /// Runs `body` in one transaction, committed when it returns and rolled
+    /// back when it throws, after taking the advisory lock `lock` (held until
+    /// the transaction ends).
+    func inTransaction<T>(locking lock: Int64, _ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            try execute("SELECT pg_advisory_xact_lock($1)", [lock])
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Splits a migration file into statements: on `;` outside quotes,

@@ -97,9 +97,7 @@ public final class PostgresStore: Sendable {
         // One transaction under the migration lock: two hosts running `init`
         // on one database at once queue here, and the second finds the vault.
         try store.run { session in
-            try session.execute("BEGIN")
-            do {
-                try session.execute("SELECT pg_advisory_xact_lock($1)", [Self.migrationLock])
+            try session.inTransaction(locking: Self.migrationLock) {
                 let tables: [String] = try session.rows("SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = current_schema()").map { $0["tablename"] }
                 if tables.contains("vault") { throw KeywardenError.vaultExists(at: url.redacted) }
                 if !tables.isEmpty {
@@ -110,10 +108,6 @@ public final class PostgresStore: Sendable {
                     for statement in PostgresSession.statements(migration.sql) { try session.execute(statement) }
                     try session.execute("INSERT INTO grdb_migrations (identifier) VALUES ($1)", [migration.identifier])
                 }
-                try session.execute("COMMIT")
-            } catch {
-                _ = try? session.execute("ROLLBACK")
-                throw error
             }
         }
         return store
@@ -158,19 +152,13 @@ public final class PostgresStore: Sendable {
         let applied = Set(try appliedMigrations())
         for migration in SchemaMigrations.postgresql where !applied.contains(migration.identifier) {
             try run { session in
-                try session.execute("BEGIN")
-                do {
-                    try session.execute("SELECT pg_advisory_xact_lock($1)", [Self.migrationLock])
+                try session.inTransaction(locking: Self.migrationLock) {
                     try refuseNewerSchema(session)
                     let done: Int64? = try session.value("SELECT COUNT(*) FROM grdb_migrations WHERE identifier = $1", [migration.identifier])
                     if done == 0 {
                         for statement in PostgresSession.statements(migration.sql) { try session.execute(statement) }
                         try session.execute("INSERT INTO grdb_migrations (identifier) VALUES ($1)", [migration.identifier])
                     }
-                    try session.execute("COMMIT")
-                } catch {
-                    _ = try? session.execute("ROLLBACK")
-                    throw error
                 }
             }
         }
