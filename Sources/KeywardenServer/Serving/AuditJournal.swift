@@ -74,6 +74,8 @@ public final class AuditJournal: Sendable {
         var flushScheduled = false
         /// Whether the last commit failed: repeats then wait like first serves.
         var failing = false
+        /// A flush of the outage spool is scheduled (one at a time).
+        var spoolFlushScheduled = false
 
         var isEmpty: Bool { order.isEmpty && repeats.isEmpty }
     }
@@ -305,7 +307,13 @@ public final class AuditJournal: Sendable {
     /// answers again, even when no new event comes to carry them: tried
     /// every second while any are kept.
     private func scheduleSpoolFlush() {
+        let first = pending.withLockedValue { pending -> Bool in
+            defer { pending.spoolFlushScheduled = true }
+            return !pending.spoolFlushScheduled
+        }
+        guard first else { return }
         timer.scheduleTask(in: .seconds(1)) { [self] in
+            pending.withLockedValue { $0.spoolFlushScheduled = false }
             pool.submit { [self] _ in
                 guard let vault = state.current, let spool = outageSpool(vault) else { return }
                 let kept = spool.events()

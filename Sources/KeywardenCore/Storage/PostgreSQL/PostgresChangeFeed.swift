@@ -72,7 +72,7 @@ public final class PostgresChangeFeed: Sendable {
             defer { state.connection = nil }
             return state.connection
         }
-        _ = try? connection?.close().wait()
+        connection.map(PostgresConnections.close)
     }
 
     /// Starts listening now, on the calling thread (the agent, before it
@@ -109,7 +109,7 @@ public final class PostgresChangeFeed: Sendable {
                     state.count &+= 1
                     return true
                 }
-                guard keep else { _ = try? connection.close().wait(); return }
+                guard keep else { PostgresConnections.close(connection); return }
                 connection.closeFuture.whenComplete { [weak self] _ in self?.lost() }
             } catch {
                 state.withLockedValue { state in

@@ -82,7 +82,7 @@ final class PostgresConnections: Sendable {
             // A failed statement inside a transaction was rolled back by the
             // caller; a connection that broke is not reused.
             if connection.isClosed || Self.isConnectionError(error) {
-                _ = try? connection.close().wait()
+                PostgresConnections.close(connection)
             } else {
                 idle.withLockedValue { $0.append(connection) }
             }
@@ -111,7 +111,7 @@ final class PostgresConnections: Sendable {
             _ = try connection.query("SET idle_in_transaction_session_timeout = '60s'", logger: Self.logger).wait()
             _ = try connection.query("SET lock_timeout = '30s'", logger: Self.logger).wait()
         } catch {
-            _ = try? connection.close().wait()
+            PostgresConnections.close(connection)
             throw error
         }
         return connection
@@ -120,7 +120,17 @@ final class PostgresConnections: Sendable {
     /// Closes the idle connections (the store is done).
     func closeAll() {
         for connection in idle.withLockedValue({ idle in defer { idle.removeAll() }; return idle }) {
+            PostgresConnections.close(connection)
+        }
+    }
+
+    /// Closes a connection: waits for it to close, except on an event loop
+    /// (a store released there, in its deinit), which must never block.
+    static func close(_ connection: PostgresConnection) {
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil {
             _ = try? connection.close().wait()
+        } else {
+            connection.close().whenComplete { _ in _ = connection }
         }
     }
 

@@ -29,14 +29,14 @@ public final class PostgresLease: Sendable {
     public func claim() -> Bool {
         if let connection = held.withLockedValue({ $0 }) {
             if !connection.isClosed, (try? PostgresSession(connection: connection).execute("SELECT 1")) != nil { return true }
-            _ = try? connection.close().wait()
+            PostgresConnections.close(connection)
             held.withLockedValue { $0 = nil }
         }
         guard let connection = try? connections.connect() else { return false }
         let session = PostgresSession(connection: connection)
         guard let row = try? session.rows("SELECT pg_try_advisory_lock($1) AS taken", [lock]).first,
               (row["taken"] as Int64?) == 1 else {
-            _ = try? connection.close().wait()
+            PostgresConnections.close(connection)
             return false
         }
         held.withLockedValue { $0 = connection }
@@ -49,6 +49,6 @@ public final class PostgresLease: Sendable {
     /// Gives the lease up (closing its connection releases the lock).
     public func release() {
         let connection = held.withLockedValue { held in defer { held = nil }; return held }
-        _ = try? connection?.close().wait()
+        connection.map(PostgresConnections.close)
     }
 }
