@@ -281,8 +281,9 @@ section_validate() {
 
 section_storage() {
   echo; echo "== storage: one vault on SQLite and on PostgreSQL, through the agent"
-  local pg="$WORK/pg"; mkdir -p "$pg"
-  local exports; exports="$(scripts/postgres-test-cluster.sh start "$pg" 2>/dev/null)" || { echo "  (no PostgreSQL: skipped)"; return; }
+  # A folder of its own: the server runs as another user, who cannot enter $WORK (0700).
+  local pg; pg="$(mktemp -d /tmp/keywarden-pg-bench.XXXXXX)"
+  local exports; exports="$(scripts/postgres-test-cluster.sh start "$pg")" || { echo "  (no PostgreSQL: skipped)"; rm -rf "$pg"; return; }
   local pg_url; pg_url="$(eval "$exports"; echo "$KEYWARDEN_TEST_POSTGRES_URL")"
   # The test server trades durability for speed; a fair comparison with
   # SQLite's synchronous=FULL wants every commit on disk.
@@ -290,7 +291,8 @@ section_storage() {
     -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
   psql -X -q "$pg_url" -c "CREATE DATABASE bench" >/dev/null
   local body="$WORK/config-set.json"
-  echo '{"scope":"bench","name":"BENCH_WRITE","value":"x","secret":false}' > "$body"
+  # The value travels as base64 on the agent's API ("x").
+  echo '{"scope":"bench","name":"BENCH_WRITE","value":"eA==","secret":false}' > "$body"
   local backend sqlite_reads sqlite_writes postgres_reads postgres_writes
   for backend in sqlite postgres; do
     local home="$WORK/storage-$backend" key="$WORK/storage-$backend.key"
@@ -305,6 +307,7 @@ section_storage() {
     local reads writes
     reads="$("$WORK/loadgen" -c "$CONNECTIONS" -d "$SECONDS_PER_RUN" -w 1 "unix:$socket" "/v1/keys/anthropic?scope=bench")"
     writes="$("$WORK/loadgen" -c 4 -d "$SECONDS_PER_RUN" -w 1 -X POST -H 'content-type: application/json' -d "@$body" "unix:$socket" "/v1/ops/config.set")"
+    grep -q ' non2xx=0 ' <<<"$writes" || { echo "bench: config.set did not answer 2xx: $writes" >&2; return 1; }
     echo "  $backend reads ($CONNECTIONS connections):  $reads"
     echo "  $backend writes (4 connections):  $writes"
     printf -v "${backend}_reads" '%s' "$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$reads")"
