@@ -25,7 +25,6 @@ public final class PostgresChangeFeed: Sendable {
         var connection: PostgresConnection?
         /// When the listener last lost its connection; nil while listening.
         var downSince: ContinuousClock.Instant?
-        var listening = false
     }
 
     private let connections: PostgresConnections
@@ -55,12 +54,7 @@ public final class PostgresChangeFeed: Sendable {
         }
     }
 
-    /// Whether the listener is connected (false before the first connection
-    /// and while the database cannot be reached).
-    public var isListening: Bool { state.withLockedValue { $0.listening } }
 
-    /// Since when the database has been unreachable for the listener.
-    public var unreachableSince: ContinuousClock.Instant? { state.withLockedValue { $0.downSince } }
 
     func recordOwnChange() {
         state.withLockedValue { $0.count &+= 1 }
@@ -103,7 +97,6 @@ public final class PostgresChangeFeed: Sendable {
                 let keep = state.withLockedValue { state -> Bool in
                     guard !state.stopped else { return false }
                     state.connection = connection
-                    state.listening = true
                     state.downSince = nil
                     // Changes made while nobody listened were not announced.
                     state.count &+= 1
@@ -122,7 +115,6 @@ public final class PostgresChangeFeed: Sendable {
     private func lost() {
         let again = state.withLockedValue { state -> Bool in
             state.connection = nil
-            state.listening = false
             if state.downSince == nil { state.downSince = .now }
             return !state.stopped
         }

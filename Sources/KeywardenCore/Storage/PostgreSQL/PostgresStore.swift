@@ -68,10 +68,6 @@ public final class PostgresStore: Sendable {
         set { health.withLockedValue { $0.outageGrace = newValue } }
     }
 
-    /// Since when transactions fail because the database cannot be reached;
-    /// nil while it answers.
-    public var unreachableSince: ContinuousClock.Instant? { health.withLockedValue { $0.unreachableSince } }
-
     /// Whether the database has been unreachable for no longer than the grace.
     public var isInOutageGrace: Bool {
         health.withLockedValue { health in

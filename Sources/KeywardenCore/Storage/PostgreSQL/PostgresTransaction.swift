@@ -350,22 +350,13 @@ extension PostgresTransaction {
 // MARK: - Gateway traffic
 
 extension PostgresTransaction {
-    private static func traffic(_ row: Row) -> KeyTraffic {
-        KeyTraffic(ok: row["ok"], failed: row["failed"], rateLimited: row["rate_limited"], errors: row["errors"])
-    }
-
     func trafficByKey(fromHour hour: Timestamp) throws -> [String: KeyTraffic] {
         let rows = try session.rows("""
             SELECT key_id, SUM(ok)::bigint AS ok, SUM(failed)::bigint AS failed, SUM(rate_limited)::bigint AS rate_limited,
                    SUM(errors)::bigint AS errors
             FROM key_traffic WHERE hour >= $1 GROUP BY key_id
             """, [SQLiteTransaction.hourText(hour)])
-        var result: [String: KeyTraffic] = [:]
-        for row in rows {
-            let traffic = Self.traffic(row)
-            if traffic.total > 0 { result[row["key_id"]] = traffic }
-        }
-        return result
+        return KeyTraffic.byKey(rows)
     }
 
     func trafficTotal(fromHour hour: Timestamp) throws -> KeyTraffic {
@@ -374,7 +365,7 @@ extension PostgresTransaction {
                    COALESCE(SUM(rate_limited), 0)::bigint AS rate_limited, COALESCE(SUM(errors), 0)::bigint AS errors
             FROM key_traffic WHERE hour >= $1
             """, [SQLiteTransaction.hourText(hour)]).first else { return KeyTraffic() }
-        return Self.traffic(row)
+        return KeyTraffic(row: row)
     }
 
     func addTraffic(_ record: KeyTrafficRecord) throws {

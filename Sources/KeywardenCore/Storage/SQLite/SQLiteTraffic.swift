@@ -11,21 +11,12 @@ extension SQLiteTransaction {
         String(time.startOfHour.iso8601.prefix(19)) + "Z"
     }
 
-    private static func traffic(_ row: Row) -> KeyTraffic {
-        KeyTraffic(ok: row["ok"], failed: row["failed"], rateLimited: row["rate_limited"], errors: row["errors"])
-    }
-
     func trafficByKey(fromHour hour: Timestamp) throws -> [String: KeyTraffic] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT key_id, SUM(ok) AS ok, SUM(failed) AS failed, SUM(rate_limited) AS rate_limited, SUM(errors) AS errors
             FROM key_traffic WHERE hour >= ? GROUP BY key_id
             """, arguments: [Self.hourText(hour)])
-        var result: [String: KeyTraffic] = [:]
-        for row in rows {
-            let traffic = Self.traffic(row)
-            if traffic.total > 0 { result[row["key_id"]] = traffic }
-        }
-        return result
+        return KeyTraffic.byKey(rows)
     }
 
     func trafficTotal(fromHour hour: Timestamp) throws -> KeyTraffic {
@@ -34,7 +25,7 @@ extension SQLiteTransaction {
                    COALESCE(SUM(rate_limited), 0) AS rate_limited, COALESCE(SUM(errors), 0) AS errors
             FROM key_traffic WHERE hour >= ?
             """, arguments: [Self.hourText(hour)]) else { return KeyTraffic() }
-        return Self.traffic(row)
+        return KeyTraffic(row: row)
     }
 
     func addTraffic(_ record: KeyTrafficRecord) throws {
@@ -49,5 +40,23 @@ extension SQLiteTransaction {
 
     func pruneTraffic(beforeHour hour: Timestamp) throws {
         try db.execute(sql: "DELETE FROM key_traffic WHERE hour < ?", arguments: [Self.hourText(hour)])
+    }
+}
+
+// The sums as both backends return them (rows of `key_id`, `ok`, `failed`,
+// `rate_limited`, `errors`; PostgreSQL casts its sums to bigint).
+extension KeyTraffic {
+    init(row: Row) {
+        self.init(ok: row["ok"], failed: row["failed"], rateLimited: row["rate_limited"], errors: row["errors"])
+    }
+
+    /// Each key's counts, keys without traffic left out.
+    static func byKey(_ rows: [Row]) -> [String: KeyTraffic] {
+        var result: [String: KeyTraffic] = [:]
+        for row in rows {
+            let traffic = KeyTraffic(row: row)
+            if traffic.total > 0 { result[row["key_id"]] = traffic }
+        }
+        return result
     }
 }
