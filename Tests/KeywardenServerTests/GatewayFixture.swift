@@ -27,12 +27,21 @@ final class GatewayFixture: @unchecked Sendable {
     private let server: Task<Void, any Error>
     private let group: ServiceGroup
 
-    /// Fast limits for tests: a hung upstream answers 504 after 1 s.
+    /// Limits for tests. The head timeout is long enough that a busy 2-core CI machine never
+    /// turns a slow mock answer into a timeout (and a retry on another key, which would
+    /// change the counts tests check); tests about hung upstreams use `fastTimeouts`.
     static var testSettings: GatewaySettings {
         var settings = GatewaySettings()
-        settings.headTimeout = .seconds(1)
+        settings.headTimeout = .seconds(10)
         settings.retryBudget = .seconds(3)
         settings.streamIdleTimeout = .seconds(5)
+        return settings
+    }
+
+    /// A hung upstream answers 504 after 1 s.
+    static var fastTimeouts: GatewaySettings {
+        var settings = testSettings
+        settings.headTimeout = .seconds(1)
         return settings
     }
 

@@ -158,7 +158,7 @@ import Testing
     }
 
     @Test func aHungUpstreamTimesOut() async throws {
-        let gw = try await GatewayFixture.start()
+        let gw = try await GatewayFixture.start(settings: GatewayFixture.fastTimeouts)
         defer { Task { await gw.shutdown() } }
         try gw.addKey("anthropic", scope: "staging", words: "hang")
         let token = try gw.token("app", scopes: ["staging"])
