@@ -14,6 +14,7 @@ public enum SchemaMigrations {
         ("0006_agent", String(decoding: PackageResources._006_agent_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_sql, as: UTF8.self)),
         ("0008_gateway", String(decoding: PackageResources._008_gateway_sql, as: UTF8.self)),
+        ("0010_key_headroom", String(decoding: PackageResources._010_key_headroom_sql, as: UTF8.self)),
     ]
 
     /// The same migrations for PostgreSQL: the same identifiers in the same
@@ -27,5 +28,6 @@ public enum SchemaMigrations {
         ("0006_agent", String(decoding: PackageResources._006_agent_pg_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_pg_sql, as: UTF8.self)),
         ("0008_gateway", String(decoding: PackageResources._008_gateway_pg_sql, as: UTF8.self)),
+        ("0010_key_headroom", String(decoding: PackageResources._010_key_headroom_pg_sql, as: UTF8.self)),
     ]
 }

@@ -45,6 +45,10 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let request = MockRequest(method: head.method.rawValue, path: path, query: target.count > 1 ? String(target[1]) : nil,
                                   headers: head.headers.map { ($0.name, $0.value) }, body: body)
         let segments = path.split(separator: "/").map(String.init)
+        if segments.first == MockRelay.pathPrefix {
+            let count = state.record(key: Self.bearer(in: head) ?? "", path: path, headers: request.headers.map { ($0.name, $0.value) }, request: request)
+            return send(MockRelay.respond(to: request, count: count), keepAlive: head.isKeepAlive, context: context)
+        }
         guard let providerName = segments.first, let provider = BuiltinProviders.provider(named: providerName) else {
             state.record(unrouted: request)
             return send(ProbeResponse(status: 404, headers: Self.json, body: #"{"error":"unknown mock provider path"}"#), keepAlive: head.isKeepAlive, context: context)
@@ -54,7 +58,12 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let key else {
             return send(provider.answer(for: "invalid")?.response ?? ProbeResponse(status: 401, headers: Self.json, body: "{}"), keepAlive: head.isKeepAlive, context: context)
         }
-        let words = state.scenario(for: key) ?? key.lowercased()
+        var words = state.scenario(for: key) ?? key.lowercased()
+        let providerPath = "/" + segments.dropFirst().joined(separator: "/")
+        let balance = state.balance(for: key)
+        let onBalancePath = MockBalances.isBalancePath(provider.name, providerPath)
+        // A drained key (balance set at or below zero) is out of credit everywhere but its balance endpoint.
+        if let balance, !onBalancePath, (Double(balance) ?? 1) <= 0 { words += " nocredit" }
         if words.contains("hangbody") {
             return deliver(.stream(headers: Self.sseHeaders(provider), events: MockStreams.events(provider: provider.name), stallAfter: 1),
                            keepAlive: head.isKeepAlive, context: context)
@@ -75,13 +84,18 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             return send(ProbeResponse(status: 200, headers: [("content-type", "text/html")], body: "<html><body>Sign in to the Wi-Fi network</body></html>"), keepAlive: head.isKeepAlive, context: context)
         }
         var answer: Answer
-        if words.contains("flakyoverload") {
+        if onBalancePath, balance != nil || provider.name == "moonshot",
+           !provider.answers.contains(where: { $0.scenario != "valid" && words.contains($0.scenario) }),
+           let reported = MockBalances.answer(provider.name, amount: balance ?? MockBalances.defaults[provider.name] ?? "0") {
+            answer = .whole(reported)
+        } else if words.contains("flakyoverload") {
             answer = count == 1 ? .whole(Self.overloaded(provider)) : Self.answer(provider, words: words, method: head.method, path: path, body: body)
         } else if words.contains("flaky") && count <= 2 {
             answer = .whole(ProbeResponse(status: 503, headers: Self.json, body: #"{"error":{"message":"Service temporarily unavailable"}}"#))
         } else {
             answer = Self.answer(provider, words: words, method: head.method, path: path, body: body)
         }
+        answer = Self.withRateLimitHeaders(answer, provider: provider.name, requests: count)
         if words.contains("gzip") { answer = Self.gzipped(answer) }
         if words.contains("slow") {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -111,6 +125,28 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
             response.headers.append(("retry-after", "1"))
         }
         return .whole(response)
+    }
+
+    /// A 2xx answer with the provider's rate-limit headers added, unless it has its own.
+    private static func withRateLimitHeaders(_ answer: Answer, provider: String, requests: Int) -> Answer {
+        let added = MockBalances.rateLimitHeaders(provider, requests: requests)
+        guard !added.isEmpty else { return answer }
+        func hasOwn(_ headers: [(String, String)]) -> Bool { headers.contains { $0.0.lowercased().contains("ratelimit") } }
+        switch answer {
+        case .whole(var response) where (200...299).contains(response.status) && !hasOwn(response.headers):
+            response.headers += added
+            return .whole(response)
+        case .stream(let headers, let events, let stallAfter) where !hasOwn(headers):
+            return .stream(headers: headers + added, events: events, stallAfter: stallAfter)
+        default:
+            return answer
+        }
+    }
+
+    /// The bearer token of a request, if any.
+    static func bearer(in head: HTTPRequestHead) -> String? {
+        guard let value = head.headers.first(name: "authorization"), value.hasPrefix("Bearer ") else { return nil }
+        return String(value.dropFirst(7))
     }
 
     /// A chat endpoint: Anthropic's Messages API, or an OpenAI-style chat completions path.

@@ -86,8 +86,26 @@ final class MockState: Sendable {
 
     private let delay = NIOLockedValueBox<TimeAmount>(.milliseconds(10))
 
+    /// Balances set at run time, by key marker (``MockProviderServer/setBalance(forKeyContaining:_:)``).
+    let balances = NIOLockedValueBox<[String: String]>([:])
+
     var streamDelay: TimeAmount {
         get { delay.withLockedValue { $0 } }
         set { delay.withLockedValue { $0 = newValue } }
+    }
+}
+
+// MARK: Balances
+
+extension MockState {
+    func setBalance(forKeyContaining marker: String, _ amount: String?) {
+        balances.withLockedValue { $0[marker] = amount }
+    }
+
+    /// The balance set for `key`, if any (the longest matching marker wins).
+    func balance(for key: String) -> String? {
+        balances.withLockedValue { balances in
+            balances.filter { key.contains($0.key) }.sorted { ($0.key.count, $0.key) > ($1.key.count, $1.key) }.first?.value
+        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import KeywardenCore
+import KeywardenMigrations
 import KeywardenTestSupport
 
 @Suite("Storage: SQLite file and PostgreSQL database, settings, migrations, constraints")
@@ -11,7 +12,9 @@ struct StorageTests {
         let f = try VaultFixture(backend: backend)
         // In order, every file listed, under the same identifiers on both backends.
         let applied = try f.vault.store.appliedMigrations()
-        #expect(applied == ["0001_initial", "0002_agent_tokens", "0003_rotation", "0004_row_macs", "0005_revoke_timeout", "0006_agent", "0007_provider_insecure", "0008_gateway"])
+        #expect(applied.starts(with: ["0001_initial", "0002_agent_tokens", "0003_rotation", "0004_row_macs", "0005_revoke_timeout", "0006_agent", "0007_provider_insecure", "0008_gateway"]))
+        #expect(applied == SchemaMigrations.all.map(\.identifier))
+        #expect(applied.contains("0010_key_headroom"))
         guard let database = f.vault.database else {
             #expect(backend == .postgres)
             #expect(f.vault.postgres != nil)
@@ -49,7 +52,7 @@ struct StorageTests {
         #expect(error?.kind == .integrity)
         #expect(error?.message.contains("newer Keywarden") == true)
         #expect(error?.message.contains("9999_from_the_future") == true)
-        #expect(try f.value("SELECT COUNT(*) FROM grdb_migrations") == "9")
+        #expect(try f.value("SELECT COUNT(*) FROM grdb_migrations") == String(SchemaMigrations.all.count + 1))
     }
 
     @Test("files that are not vaults are refused with a message naming the file", arguments: [

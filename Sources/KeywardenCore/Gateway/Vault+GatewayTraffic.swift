@@ -13,11 +13,21 @@ extension Vault {
     /// Outcome of the event: `ok` when no request failed for the key or
     /// errored (a rate limit is the provider throttling, not a failure),
     /// else `failed`; the detail has every class.
-    public func recordGatewayTraffic(_ counts: [GatewayTrafficCount], observer: CommitObserver? = nil) throws(KeywardenError) {
+    ///
+    /// `rateLimits`: the last rate-limit headers seen per key id, stored as
+    /// the key's headroom in the same transaction.
+    public func recordGatewayTraffic(_ counts: [GatewayTrafficCount], rateLimits: [String: RateLimitHeadroom] = [:],
+                                     observer: CommitObserver? = nil) throws(KeywardenError) {
         let counts = counts.filter { $0.total > 0 }
         // An idle flush writes nothing (pruning waits for the next counts).
-        guard !counts.isEmpty else { return }
+        guard !counts.isEmpty || !rateLimits.isEmpty else { return }
         try write(mode: .verify, observer: observer) { tx in
+            for (keyID, seen) in rateLimits.sorted(by: { $0.key < $1.key }) {
+                // A key removed meanwhile has no row to hold its headroom.
+                guard try tx.key(id: keyID) != nil else { continue }
+                try tx.recordRateLimits(keyID: keyID, seen)
+            }
+            guard !counts.isEmpty else { return }
             var events: [AuditDraft] = []
             for count in counts {
                 guard let key = try tx.key(id: count.keyID) else { continue }

@@ -21,11 +21,16 @@ public struct KeyInfo: Codable, Sendable, Equatable {
     public var inheritedBy: String?
     /// The gateway's traffic with this key in the last 24 hours (`key list`); nil when none.
     public var traffic24h: KeyTraffic?
+    /// The balance its provider last reported (`validate`); nil when never.
+    public var balance: KeyBalance?
+    /// The rate-limit headroom last seen (`validate`, the gateway); nil when never.
+    public var rateLimits: RateLimitHeadroom?
 
     enum CodingKeys: String, CodingKey {
         case id, provider, scope, label, env, state, hint, fingerprint, version
         case createdAt = "created_at", updatedAt = "updated_at", activatedAt = "activated_at"
         case outcome, checkedAt = "checked_at", detail, inheritedBy = "inherited_by", traffic24h = "traffic_24h"
+        case balance, rateLimits = "rate_limits"
     }
 
     init(_ r: KeyRecord) {
@@ -133,9 +138,12 @@ public struct VaultStatus: Codable, Sendable {
     public var auditEvents: Int64
     /// Every key's gateway traffic in the last 24 hours; nil when none.
     public var gatewayTraffic24h: KeyTraffic? = nil
+    /// The balances providers last reported for the active and standby keys; nil when none.
+    public var balances: [KeyBalanceEntry]? = nil
 
     enum CodingKeys: String, CodingKey {
         case path, vaultId = "vault_id", schema, createdAt = "created_at", keyslots, scopes, keys
         case activeKeys = "active_keys", config, auditEvents = "audit_events", gatewayTraffic24h = "gateway_traffic_24h"
+        case balances
     }
 }

@@ -42,19 +42,22 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
     /// The path the SDK expects after its base URL (`/v1` for OpenAI's,
     /// whose default base URL is `https://api.openai.com/v1`); nil for none.
     public var sdkBasePath: String?
+    /// Where the provider tells a key's balance without spending tokens
+    /// (`validate` records it); nil when it does not.
+    public var balance: BalanceProbe?
 
     // `sdkBaseURLEnv` and `sdkBasePath` are optional, so nil is not written
     // (synthesized `encodeIfPresent`): a custom provider's stored JSON, which
     // its row MAC covers, is byte for byte what it was before they existed.
     enum CodingKeys: String, CodingKey {
-        case name, displayName, baseURL, auth, headers, env, alternateEnv, keyFormat, probe, consoleURL, rules, sdkBaseURLEnv, sdkBasePath
+        case name, displayName, baseURL, auth, headers, env, alternateEnv, keyFormat, probe, consoleURL, rules, sdkBaseURLEnv, sdkBasePath, balance
     }
 
     public init(
         name: String, displayName: String, baseURL: String, auth: KeyPlacement,
         headers: [String: String] = [:], env: String, alternateEnv: [String] = [],
         keyFormat: KeyFormat? = nil, probe: Probe? = nil, consoleURL: String? = nil, rules: [OutcomeRule]? = nil,
-        sdkBaseURLEnv: String? = nil, sdkBasePath: String? = nil
+        sdkBaseURLEnv: String? = nil, sdkBasePath: String? = nil, balance: BalanceProbe? = nil
     ) {
         self.name = name
         self.displayName = displayName
@@ -69,6 +72,7 @@ public struct ProviderDefinition: Codable, Sendable, Equatable {
         self.rules = rules
         self.sdkBaseURLEnv = sdkBaseURLEnv
         self.sdkBasePath = sdkBasePath
+        self.balance = balance
     }
 }
 

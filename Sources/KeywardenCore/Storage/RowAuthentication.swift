@@ -73,7 +73,8 @@ enum RowAuthentication {
     static let exportedFiles = Table(name: "exported_files", key: ["path"], fields: ["scope", "format", "only", "updated_at"])
     // Not authenticated: `key_traffic` (0008), the gateway's hourly counts
     // per key. Like `last_outcome` they are observations; they decide nothing
-    // about where a key goes or what runs.
+    // about where a key goes or what runs. Nor `key_headroom` (0010), each
+    // key's last reported balance and rate-limit headroom, for the same reason.
 
     /// Every authenticated table.
     static let all: [Table] = [vault, keyslots, scopes, providers, keys, configEntries, agentTokens, rotationPolicies, exportedFiles]

@@ -52,5 +52,8 @@ public enum ExitCode {
     /// Some keys could not be checked (network, proxy, TLS, a failing
     /// provider) and none was found bad; 5 wins when both happen.
     public static let couldNotCheck: Int32 = 6
+    /// `validate --warn-below`: every key checked works, but at least one
+    /// balance is below the amount; 5 and 6 win when they happen.
+    public static let balanceLow: Int32 = 7
     public static let usage: Int32 = 64
 }

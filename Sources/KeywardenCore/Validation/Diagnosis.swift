@@ -60,7 +60,8 @@ public struct Diagnosis: Codable, Sendable {
         let started = NIODeadline.now()
         let answer = await client.send(request, timeout: timeout) { collector.add($0) }
         var stages = collector.reports
-        let outcome: ValidationOutcome, reason: String, fix: String?, status: Int?, stage: ProbeStage?
+        var outcome: ValidationOutcome, reason: String, fix: String?, status: Int?, stage: ProbeStage?
+        var certificate: CertificateVerdict?
         switch answer {
         case .success(let response):
             let classification = Validator.classify(response, provider: item.provider)
@@ -75,6 +76,11 @@ public struct Diagnosis: Codable, Sendable {
                 if case .success(let details) = inspected {
                     stages.append(StageReport(stage: .tls, ok: false, milliseconds: 0,
                                               detail: "the server presented: " + details.summary + " (seen in a second handshake that sent nothing)"))
+                    // Why it failed, named: stored on the key and in the audit trail as the check's reason.
+                    let explained = CertificateVerdict.explain(details, host: request.host)
+                    certificate = explained
+                    reason = "TLS with \(request.host) failed: \(explained.reason)"
+                    fix = explained.advice
                 }
             }
         }
@@ -82,7 +88,11 @@ public struct Diagnosis: Codable, Sendable {
         let check = KeyCheck(id: item.key.id, provider: item.provider.name, scope: item.key.scope, label: item.key.label, hint: item.key.hint,
                              fingerprint: item.key.fingerprint, outcome: outcome, status: status, stage: stage, latencyMs: elapsed, attempts: 1,
                              reason: reason, fix: fix, checkedAt: .now(), host: request.host)
-        let (verdict, advice) = Self.verdict(check, request: request, proxies: client.proxies, provider: item.provider)
+        var (verdict, advice) = Self.verdict(check, request: request, proxies: client.proxies, provider: item.provider)
+        if let certificate, outcome == .tlsError {
+            verdict = "FAILED at TLS: \(certificate.reason)."
+            advice = certificate.advice
+        }
         return Diagnosis(provider: item.provider.name, key: "\(item.key.id) \(item.key.hint)", url: request.displayURL, stages: stages,
                          check: check, verdict: verdict, advice: advice)
     }

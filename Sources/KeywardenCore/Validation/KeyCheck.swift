@@ -19,10 +19,14 @@ public struct KeyCheck: Codable, Sendable {
     /// The host the check talked to (the base URL's), so a summary can say
     /// "DNS fails for api.anthropic.com" once instead of once per key.
     public var host: String?
+    /// The balance the provider reported, where it tells one (``BalanceProbe``).
+    public var balance: KeyBalance? = nil
+    /// The rate-limit headers of the answer, when it had any.
+    public var rateLimits: RateLimitHeadroom? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, provider, scope, label, hint, fingerprint, outcome, status, stage
-        case latencyMs = "latency_ms", attempts, reason, fix, checkedAt = "checked_at", host
+        case latencyMs = "latency_ms", attempts, reason, fix, checkedAt = "checked_at", host, balance, rateLimits = "rate_limits"
     }
 
     /// One line for the audit trail and `key show`: what happened, never the key.

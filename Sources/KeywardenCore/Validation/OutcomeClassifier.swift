@@ -32,6 +32,7 @@ public enum OutcomeClassifier {
             let values = json?.values(at: match.path.split(separator: ".").map(String.init)) ?? []
             if values.isEmpty { return false }
             if let expected = match.equals, !values.contains(expected) { return false }
+            if let needle = match.contains?.lowercased(), !values.contains(where: { $0.lowercased().contains(needle) }) { return false }
         }
         return true
     }

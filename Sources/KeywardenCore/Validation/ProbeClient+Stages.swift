@@ -154,7 +154,9 @@ extension ProbeClient {
             subject: certificate.flatMap { CertificateNames.subject(of: $0) } ?? "unknown",
             issuer: certificate.flatMap { CertificateNames.issuer(of: $0) } ?? "unknown",
             notValidAfter: certificate.map { Timestamp(millisecondsSince1970: Int64($0.notValidAfter) * 1000).iso8601 } ?? "unknown",
-            verified: verified)
+            verified: verified,
+            notValidBefore: certificate.map { Timestamp(millisecondsSince1970: Int64($0.notValidBefore) * 1000).iso8601 },
+            names: certificate.map { CertificateNames.validNames(of: $0) })
     }
 
     static func describe(_ version: TLSVersion) -> String {

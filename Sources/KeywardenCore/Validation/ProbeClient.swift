@@ -41,6 +41,11 @@ public struct TLSDetails: Sendable, Codable {
     public var issuer: String
     public var notValidAfter: String
     public var verified: Bool
+    /// When the certificate becomes valid (`2026-01-31T12:00:00.000Z`).
+    public var notValidBefore: String? = nil
+    /// The names it is valid for: its subject alternative names (DNS names
+    /// and IP addresses), else its common name.
+    public var names: [String]? = nil
 
     /// One line for `doctor`: protocol, subject, issuer, expiry, verification.
     public var summary: String {

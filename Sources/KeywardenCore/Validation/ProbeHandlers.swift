@@ -279,6 +279,28 @@ enum CertificateNames {
         parsed(certificate).map { String(describing: $0.issuer) }
     }
 
+    /// The names a certificate is valid for: its DNS and IP subject
+    /// alternative names, else (old certificates) its common name.
+    static func validNames(of certificate: NIOSSLCertificate) -> [String] {
+        guard let parsed = parsed(certificate) else { return [] }
+        var names: [String] = []
+        if let alternatives = try? parsed.extensions.subjectAlternativeNames {
+            for name in alternatives {
+                switch name {
+                case .dnsName(let dns): names.append(dns)
+                case .ipAddress(let octets): names.append(CertificateVerdict.ipText(Array(octets.bytes)))
+                default: break
+                }
+            }
+        }
+        if names.isEmpty {
+            for rdn in parsed.subject {
+                for attribute in rdn where attribute.type == .RDNAttributeType.commonName { names.append(String(describing: attribute.value)) }
+            }
+        }
+        return names
+    }
+
     private static func parsed(_ certificate: NIOSSLCertificate) -> Certificate? {
         guard let der = try? certificate.toDERBytes() else { return nil }
         return try? Certificate(derEncoded: der)

@@ -110,13 +110,17 @@ public struct OutcomeRule: Codable, Sendable, Equatable {
 /// A value in a JSON body: `path` is dot-separated (`error.code`), `*` matches
 /// every element of an array (`error.details.*.reason`). Numbers and booleans
 /// compare by their JSON text (`1113`, `false`); `equals: nil` only requires
-/// the path to exist.
+/// the path to exist. `contains` asks for a case-insensitive substring of
+/// the value instead (`"contains": "quota"` in `error.message`).
 public struct JSONMatch: Codable, Sendable, Equatable {
     public var path: String
     public var equals: String?
+    /// Not written when nil, so rules stored before it existed encode as they did.
+    public var contains: String?
 
-    public init(_ path: String, equals: String? = nil) {
+    public init(_ path: String, equals: String? = nil, contains: String? = nil) {
         self.path = path
         self.equals = equals
+        self.contains = contains
     }
 }

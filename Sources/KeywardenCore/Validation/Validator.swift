@@ -134,8 +134,13 @@ public struct Validator: Sendable {
             if outcome == .rateLimited, let hinted = RetryPolicy.retryAfter(response), hinted > retry.maxRetryAfter {
                 finalReason += "; the provider asks to retry after \(Int(hinted)) s"
             }
-            return result(item, host: request.host, outcome: outcome, status: status, stage: stage, started: started, attempts: attempt,
-                          reason: finalReason, fix: fix)
+            var check = result(item, host: request.host, outcome: outcome, status: status, stage: stage, started: started, attempts: attempt,
+                               reason: finalReason, fix: fix)
+            if let response {
+                (check.balance, check.rateLimits) = await headroom(of: item, request: request, answer: response, outcome: outcome,
+                                                                   deadline: deadline, slot: slot, release: release)
+            }
+            return check
         }
     }
 
@@ -174,8 +179,13 @@ public struct Validator: Sendable {
 }
 
 extension ProviderDefinition {
-    /// The provider's own rules (declared, else built in), before the generic ones.
-    public var effectiveRules: [OutcomeRule] { rules ?? BuiltinRules.rules(for: name) }
+    /// The provider's own rules (declared, else built in), before the generic
+    /// ones. A user-defined provider's are followed by ``CustomProviderRules``
+    /// (relay gateways' bodies, credit wording), so the status alone decides last.
+    public var effectiveRules: [OutcomeRule] {
+        if BuiltinProviders.provider(named: name) != nil { return rules ?? BuiltinRules.rules(for: name) }
+        return (rules ?? []) + CustomProviderRules.all
+    }
 }
 
 /// A counting semaphore for tasks.

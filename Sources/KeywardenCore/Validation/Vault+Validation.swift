@@ -68,6 +68,7 @@ extension Vault {
             for result in checks {
                 try tx.recordCheck(keyID: result.id, outcome: result.outcome, at: result.checkedAt, detail: result.summary)
             }
+            try recordHeadroom(of: checks, tx)
             try appendAudit(batch: checks.map { result in
                 AuditDraft(action: "key.validate", provider: result.provider, scope: result.scope, keyID: result.id,
                            fingerprint: result.fingerprint, outcome: result.outcome.rawValue, detail: "\(check): \(result.summary)")

@@ -106,6 +106,7 @@ extension Vault {
         if let scope = filter.scope { try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule) }
         return try read { tx in
             var keys = try listKeys(filter, tx)
+            try attachHeadroom(&keys, tx)
             let traffic = try gatewayTrafficByKey24h(tx)
             guard !traffic.isEmpty else { return keys }
             for i in keys.indices { keys[i].traffic24h = traffic[keys[i].id] }
@@ -140,7 +141,9 @@ extension Vault {
     public func key(id: String) throws(KeywardenError) -> KeyInfo {
         try read { tx in
             guard let record = try tx.key(id: id) else { throw KeywardenError.unknownKey(id) }
-            return KeyInfo(record)
+            var keys = [KeyInfo(record)]
+            try attachHeadroom(&keys, tx)
+            return keys[0]
         }
     }
 

@@ -103,7 +103,8 @@ extension Vault {
             return VaultStatus(
                 path: store.displayLocation, vaultId: vaultID, schema: schema, createdAt: header.createdAt,
                 keyslots: counts.keyslots, scopes: counts.scopes, keys: counts.keys, activeKeys: counts.activeKeys,
-                config: counts.configEntries, auditEvents: counts.auditEvents, gatewayTraffic24h: try gatewayTraffic24h(tx))
+                config: counts.configEntries, auditEvents: counts.auditEvents, gatewayTraffic24h: try gatewayTraffic24h(tx),
+                balances: try statusBalances(tx))
         }
     }
 

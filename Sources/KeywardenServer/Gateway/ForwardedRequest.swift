@@ -117,6 +117,7 @@ struct ForwardedRequest {
             }
             let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
             let status = Int(answer.status.code)
+            gateway.traffic.observeRateLimits(keyID: runtime.keyID, headers: answer.headers)
             if (200...299).contains(status) {
                 runtime.counters.attempt(.ok, seconds: seconds)
                 runtime.succeeded()

@@ -2,6 +2,7 @@ import Foundation
 import KeywardenCore
 import Logging
 import NIOConcurrencyHelpers
+import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
@@ -17,6 +18,8 @@ final class GatewayTraffic: Service, Sendable {
     }
 
     private let counts = NIOLockedValueBox<(since: Timestamp, byKey: [Key: GatewayTrafficCount])>((.now(), [:]))
+    /// The last rate-limit headers seen per key id since the last flush.
+    private let rateLimits = NIOLockedValueBox<[String: RateLimitHeadroom]>([:])
     private let state: AgentState
     private let pool: NIOThreadPool
     private let logger: Logger
@@ -46,6 +49,14 @@ final class GatewayTraffic: Service, Sendable {
         }
     }
 
+    /// Keeps the rate-limit headers of a provider's answer (the latest per
+    /// key), written with the next flush. Answers without such headers cost
+    /// a look at each header name's first byte.
+    func observeRateLimits(keyID: String, headers: HTTPHeaders) {
+        guard let seen = RateLimitHeadroom.parse(headers.lazy.map { ($0.name, $0.value) }, at: .now(), source: "gateway") else { return }
+        rateLimits.withLockedValue { $0[keyID] = seen }
+    }
+
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -63,13 +74,17 @@ final class GatewayTraffic: Service, Sendable {
             defer { counts = (now, [:]) }
             return counts.byKey.values.map { var count = $0; count.until = now; return count }
         }
-        guard !batch.isEmpty, let vault = state.current else { return }
+        let limits = rateLimits.withLockedValue { limits in
+            defer { limits = [:] }
+            return limits
+        }
+        guard !batch.isEmpty || !limits.isEmpty, let vault = state.current else { return }
         let cache = state.cache
         // Not cancellable: the last flush runs while the agent shuts down.
         let failure: (any Error)? = await withCheckedContinuation { done in
             pool.submit { _ in
                 do {
-                    try cache.observingOwnCommit { observer in try vault.recordGatewayTraffic(batch, observer: observer) }
+                    try cache.observingOwnCommit { observer in try vault.recordGatewayTraffic(batch, rateLimits: limits, observer: observer) }
                     done.resume(returning: nil)
                 } catch {
                     done.resume(returning: error)

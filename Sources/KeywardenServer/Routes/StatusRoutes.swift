@@ -32,7 +32,11 @@ struct StatusRoutes: Sendable {
 
     @Sendable func metrics(_ request: Request, _ context: AgentRequestContext) async throws -> Response {
         _ = try context.caller
-        let text = agent.metrics.render(locked: agent.state.isLocked) + (agent.gateway?.metrics.render() ?? "")
+        var text = agent.metrics.render(locked: agent.state.isLocked) + (agent.gateway?.metrics.render() ?? "")
+        if let vault = agent.state.current,
+           let entries = try? await agent.vaultPool.runIfActive({ try vault.headroomEntries(states: HeadroomMetrics.states) }) {
+            text += HeadroomMetrics.render(entries)
+        }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -30,5 +30,6 @@ struct Status: KeywardenCommand {
         if let traffic = status.gatewayTraffic24h {
             context.output.line("gateway traffic (24 h): \(traffic.total) requests, \(traffic.failed) failed, \(traffic.rateLimited) rate-limited")
         }
+        StatusBalances.print(status.balances, to: context.output)
     }
 }

@@ -14,7 +14,9 @@ extension BuiltinProvider {
             description: "sk- followed by 32 lowercase hexadecimal characters"
         ),
         probe: Probe(method: "GET", path: "/user/balance"),
-        consoleURL: "https://platform.deepseek.com/api_keys"
+        consoleURL: "https://platform.deepseek.com/api_keys",
+        // https://api-docs.deepseek.com/api/get-user-balance: the probe's answer; amounts are strings, one entry per currency.
+        balance: BalanceProbe(amount: "balance_infos.0.total_balance", currencyField: "balance_infos.0.currency")
     )
 
     // MARK: Rules

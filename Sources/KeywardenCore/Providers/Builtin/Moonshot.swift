@@ -19,7 +19,11 @@ extension BuiltinProvider {
         ),
         probe: Probe(method: "GET", path: "/v1/models"),
         consoleURL: "https://platform.moonshot.ai/console/api-keys",
-        sdkBasePath: "/v1"
+        sdkBasePath: "/v1",
+        // https://platform.moonshot.ai/docs/api/balance: a request of its own; no currency field: api.moonshot.ai
+        // bills in USD, api.moonshot.cn in CNY. available_balance <= 0 means calls are refused.
+        balance: BalanceProbe(path: "/v1/users/me/balance", amount: "data.available_balance", currency: "USD",
+                              currencyByHost: ["api.moonshot.cn": "CNY"])
     )
 
     // MARK: Rules

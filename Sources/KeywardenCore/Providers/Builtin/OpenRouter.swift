@@ -15,7 +15,10 @@ extension BuiltinProvider {
         ),
         probe: Probe(method: "GET", path: "/v1/key"),
         consoleURL: "https://openrouter.ai/settings/keys",
-        sdkBasePath: "/api/v1"
+        sdkBasePath: "/api/v1",
+        // https://openrouter.ai/docs/api/api-reference/api-keys/get-current-key: the probe's answer; credits are USD,
+        // limit_remaining is null for a key without a credit limit (nothing recorded then).
+        balance: BalanceProbe(amount: "data.limit_remaining", currency: "USD")
     )
 
     // MARK: Rules

@@ -35,12 +35,16 @@ struct KeyShow: KeywardenCommand {
         }
         let key = try await service.key(id: id)
         if json { return try context.output.json(key) }
-        let rows: [(String, String)] = [
+        var rows: [(String, String)] = [
             ("id", key.id), ("provider", key.provider), ("scope", key.scope), ("label", key.label), ("env", key.env),
             ("state", key.state.rawValue), ("hint", key.hint), ("fingerprint", key.fingerprint), ("version", String(key.version)),
             ("created", Output.time(key.createdAt)), ("activated", Output.time(key.activatedAt)),
             ("last check", key.outcome.map { "\($0) at \(Output.time(key.checkedAt))\(key.detail.map { ": \($0)" } ?? "")" } ?? "never"),
         ]
+        if let balance = key.balance { rows.append(("balance", "\(balance.display) at \(Output.time(balance.checkedAt))")) }
+        if let limits = key.rateLimits {
+            rows.append(("rate limits", "\(limits.display) remaining, seen by \(limits.source) at \(Output.time(limits.seenAt))"))
+        }
         // Label and last detail are stored text: no terminal controls.
         for (name, value) in rows { context.output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + DisplayText.sanitized(value)) }
     }

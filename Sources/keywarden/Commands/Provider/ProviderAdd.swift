@@ -12,6 +12,14 @@ struct ProviderAdd: KeywardenCommand {
           keywarden provider add acme --base-url https://api.acme.dev \\
             --env ACME_TOKEN --auth header:X-Api-Key --key-prefix acme_ \\
             --key-pattern 'acme_[A-Za-z0-9]{32}' --probe-path /v1/me
+          keywarden provider add my-relay --base-url https://relay.example.com \\
+            --env RELAY_API_KEY --probe-path /v1/models --rules relay-rules.json
+
+        --rules FILE: a JSON array of rules, each {"status": [CODES], "body_contains": [TEXT],
+        "json": [{"path": "error.code", "equals": VALUE} or {"path": …, "contains": TEXT}],
+        "outcome": OUTCOME, "reason": TEXT, "fix": TEXT}, checked in order before the built-in
+        rules for user-defined providers (relay quota and channel errors, credit wording) and the
+        status rules. See docs/key-health.md, "TLS verdicts and relay gateways".
         """
     )
 
@@ -26,13 +34,17 @@ struct ProviderAdd: KeywardenCommand {
     @Option(help: "Path of the request that checks a key, e.g. /v1/models.") var probePath: String?
     @Option(help: "Method of that request (GET or POST).") var probeMethod: String = "GET"
     @Option(help: "Human name (default: the name).") var displayName: String?
+    @Option(help: ArgumentHelp("A JSON file of rules that classify the probe's answers (see below).", valueName: "file")) var rules: String?
     @Flag(help: "Accept a plain http:// --base-url to a host that is not loopback (keys travel unencrypted).") var allowInsecureHttp = false
 
     func run(_ context: CLIContext) async throws {
         // Checked before the vault is asked, so a typo costs no unlock.
-        let request = try Providers.Add.custom(
+        var request = try Providers.Add.custom(
             name: name, displayName: displayName, baseURL: baseURL, env: env, auth: auth, headers: header, keyPattern: keyPattern,
             keyPrefixes: keyPrefix, probePath: probePath, probeMethod: probeMethod, allowInsecureHTTP: allowInsecureHttp)
+        if let rules {
+            request.provider.definition.rules = try ProviderRulesFile.parse(InputFile.read(rules, input: context.input), file: rules)
+        }
         try await Session.service(context, vault, command: "provider add").addProvider(request)
         context.output.line("Added provider \(name) (\(baseURL), key as \(request.provider.definition.auth.summary), env \(env)).")
     }

@@ -54,7 +54,7 @@ struct StorageCopyCommand: KeywardenCommand {
         let others = [("keyslots", "keyslot", "keyslots"), ("scopes", "scope", "scopes"), ("providers", "provider row", "provider rows"),
                       ("agent_tokens", "token", "tokens"), ("rotation_policies", "rotation policy", "rotation policies"),
                       ("rotations", "rotation", "rotations"), ("exported_files", "exported file", "exported files"),
-                      ("key_traffic", "traffic count", "traffic counts")]
+                      ("key_traffic", "traffic count", "traffic counts"), ("key_headroom", "balance row", "balance rows")]
         let rest = others.compactMap { table, one, many in (report.rows[table] ?? 0) > 0 ? Self.count(report.rows[table]!, one, many) : nil }
         if !rest.isEmpty { output.line("  also: \(rest.joined(separator: ", "))") }
         output.line("  checked: \(report.rowsAuthenticated) row MACs, \(report.valuesOpened) sealed values opened, audit head #\(report.auditHead) the same in both")
