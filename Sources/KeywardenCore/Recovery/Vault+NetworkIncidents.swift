@@ -1,0 +1,54 @@
+/// Network incidents: a check that met DNS, connect, TLS, proxy or timeout
+/// trouble says nothing about its key, so the key's state is left alone and
+/// the trouble is recorded here instead, for `status` to show.
+extension Vault {
+    /// Incidents older than this are pruned when new ones are written.
+    static let incidentRetention: Int64 = 7 * 86400
+
+    /// Records an incident for each check that met the network, in the
+    /// caller's transaction. `verdict` is doctor's verdict line where the
+    /// caller has it (doctor itself); otherwise the same wording from the check.
+    func recordNetworkIncidents(_ checks: [KeyCheck], source: String, verdict: ((KeyCheck) -> String)? = nil, _ tx: any StoreWriting) throws {
+        let incidents = checks.filter(\.outcome.isNetwork)
+        guard !incidents.isEmpty else { return }
+        for check in incidents {
+            try tx.insert(NetworkIncident(id: Self.newIdentifier(prefix: "ni_"), at: now, provider: check.provider, scope: check.scope, keyID: check.id,
+                                          outcome: check.outcome, source: source, verdict: DisplayText.sanitized(verdict?(check) ?? NetworkIncident.verdictLine(check)),
+                                          host: check.host))
+        }
+        try tx.pruneNetworkIncidents(before: now.adding(seconds: -Self.incidentRetention))
+    }
+
+    /// Records one incident in its own transaction (a client's report, the gateway).
+    public func recordNetworkIncident(provider: String, scope: String?, keyID: String?, outcome: ValidationOutcome, source: String,
+                                      verdict: String, host: String?) throws(KeywardenError) {
+        guard outcome.isNetwork else { return }
+        try write { tx in
+            try tx.insert(NetworkIncident(id: Self.newIdentifier(prefix: "ni_"), at: now, provider: provider, scope: scope, keyID: keyID,
+                                          outcome: outcome, source: source, verdict: DisplayText.sanitized(String(verdict.prefix(500))), host: host))
+            try tx.pruneNetworkIncidents(before: now.adding(seconds: -Self.incidentRetention))
+        }
+    }
+
+    /// The incidents of the last `seconds` (24 hours unless given), newest first, at most `limit`.
+    public func recentNetworkIncidents(within seconds: Int64 = 86400, limit: Int = 20) throws(KeywardenError) -> [NetworkIncident] {
+        try read { tx in try tx.networkIncidents(since: now.adding(seconds: -seconds), limit: limit) }
+    }
+}
+
+extension NetworkIncident {
+    /// Doctor's verdict line for a check that met the network
+    /// (`Diagnosis.verdict`'s wording), for checks made without doctor's
+    /// stages: validate, the recovery probes, a rotation's test.
+    public static func verdictLine(_ check: KeyCheck) -> String {
+        switch check.outcome {
+        case .proxyError: "FAILED at the proxy: \(check.reason)"
+        case .dnsError: "FAILED at DNS: \(check.reason)"
+        case .connectError where check.stage == .connect: "FAILED at TCP connect: \(check.reason)"
+        case .connectError: "FAILED after connecting: \(check.reason)"
+        case .tlsError: "FAILED at TLS: \(check.reason)"
+        case .timeout: "FAILED: \(check.stage.map { "no progress at the \($0.rawValue) stage" } ?? "timed out"): \(check.reason)"
+        default: "\(check.outcome.rawValue): \(check.reason)"
+        }
+    }
+}
