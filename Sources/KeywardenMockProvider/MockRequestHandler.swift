@@ -55,6 +55,10 @@ final class MockRequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         let key = Self.key(in: head, for: provider.definition)
         let count = state.record(key: key ?? "", path: path, headers: request.headers.map { ($0.name, $0.value) }, request: request)
+        if let admin = state.admin.answer(provider: provider.name, method: head.method.rawValue, path: path, body: body, key: key, state: state) {
+            guard let response = admin else { return }  // a hang
+            return send(response, keepAlive: head.isKeepAlive, context: context)
+        }
         guard let key else {
             return send(provider.answer(for: "invalid")?.response ?? ProbeResponse(status: 401, headers: Self.json, body: "{}"), keepAlive: head.isKeepAlive, context: context)
         }

@@ -14,6 +14,9 @@ final class MockState: Sendable {
 
     private let storage = NIOLockedValueBox(Log())
 
+    /// The admin APIs' keys and scenarios (MockAdminAPIs.swift).
+    let admin = MockAdminState()
+
     /// Logs a request to a provider path; how many requests `key` has made, this one included.
     func record(key: String, path: String, headers: [(String, String)], request: MockRequest) -> Int {
         storage.withLockedValue { value in

@@ -8,7 +8,8 @@ extension Vault {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
         let record: KeyRecord = try read { tx in
             for level in try scopeChain(scope, tx) {
-                if let record = try tx.keys(.pool(Pool(provider: provider, scope: level), states: [.active])).first {
+                // An admin key is never handed out as a pool's key.
+                if let record = try tx.keys(.pool(Pool(provider: provider, scope: level), states: [.active])).first, record.role != .admin {
                     return record
                 }
             }

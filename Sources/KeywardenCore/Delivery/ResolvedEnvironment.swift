@@ -26,7 +26,9 @@ extension Vault {
     /// `visible` hides variables from a caller with a narrower grant (an agent
     /// token): they are left out after the nearest-scope choice, and naming
     /// one in `only` fails exactly as naming one that does not exist.
-    public func resolveEnvironment(scope: String, only: [String]? = nil, decrypt: Bool = true,
+    /// Admin keys (`key add --admin`) are left out unless `includeAdmin`
+    /// (`export --include-admin`): as if they were not there.
+    public func resolveEnvironment(scope: String, only: [String]? = nil, decrypt: Bool = true, includeAdmin: Bool = false,
                                    visible: (DeliveredVariable) -> Bool = { _ in true }) throws(KeywardenError) -> [DeliveredVariable] {
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
         let nearest: [(variable: DeliveredVariable, sealed: (nonce: [UInt8], ciphertext: [UInt8], binding: RowBinding))] = try read { tx in
@@ -35,7 +37,7 @@ extension Vault {
             var providersSeen = Set<String>()
             for (depth, level) in chain.enumerated() {
                 let keys = try tx.keys(KeyQuery(scope: level, states: [.active], order: .provider))
-                for key in keys where !providersSeen.contains(key.provider) {
+                for key in keys where !providersSeen.contains(key.provider) && (includeAdmin || key.role != .admin) {
                     providersSeen.insert(key.provider)
                     if byName[key.env] == nil {
                         byName[key.env] = (depth, DeliveredVariable(name: key.env, scope: level, origin: .key(id: key.id, provider: key.provider, fingerprint: key.fingerprint), value: nil),

@@ -17,7 +17,8 @@ extension Vault {
         let snapshot: (definition: ProviderDefinition, active: KeyRecord, standbys: [KeyRecord], policy: RotationPolicy?) = try read { tx in
             for level in try scopeChain(scope, tx) {
                 let pool = Pool(provider: provider, scope: level)
-                guard let active = try tx.keys(.pool(pool, states: [.active])).first else { continue }
+                // An admin key never serves the gateway.
+                guard let active = try tx.keys(.pool(pool, states: [.active])).first, active.role != .admin else { continue }
                 let definition = try self.provider(named: provider, tx)
                 let policy = try rotationPolicy(provider: provider, scope: level, tx)
                 let widened = policy?.failover == true || policy?.spread != nil

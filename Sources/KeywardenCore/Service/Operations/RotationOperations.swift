@@ -102,6 +102,7 @@ extension RotationPolicyChange: Codable {
     enum CodingKeys: String, CodingKey {
         case every, grace, command, revokeCommand = "revoke_command", commandTimeout = "command_timeout"
         case revokeTimeout = "revoke_timeout", failover, spread
+        case via, adminKey = "admin_key", project
     }
 
     public init(from decoder: any Decoder) throws {
@@ -114,7 +115,9 @@ extension RotationPolicyChange: Codable {
                   command: try clearable(.command), revokeCommand: try clearable(.revokeCommand),
                   commandTimeout: try c.decodeIfPresent(DurationSpec.self, forKey: .commandTimeout),
                   revokeTimeout: try c.decodeIfPresent(DurationSpec.self, forKey: .revokeTimeout),
-                  failover: try c.decodeIfPresent(Bool.self, forKey: .failover), spread: try clearable(.spread))
+                  failover: try c.decodeIfPresent(Bool.self, forKey: .failover), spread: try clearable(.spread),
+                  via: try clearable(.via), adminKey: try c.decodeIfPresent(String.self, forKey: .adminKey),
+                  project: try c.decodeIfPresent(String.self, forKey: .project))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -131,6 +134,9 @@ extension RotationPolicyChange: Codable {
         try c.encodeIfPresent(revokeTimeout, forKey: .revokeTimeout)
         try c.encodeIfPresent(failover, forKey: .failover)
         try clearable(spread, .spread)
+        try clearable(via, .via)
+        try c.encodeIfPresent(adminKey, forKey: .adminKey)
+        try c.encodeIfPresent(project, forKey: .project)
     }
 }
 

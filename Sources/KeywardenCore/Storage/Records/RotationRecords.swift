@@ -12,6 +12,12 @@ struct RotationPolicyRecord: Sendable, Equatable {
     var revokeTimeoutSeconds: Int64
     /// NULL: the active key alone serves the gateway's traffic.
     var spread: GatewaySpread? = nil
+    /// A built-in rotator through the provider's API (0011); nil: standbys and the command.
+    var via: ProviderRotatorKind? = nil
+    /// The `kw://SCOPE/NAME` reference of the admin key `via` uses.
+    var adminKey: String? = nil
+    /// OpenAI's project id, for `openai-admin`.
+    var project: String? = nil
 }
 
 /// What started a rotation (`rotations.trigger`).

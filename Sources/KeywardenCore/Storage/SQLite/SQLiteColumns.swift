@@ -25,6 +25,8 @@ extension KeyslotKind: DatabaseValueConvertible {}
 extension RotationTrigger: DatabaseValueConvertible {}
 extension RotationStage: DatabaseValueConvertible {}
 extension GatewaySpread: DatabaseValueConvertible {}
+extension KeyRole: DatabaseValueConvertible {}
+extension ProviderRotatorKind: DatabaseValueConvertible {}
 
 extension StoredValue {
     init(_ value: DatabaseValue) {
