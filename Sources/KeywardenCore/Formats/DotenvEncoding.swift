@@ -1,4 +1,4 @@
-// The dotenv encoder: the one format with four readers that disagree.
+// The dotenv encoder: the one format with many readers that disagree.
 //
 // The readers, as their sources read (see shared/reference/dotenv.md):
 // - python-dotenv 1.2.2 (`dotenv_values`, interpolate on and off): opens the
@@ -18,20 +18,35 @@
 //   `\'`/`\"` is the quote and a trailing backslash leaves the value
 //   unterminated; double quotes decode Go-style escapes and expand `$`
 //   (`$$`, `$NAME`, `${…}`); unquoted values expand `$` and end at ` #`.
+// - Ruby dotenv (bkeepers/dotenv; Rails loads `.env` with it):
+//   2.4 (Debian's ruby-dotenv) splits the file at every CR and LF before
+//   parsing, so a raw line break inside quotes ends the value and the rest
+//   is read as new lines (new variables, `$(cmd)` run). 2.4 and 2.8 turn
+//   `\n`/`\r` in double quotes into LF/CR; 3.x keeps them as two characters.
+//   All drop the backslash of `\X` in double quotes and expand `$NAME`,
+//   `${NAME}` and run `$(cmd)` outside single quotes; 2.8 and 3.x also drop
+//   backslashes from unquoted values. Single quotes are literal.
 
 /// What the dotenv writer does with one value: the bytes to put after
-/// `NAME=`, or the reason no spelling reads back the same in all four readers.
+/// `NAME=`, or the reason no spelling reads back the same in all the readers.
 enum DotenvEncoding {
     case written([UInt8])
     case refused(String)
 
     /// Readers named in refusals.
-    static let readers = "python-dotenv, Node dotenv, godotenv and compose-go"
+    static let readers = "python-dotenv, Node dotenv, godotenv, compose-go and Ruby dotenv"
 
     /// Chooses the spelling for `value` (already checked for NUL). The table
     /// is documented on ``EnvironmentEncoder``; each rule below names the
     /// reader that forces it.
-    static func encode(_ value: [UInt8]) -> DotenvEncoding {
+    ///
+    /// Every spelling keeps the value on its own physical line: a raw line
+    /// break inside quotes is where line-based readers (Ruby dotenv 2.4) stop
+    /// the value and read the rest as new assignments.
+    ///
+    /// - Parameter multiline: Whether a value with a line break may be written
+    ///   with `\n`/`\r` escapes, which Ruby dotenv 3.x reads as two characters.
+    static func encode(_ value: [UInt8], multiline: Bool = false) -> DotenvEncoding {
         // python-dotenv decodes the whole file as UTF-8 and fails on anything
         // else; Node dotenv silently substitutes U+FFFD.
         guard UTF8Bytes.isValid(value) else {
@@ -49,36 +64,35 @@ enum DotenvEncoding {
         let singleProblem = facts.singleQuoteProblem
         let doubleProblem = facts.doubleQuoteProblem
 
-        // 1. Single quotes, one line: the portable subset, read literally by all.
-        if singleProblem == nil && !facts.hasLineFeed {
-            return .written(singleQuoted(value))
-        }
-        // 2. Double quotes with LF written `\n` and CR written `\r`: the only two
-        //    escapes all four readers decode; a raw CR would not survive python
-        //    or Node, and keeping the line single avoids multi-line quirks in old
-        //    Node dotenv releases.
-        if doubleProblem == nil {
+        if facts.hasLineFeed || facts.hasCarriageReturn {
+            // Ruby dotenv 2.4 reads a file line by line, so a line break must
+            // be written as an escape; Ruby dotenv 3.x decodes no escape.
+            guard multiline else {
+                return .refused(
+                    "the value has a line break, which no spelling carries in every reader "
+                        + "(Ruby dotenv 2.4 reads line by line, Ruby dotenv 3.x keeps \\n as two characters); "
+                        + "export with --multiline to write it as \\n for the readers that decode it"
+                )
+            }
+            if let doubleProblem {
+                return .refused(
+                    "the value has a line break, which only double quotes carry (as \\n), and double quotes cannot hold \(doubleProblem)"
+                )
+            }
             return .written(doubleQuoted(value))
         }
-        // 3. Single quotes over several lines, for values with a newline that
-        //    double quotes cannot hold (a `"`, `\` or `$`).
+        // 1. Single quotes: the portable subset, read literally by all.
         if singleProblem == nil {
             return .written(singleQuoted(value))
         }
-        // 4. Unquoted, for values that single quotes cannot hold only because
-        //    of backslashes (`a\\b`), and only in a charset that a shell
-        //    sourcing the file (`set -a; . .env`) reads as one plain word: an
-        //    unquoted `;`, `|`, `&`, space or quote would let a value run a
-        //    command there.
-        let unquotedProblem = facts.unquotedProblem
-        if unquotedProblem == nil {
-            return .written(value)
+        // 2. Double quotes, for values that single quotes cannot hold (a `'`).
+        if doubleProblem == nil {
+            return .written(doubleQuoted(value))
         }
         return .refused(
             "no quoting reads it back the same in \(readers): "
                 + "single quotes cannot hold \(singleProblem ?? "it"); "
-                + "double quotes cannot hold \(doubleProblem ?? "it"); "
-                + "unquoted cannot hold \(unquotedProblem ?? "it")"
+                + "double quotes cannot hold \(doubleProblem ?? "it")"
         )
     }
 
@@ -127,7 +141,7 @@ enum DotenvEncoding {
         return false
     }
 
-    /// The properties of a value that the four spellings depend on.
+    /// The properties of a value that the quoted spellings depend on.
     private struct Facts {
         var hasSingleQuote = false
         var hasDoubleQuote = false
@@ -135,14 +149,9 @@ enum DotenvEncoding {
         var hasDoubleBackslash = false
         var hasDollar = false
         var hasBacktick = false
-        var hasShellSpecial = false
         var hasLineFeed = false
         var hasCarriageReturn = false
-        var hasHash = false
-        var hasControl = false
         var endsWithBackslash = false
-        var startsWithQuote = false
-        var edgeIsBlank = false
 
         init(_ value: [UInt8]) {
             var previous: UInt8 = 0
@@ -155,32 +164,18 @@ enum DotenvEncoding {
                     if previous == byte { hasDoubleBackslash = true }
                 case UInt8(ascii: "$"): hasDollar = true
                 case UInt8(ascii: "`"): hasBacktick = true
-                case UInt8(ascii: "#"): hasHash = true
                 case 0x0A: hasLineFeed = true
                 case 0x0D: hasCarriageReturn = true
-                case 0x09: break
-                case 0x00..<0x20, 0x7F: hasControl = true
                 default: break
                 }
-                if !Self.isShellWordByte(byte) { hasShellSpecial = true }
                 previous = byte
             }
             endsWithBackslash = value.last == UInt8(ascii: "\\")
-            if let first = value.first {
-                startsWithQuote = first == UInt8(ascii: "'") || first == UInt8(ascii: "\"") || first == UInt8(ascii: "`")
-            }
-            if let first = UTF8Bytes.firstScalar(value), let last = UTF8Bytes.lastScalar(value) {
-                edgeIsBlank = Self.isBlankOrControl(first) || Self.isBlankOrControl(last)
-            }
-            hasControl = hasControl || Self.hasWideControl(value)
         }
 
-        /// Why `'value'` would not read back in all four readers, or nil.
+        /// Why `'value'` would not read back in every reader, or nil.
         var singleQuoteProblem: String? {
             if hasSingleQuote { return "a ' (nothing can escape it inside single quotes for all readers)" }
-            if hasCarriageReturn {
-                return "a carriage return (python-dotenv and Node dotenv read a raw CR as a newline)"
-            }
             if hasDoubleBackslash { return "two backslashes in a row (python-dotenv reads \\\\ there as one)" }
             if endsWithBackslash {
                 return "a trailing backslash (python-dotenv and compose-go read \\' as an escaped quote)"
@@ -192,64 +187,9 @@ enum DotenvEncoding {
         var doubleQuoteProblem: String? {
             if hasDoubleQuote { return "a \" (Node dotenv keeps the backslash of \\\")" }
             if hasBackslash { return "a backslash (each reader unescapes \\ differently)" }
-            if hasDollar { return "a $ (compose-go and godotenv expand it and Node dotenv keeps \\$ as written)" }
+            if hasDollar { return "a $ (compose-go, godotenv and Ruby dotenv expand it and Node dotenv keeps \\$ as written)" }
             if hasBacktick { return "a ` (a shell sourcing the file would run it as a command)" }
             return nil
-        }
-
-        /// Why `NAME=value` would not read back, or nil.
-        var unquotedProblem: String? {
-            if hasLineFeed || hasCarriageReturn { return "a line break" }
-            if hasHash { return "a # (Node dotenv starts a comment at any #)" }
-            if hasDollar { return "a $ (compose-go and godotenv expand it)" }
-            if startsWithQuote { return "a leading quote (the readers take it as the start of a quoted value)" }
-            if hasControl { return "a control character" }
-            if edgeIsBlank { return "leading or trailing whitespace (every reader trims it)" }
-            if hasShellSpecial {
-                return "characters other than letters, digits, _-.,/:@%+=^ and \\ (a shell sourcing the file could run or expand them)"
-            }
-            return nil
-        }
-
-        /// The bytes an unquoted dotenv value may hold: a shell reads a run
-        /// of them after `NAME=` as one literal word (a `\` just quotes the
-        /// next of them), with no expansion, redirection or command.
-        static func isShellWordByte(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "/"), UInt8(ascii: ":"),
-                 UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: "="), UInt8(ascii: "^"), UInt8(ascii: "\\"): true
-            default: false
-            }
-        }
-
-        /// Whitespace as any of the readers trims it: Python's `str.isspace`
-        /// (which adds U+001C–U+001F), JavaScript's `trim` (which adds
-        /// U+FEFF), Go's `unicode.IsSpace`; plus controls and invisible
-        /// separators that some older Unicode tables counted as spaces.
-        private static func isBlankOrControl(_ scalar: Unicode.Scalar) -> Bool {
-            let value = scalar.value
-            if value < 0x20 || (0x7F...0x9F).contains(value) { return true }
-            if scalar.properties.isWhitespace { return true }
-            return value == 0xFEFF || value == 0x180E || value == 0x200B
-        }
-
-        /// C1 controls and the JavaScript line terminators U+2028/U+2029,
-        /// which Node dotenv's multi-line regex treats as line ends.
-        private static func hasWideControl(_ value: [UInt8]) -> Bool {
-            var index = 0
-            while index + 1 < value.count {
-                // U+0080–U+009F are C2 80–C2 9F.
-                if value[index] == 0xC2, (0x80...0x9F).contains(value[index + 1]) { return true }
-                // U+2028/U+2029 are E2 80 A8 / E2 80 A9.
-                if value[index] == 0xE2, index + 2 < value.count, value[index + 1] == 0x80,
-                    value[index + 2] == 0xA8 || value[index + 2] == 0xA9
-                {
-                    return true
-                }
-                index += 1
-            }
-            return false
         }
     }
 }

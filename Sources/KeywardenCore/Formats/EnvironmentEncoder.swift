@@ -8,33 +8,34 @@
 ///
 /// ## dotenv
 /// One `NAME=…` line per variable, for python-dotenv 1.2.2 (`dotenv_values`
-/// with interpolation on and off), Node dotenv, godotenv and compose-go. The
-/// first row that fits is used:
+/// with interpolation on and off), Node dotenv, godotenv, compose-go and Ruby
+/// dotenv 2.4, 2.8 and 3.x. Every spelling keeps a variable on one physical
+/// line. The first row that fits is used:
 ///
 /// | # | the value | written as | why |
 /// |---|---|---|---|
 /// | – | is not valid UTF-8 | refused | python-dotenv fails to decode the file; Node dotenv substitutes U+FFFD |
 /// | – | contains `${…}` that python-dotenv's `\$\{[^}:]*(:-[^}]*)?\}` matches | refused | python-dotenv interpolates it in every quoting style, with no escape |
-/// | 1 | has no `'`, CR, LF, `\\`, or trailing `\` | `NAME='v'` | the portable subset: literal in all four |
-/// | 2 | has no `"`, `\`, `$`, `` ` `` | `NAME="v"`, LF as `\n`, CR as `\r` | `\n`/`\r` are the only escapes all four decode; a raw CR becomes LF in python-dotenv and Node; a backtick would run a command when a shell sources the file |
-/// | 3 | has LF but otherwise fits row 1 | `NAME='v'` over several lines | multi-line single quotes are literal in all four |
-/// | 4 | only letters, digits, `_-.,/:@%+=^` and `\` (not trailing) | `NAME=v` | raw in all four, and a shell that sources the file sees one word with nothing to expand or run |
-/// | – | anything else | refused | e.g. `'` with `$`: single quotes cannot hold `'`, double quotes and unquoted text expand `$` in compose-go/godotenv |
+/// | – | has LF or CR (format `dotenv`) | refused | Ruby dotenv 2.4 reads line by line (a raw line break would end the value and start new assignments); Ruby dotenv 3.x reads `\n` as two characters: no spelling is exact in both |
+/// | M | has LF or CR (format `dotenv-multiline`, `export --multiline`), no `"`, `\`, `$`, `` ` `` | `NAME="v"`, LF as `\n`, CR as `\r` | decoded by all but Ruby dotenv 3.x |
+/// | 1 | has no `'`, `\\`, or trailing `\` | `NAME='v'` | the portable subset: literal in all |
+/// | 2 | has no `"`, `\`, `$`, `` ` `` | `NAME="v"` | a `'` needs double quotes; a backtick would run a command when a shell sources the file |
+/// | – | anything else | refused | e.g. `'` with `$`: single quotes cannot hold `'`, double quotes expand `$` in compose-go, godotenv and Ruby |
 ///
 /// Why the exclusions: a `'` cannot be escaped in single quotes for Node
 /// (literal) and python/compose-go (`\'`) alike; python-dotenv reads `\\` in
 /// single quotes as one backslash and a trailing `\` as an escaped closing
 /// quote; Node dotenv keeps `\"` and `\\` in double quotes as written while
-/// the others unescape them; compose-go and godotenv expand `$` outside single
-/// quotes; Node dotenv ends an unquoted value at any `#`, and every reader trims
-/// unquoted values and reads a leading quote as quoting.
+/// the others unescape them; compose-go, godotenv and Ruby expand `$` outside
+/// single quotes (Ruby also runs `$(cmd)`); unquoted values are never
+/// written, because Node and Ruby cut them at `#`, every reader trims them, and
+/// Ruby dotenv 2.8 and 3.x drop their backslashes.
 ///
 /// A dotenv file is also often loaded with `set -a; . ./.env`, so every
 /// accepted spelling executes nothing in bash and dash: single quotes are
-/// literal there, double quotes never hold `$` or a backtick, and an unquoted
-/// value is a single word of characters the shell gives no meaning to. (A
-/// shell may still read `\n` in double quotes differently; use the `shell`
-/// format for shells.)
+/// literal there, and double quotes never hold `$` or a backtick. (A shell
+/// may still read `\n` in double quotes differently; use the `shell` format
+/// for shells.)
 ///
 /// ## shell
 /// `export NAME='v'` with each `'` written `'\''`: inside single quotes bash
@@ -90,8 +91,8 @@ public enum EnvironmentEncoder {
                 throw refuse("the value contains a NUL byte, which no environment variable can hold")
             }
             switch format {
-            case .dotenv:
-                switch DotenvEncoding.encode(variable.value) {
+            case .dotenv, .dotenvMultiline:
+                switch DotenvEncoding.encode(variable.value, multiline: format == .dotenvMultiline) {
                 case .written(let encoded):
                     appendLine(&out, name: name, separator: "=", encoded: encoded)
                 case .refused(let reason):

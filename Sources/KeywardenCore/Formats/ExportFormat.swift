@@ -4,9 +4,14 @@
 /// specification: a value must read back byte for byte in that program, and a
 /// value it cannot carry is refused (see ``EnvironmentEncoder``).
 public enum ExportFormat: String, CaseIterable, Sendable {
-    /// A `.env` file that python-dotenv, Node dotenv, godotenv and compose-go
-    /// all read the same way.
+    /// A `.env` file that python-dotenv, Node dotenv, godotenv, compose-go and
+    /// Ruby dotenv (2.4 to 3.x) all read the same way; values with a line
+    /// break are refused.
     case dotenv
+    /// `dotenv`, plus values with a line break written as `\n`/`\r` in double
+    /// quotes (`export --multiline`): exact in the same readers except Ruby
+    /// dotenv 3.x, which reads `\n` as two characters.
+    case dotenvMultiline = "dotenv-multiline"
     /// `export NAME='value'` lines for `. file` in bash or dash.
     case shell
     /// `NAME=value` lines for `docker run --env-file`.
@@ -20,7 +25,7 @@ public enum ExportFormat: String, CaseIterable, Sendable {
     /// have mangled the value.
     var readerName: String {
         switch self {
-        case .dotenv: "the dotenv readers"
+        case .dotenv, .dotenvMultiline: "the dotenv readers"
         case .shell: "a POSIX shell"
         case .docker: "docker --env-file"
         case .systemd: "systemd EnvironmentFile="

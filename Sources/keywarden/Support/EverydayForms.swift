@@ -32,6 +32,7 @@ enum EverydayForms {
             run.gateway = false
             run.ttl = nil
             run.envFile = options["--env-file"]
+            run.mask = false
             run.command = Array(arguments[(terminator + 1)...])
             return (try? run.validate()) == nil ? nil : run
         case "export":
@@ -48,6 +49,7 @@ enum EverydayForms {
             export.format = format
             export.output = options["--output"]
             export.only = options["--only"]
+            export.multiline = false
             return export
         default:
             return nil

@@ -29,11 +29,11 @@ struct EncoderRealReaderTests {
     @Test(
         "dotenv reads back in python-dotenv, interpolation on and off",
         .enabled(if: RealReaders.hasPythonDotenv, "python-dotenv is not installed"),
-        arguments: [true, false])
-    func dotenvInPythonDotenv(interpolate: Bool) throws {
+        arguments: [true, false], [ExportFormat.dotenv, .dotenvMultiline])
+    func dotenvInPythonDotenv(interpolate: Bool, format: ExportFormat) throws {
         try withFormatsTemporaryDirectory { directory in
             var files: [(URL, HostileValue)] = []
-            try encodeAll(.dotenv, mustAccept: \.dotenv) { value, file in
+            try encodeAll(format, mustAccept: { $0.accepted(by: format) }) { value, file in
                 let url = try writeFormatsFile(file, named: "value\(files.count).env", in: directory)
                 files.append((url, value))
             }
@@ -48,11 +48,11 @@ struct EncoderRealReaderTests {
 
     @Test(
         "dotenv runs nothing when bash or dash sources it with set -a; . ./.env",
-        arguments: ["bash", "dash"])
-    func dotenvSourcedByShells(shell: String) throws {
+        arguments: ["bash", "dash"], [ExportFormat.dotenv, .dotenvMultiline])
+    func dotenvSourcedByShells(shell: String, format: ExportFormat) throws {
         try #require(RealReaders.locate(shell) != nil, "\(shell) is not installed")
         try withFormatsTemporaryDirectory { directory in
-            try encodeAll(.dotenv, mustAccept: \.dotenv) { value, file in
+            try encodeAll(format, mustAccept: { $0.accepted(by: format) }) { value, file in
                 try writeFormatsFile(file, named: ".env", in: directory)
                 // Whatever the shell makes of the value, it must not run it.
                 _ = try RealReaders.run(shell, ["-c", "set -a; . ./.env"], in: directory)

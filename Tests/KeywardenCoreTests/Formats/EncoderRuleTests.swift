@@ -44,11 +44,8 @@ struct EncoderRuleTests {
         #expect(try encoded(value, .dotenv) == file)
     }
 
-    @Test("dotenv row 2: double quotes with \\n and \\r when single quotes cannot", arguments: [
+    @Test("dotenv row 2: double quotes when single quotes cannot", arguments: [
         ("it's", "K=\"it's\"\n"),
-        ("a\nb", "K=\"a\\nb\"\n"),  // all four decode \n; a raw LF trips old Node dotenv
-        ("a\rb", "K=\"a\\rb\"\n"),  // a raw CR becomes LF in python-dotenv and Node
-        ("a\r\nb", "K=\"a\\r\\nb\"\n"),
         ("'x'", "K=\"'x'\"\n"),
         ("it's #1", "K=\"it's #1\"\n"),
     ])
@@ -56,21 +53,26 @@ struct EncoderRuleTests {
         #expect(try encoded(value, .dotenv) == file)
     }
 
-    @Test("dotenv row 3: multi-line single quotes when double quotes cannot", arguments: [
-        ("say\n\"hi\"", "K='say\n\"hi\"'\n"),
-        ("$A\nb", "K='$A\nb'\n"),
-        ("a\\b\nc", "K='a\\b\nc'\n"),
+    @Test("dotenv-multiline: line breaks as \\n and \\r in double quotes, one physical line per variable", arguments: [
+        ("a\nb", "K=\"a\\nb\"\n"),  // a raw LF would end the value in Ruby dotenv 2.4, which reads line by line
+        ("a\rb", "K=\"a\\rb\"\n"),  // a raw CR becomes LF in python-dotenv and Node
+        ("a\r\nb", "K=\"a\\r\\nb\"\n"),
+        ("it's\nfine", "K=\"it's\\nfine\"\n"),
+        ("x\nY=1", "K=\"x\\nY=1\"\n"),
     ])
-    func dotenvMultilineSingleQuotes(value: String, file: String) throws {
-        #expect(try encoded(value, .dotenv) == file)
+    func dotenvMultiline(value: String, file: String) throws {
+        #expect(try encoded(value, .dotenvMultiline) == file)
+        // The same value in plain dotenv is refused, pointing at --multiline.
+        let error = try #require(refusal(value, .dotenv))
+        #expect(error.reason.contains("--multiline"), "\(error.reason)")
     }
 
-    @Test("dotenv row 4: unquoted for backslash values in the shell-inert charset", arguments: [
-        (#"C:\dir\"#, #"K=C:\dir\"# + "\n"),  // trailing backslash would escape a closing quote
-        (#"a\\b"#, #"K=a\\b"# + "\n"),  // python-dotenv reads \\ in single quotes as one
+    @Test("dotenv-multiline refuses a line break that double quotes cannot hold", arguments: [
+        "say\n\"hi\"", "$A\nb", "a\\b\nc", "a\n`id`", "safe\nX=$(touch /tmp/x)",
     ])
-    func dotenvUnquoted(value: String, file: String) throws {
-        #expect(try encoded(value, .dotenv) == file)
+    func dotenvMultilineRefusals(value: String) throws {
+        let error = try #require(refusal(value, .dotenvMultiline))
+        #expect(error.reason.contains("only double quotes carry"), "\(error.reason)")
     }
 
     @Test("dotenv refuses values no spelling carries, naming the reason", arguments: [
@@ -80,13 +82,15 @@ struct EncoderRuleTests {
         ("it's $HOME", "no quoting reads it back the same"),
         ("it's #1 \"x\"", "no quoting reads it back the same"),
         (" it's \"x\"", "no quoting reads it back the same"),
-        ("it's\n\"x\"", "no quoting reads it back the same"),
-        ("\\\r", "no quoting reads it back the same"),
-        // Unquoted, these would run or expand something when a shell sources the file.
-        (#"it's "x""#, "a shell sourcing the file could run or expand them"),
-        (#"{"a":"it's"}"#, "a shell sourcing the file could run or expand them"),
+        ("it's\n\"x\"", "line break"),
+        ("\\\r", "line break"),
+        (#"it's "x""#, "no quoting reads it back the same"),
+        (#"{"a":"it's"}"#, "no quoting reads it back the same"),
         ("it's `id`", "a shell sourcing the file would run it"),
-        (#"a\\b;id"#, "a shell sourcing the file could run or expand them"),
+        (#"a\\b;id"#, "no quoting reads it back the same"),
+        // Unquoted spellings are gone: Ruby dotenv 2.8 and 3.x drop their backslashes.
+        (#"C:\dir\"#, "a trailing backslash"),
+        (#"a\\b"#, "two backslashes in a row"),
     ])
     func dotenvRefusals(value: String, reason: String) throws {
         let error = try #require(refusal(value, .dotenv, name: "PROD_KEY"))

@@ -9,9 +9,11 @@ struct Export: KeywardenCommand, Sendable {
         commandName: "export",
         abstract: "Write a scope's active keys and config entries as an environment file.",
         discussion: """
-        Formats: dotenv (python-dotenv, Node dotenv, godotenv, docker compose), shell (`. file` in
-        bash/dash), docker (`docker run --env-file`), systemd (EnvironmentFile=), json. A value a
-        format cannot carry is refused with an error naming the variable, and nothing is written.
+        Formats: dotenv (python-dotenv, Node dotenv, godotenv, docker compose, Ruby dotenv), shell
+        (`. file` in bash/dash), docker (`docker run --env-file`), systemd (EnvironmentFile=), json.
+        A value a format cannot carry is refused with an error naming the variable, and nothing is
+        written. dotenv refuses values with a line break: --multiline writes them as \\n, which
+        every dotenv reader but Ruby dotenv 3.x decodes (format dotenv-multiline; see docs/formats.md).
         --output writes atomically, mode 0600.
 
         Examples:
@@ -24,11 +26,20 @@ struct Export: KeywardenCommand, Sendable {
 
     @OptionGroup var vault: VaultOptions
     @Option(help: "The scope to export (with what it inherits).") var scope: String
-    @Option(help: "dotenv, shell, docker, systemd or json.") var format: ExportFormat = .dotenv
+    @Option(help: "dotenv, dotenv-multiline, shell, docker, systemd or json.") var format: ExportFormat = .dotenv
+    @Flag(help: "dotenv: write values with a line break as \\n (not read back by Ruby dotenv 3.x) instead of refusing them.")
+    var multiline = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically, 0600) instead of stdout.", valueName: "file")) var output: String?
     @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
 
+    func validate() throws {
+        if multiline && format != .dotenv && format != .dotenvMultiline {
+            throw ValidationError("--multiline goes with --format dotenv (the other formats have their own rules for line breaks)")
+        }
+    }
+
     func run(_ context: CLIContext) async throws {
+        let format = multiline ? ExportFormat.dotenvMultiline : self.format
         let names = try RequestedVariables.parse(only: only)
         let service = try await Session.service(context, vault, command: "export")
         // The delivery is audited when the values are handed out, before they

@@ -26,12 +26,20 @@ struct Run: KeywardenCommand, Sendable {
         This keeps keys out of environment dumps, logs and child processes; the command still runs
         as you and can reach the agent's socket, so it is no barrier against a hostile program.
 
+        With --mask, keywarden stays as the command's parent and replaces each value of a key or
+        secret config entry it delivered with *** wherever it appears in the command's stdout or
+        stderr (values under 4 bytes excepted). When stdout is a terminal the command writes to a
+        pseudo-terminal, so it still sees one. Exit status and signals still pass through. Masking
+        is not the default: without it the command replaces keywarden (exec) and its output is
+        untouched. See docs/run.md.
+
         Exit codes besides the command's: 126 not executable, 127 command not found.
 
         Examples:
           keywarden run --scope prod -- python app.py
           keywarden run --scope dev --only ANTHROPIC_API_KEY -- claude
           keywarden run --scope prod --clean -- env
+          keywarden run --scope prod --mask -- ./deploy.sh
           keywarden run --env-file .env.tpl -- node server.js
           keywarden run --gateway --scope prod -- python app.py
           keywarden run --gateway --scope dev --only anthropic --ttl 1h -- claude
@@ -47,6 +55,7 @@ struct Run: KeywardenCommand, Sendable {
     var ttl: String?
     @Flag(help: "Start from an empty environment (only PATH and HOME are kept).") var clean = false
     @Option(help: ArgumentHelp("A dotenv file whose values may be kw:// references.", valueName: "template")) var envFile: String?
+    @Flag(help: "Replace the delivered keys and secret values with *** in the command's stdout and stderr.") var mask = false
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
     func validate() throws {
@@ -69,6 +78,8 @@ struct Run: KeywardenCommand, Sendable {
         var variables: [EnvironmentVariable] = []
         var fromTemplate: [EnvironmentVariable] = []
         var unset: [String] = []
+        // Plain config entries (shown in listings anyway) are not masked.
+        var plainNames: Set<String> = []
         if gateway, let scope {
             (variables, unset) = try await gatewayEnvironment(context, scope: scope)
         } else {
@@ -76,6 +87,11 @@ struct Run: KeywardenCommand, Sendable {
             let destination = "command \(Self.programName(command[0]))"
             if let scope {
                 variables = try await service.environment(scope: scope, only: RequestedVariables.parse(only: only), action: .run, destination: destination)
+                if mask {
+                    let entries = try await service.listConfig(scope: scope)
+                    let secretNames = Set(entries.filter(\.secret).map(\.name))
+                    plainNames = Set(entries.map(\.name)).subtracting(secretNames)
+                }
             }
             if let envFile {
                 fromTemplate = try await TemplateDelivery.environmentFile(InputFile.read(envFile, input: context.input), path: envFile, service: service,
@@ -95,6 +111,13 @@ struct Run: KeywardenCommand, Sendable {
         for name in unset { unsetenv(name) }
         for variable in variables + fromTemplate { Self.export(variable.name, variable.value) }
         inherited.closeOthersOnExec()
+        if mask {
+            // keywarden stays non-dumpable; the child gets the core limit back.
+            CoreDumps.restoreForChild()
+            fflush(nil)
+            let values = variables.filter { !plainNames.contains($0.name) }.map(\.value) + fromTemplate.map(\.value)
+            try MaskedRun.run(executable: executable, arguments: command, masking: values)
+        }
         Self.restoreDefaultSignals()
         CoreDumps.restoreForChild()
         fflush(nil)

@@ -1,0 +1,108 @@
+import Foundation
+import KeywardenTestSupport
+import Testing
+
+@Suite("End to end: run --mask")
+struct RunMaskTests {
+    /// A vault whose `prod` scope has a key, a secret config value with a
+    /// line break, and a plain config value.
+    func maskVault(_ mode: CLIMode) throws -> (cli: CLIHarness, key: String, pem: String) {
+        let cli = CLIHarness(mode)
+        try cli.initVault()
+        let key = FakeKeys.anthropic("m")
+        _ = try cli.addKey("anthropic", scope: "prod", value: key)
+        let pem = "-----BEGIN KEY-----\nMIIEsecretpart\n-----END KEY-----"
+        try cli.ok(["config", "set", "PEM", "--secret", "--scope", "prod"], stdin: pem + "\n")
+        try cli.ok(["config", "set", "REGION", "eu-west-1", "--scope", "prod"])
+        return (cli, key, pem)
+    }
+
+    /// A child that writes `$ANTHROPIC_API_KEY` to stdout and stderr in
+    /// pieces, flushing and pausing between them so each arrives in its own read.
+    static let splitWriter = """
+        import os, sys, time
+        key = os.environ["ANTHROPIC_API_KEY"].encode()
+        for stream in (sys.stdout.buffer, sys.stderr.buffer):
+            for piece in (b"key=" + key[:5], key[5:20], key[20:] + b" region=" + os.environ["REGION"].encode() + b"\\n"):
+                stream.write(piece); stream.flush(); time.sleep(0.05)
+        sys.stdout.buffer.write(b"pem=" + os.environ["PEM"].encode() + b"\\n")
+        """
+
+    @Test("a key written to stdout and stderr in pieces comes out as ***; plain config is left alone", arguments: CLIMode.allCases)
+    func splitWrites(mode: CLIMode) throws {
+        let (cli, key, pem) = try maskVault(mode)
+        let result = try cli.ok(["run", "--scope", "prod", "--mask", "--", "python3", "-c", Self.splitWriter])
+        #expect(result.out == "key=*** region=eu-west-1\npem=***\n")
+        #expect(result.err == "key=*** region=eu-west-1\n")
+        #expect(!result.out.contains(key) && !result.err.contains(key) && !result.out.contains(pem))
+        // Without --mask the output is the command's own, as before.
+        let plain = try cli.ok(["run", "--scope", "prod", "--", "python3", "-c", Self.splitWriter])
+        #expect(plain.out.contains(key))
+    }
+
+    @Test("exit status and signals pass through --mask", arguments: CLIMode.allCases)
+    func statusAndSignals(mode: CLIMode) throws {
+        let (cli, _, _) = try maskVault(mode)
+        #expect(try cli.run(["run", "--scope", "prod", "--mask", "--", "sh", "-c", "exit 42"]).status == 42)
+        let killed = try cli.run(["run", "--scope", "prod", "--mask", "--", "sh", "-c", "kill -TERM $$"])
+        #expect(killed.signalled)
+        #expect(killed.status == SIGTERM)
+        #expect(try cli.run(["run", "--scope", "prod", "--mask", "--", "/nonexistent/cmd"]).status == 127)
+        // Large output is relayed whole, masked, after the command exits.
+        let large = try cli.ok(["run", "--scope", "prod", "--mask", "--", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo \"$i $ANTHROPIC_API_KEY\"; i=$((i+1)); done"])
+        let lines = large.out.split(separator: "\n")
+        #expect(lines.count == 20000)
+        #expect(lines.last == "19999 ***")
+    }
+
+    @Test("a signal sent to keywarden reaches the command, whose exit status comes back")
+    func forwardsSignals() throws {
+        let (cli, key, _) = try maskVault(.direct)
+        let ready = cli.directory.file("ready")
+        let script = """
+            import os, signal, sys, time
+            def term(*_):
+                print("got TERM", os.environ["ANTHROPIC_API_KEY"], flush=True); sys.exit(3)
+            signal.signal(signal.SIGTERM, term)
+            open(sys.argv[1], "w").close()
+            time.sleep(30)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.keywardenBinary)
+        process.arguments = ["run", "--scope", "prod", "--mask", "--", "python3", "-c", script, ready]
+        process.environment = cli.environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: ready) { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: ready), "the command did not start")
+        kill(process.processIdentifier, SIGTERM)
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 3)
+        #expect(out == "got TERM ***\n")
+        #expect(!out.contains(key))
+    }
+
+    @Test("through a terminal: the command sees a tty, its output is masked", arguments: CLIMode.allCases)
+    func throughTerminal(mode: CLIMode) throws {
+        let (cli, key, pem) = try maskVault(mode)
+        let binary = CommandRunner.keywardenBinary
+        // `script` gives keywarden a terminal as stdin, stdout and stderr.
+        let inner = "\(binary) run --scope prod --mask -- sh -c 'test -t 0 && test -t 1 && test -t 2 && echo tty-yes; stty size; echo \"k=$ANTHROPIC_API_KEY\"; printf \"%s\\n\" \"$PEM\"; read line; echo \"read=$line\"'"
+        let result = try CommandRunner.run("/usr/bin/script", ["-q", "-e", "-c", inner, "/dev/null"], environment: cli.environment,
+                                           stdin: Array("typed-input\n".utf8), timeout: 30)
+        #expect(result.status == 0, "\(result.out) \(result.err)")
+        #expect(result.out.contains("tty-yes"), "\(result.out)")
+        #expect(result.out.contains("k=***"), "\(result.out)")
+        #expect(result.out.contains("read=typed-input"), "\(result.out)")
+        #expect(!result.out.contains(key), "the key reached the terminal")
+        #expect(!result.out.contains("MIIEsecretpart"), "the multi-line value reached the terminal")
+        _ = pem
+        let status = try CommandRunner.run("/usr/bin/script", ["-q", "-e", "-c", "\(binary) run --scope prod --mask -- sh -c 'exit 9'", "/dev/null"],
+                                           environment: cli.environment, timeout: 30)
+        #expect(status.status == 9)
+    }
+}
