@@ -2,7 +2,8 @@
 # Installs what building and testing Keywarden needs, only where missing:
 # libsodium-dev (+ pkg-config) for the crypto, sqlite3 for the tests that
 # tamper with a vault as a user with the file would, python-dotenv for the
-# tests that read exported files back with the real reader, PostgreSQL and
+# tests that read exported files back with the real reader (and, with
+# --for-tests, Ruby dotenv and godotenv), PostgreSQL and
 # openssl for the throwaway server the PostgreSQL storage tests start.
 set -euo pipefail
 
@@ -29,6 +30,13 @@ if [ "${1:-}" = "--for-tests" ] && [ "$(uname)" = "Linux" ]; then
     missing+=(postgresql)
   fi
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # More real .env readers: Ruby dotenv (Rails) and godotenv, the latter built
+  # offline in GOPATH mode from Debian's /usr/share/gocode (no module proxy);
+  # `script` gives `run --mask` a terminal in its tests.
+  ruby -e 'require "dotenv/parser"' >/dev/null 2>&1 || missing+=(ruby-dotenv)
+  command -v go >/dev/null 2>&1 || missing+=(golang-go)
+  [ -d /usr/share/gocode/src/github.com/joho/godotenv ] || missing+=(golang-github-joho-godotenv-dev)
+  command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
