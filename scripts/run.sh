@@ -8,9 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-echo "run: building keywarden (release)…"
-swift build -c release --static-swift-stdlib --product keywarden 2>&1 | grep -E "error:|Build complete" || true
-BIN="$(swift build -c release --show-bin-path)/keywarden"
+# The build's own progress ([n/N] Compiling …) is shown: the first build
+# compiles every dependency (10-20 minutes on two cores), later ones take seconds.
+if [ -x "$(swift build -c release --static-swift-stdlib --show-bin-path)/keywarden" ]; then
+  echo "run: building keywarden (release; only what changed)…"
+else
+  echo "run: building keywarden (release). The first build compiles every dependency: 10-20 minutes on two cores; later builds take seconds."
+fi
+swift build -c release --static-swift-stdlib --product keywarden || { echo "run: the build failed (its errors are above)" >&2; exit 1; }
+BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/keywarden"
 [ -x "$BIN" ] || { echo "run: build failed" >&2; exit 1; }
 
 CONFIG_DIR="${XDG_CONFIG_HOME:-$HOME/.config}/keywarden"

@@ -31,6 +31,7 @@ struct Keywarden: ParsableCommand {
             RotateCommand.self,
             AuditCommand.self,
             StorageCommand.self,
+            Completion.self,
         ]
     )
 }

@@ -39,11 +39,13 @@ extension Vault {
     /// Imports `entries` into `scope` in one transaction: all of them, or none.
     /// A name in ``LoaderVariables`` is refused unless `allowLoader` says yes.
     public func applyImport(_ entries: [DotenvEntry], scope: String, file: String,
-                            allowLoader: (String) -> Bool = { _ in false }) throws(KeywardenError) -> ImportPlan {
+                            allowLoader: (String) -> Bool = { _ in false }, progress: ValidationProgress? = nil) throws(KeywardenError) -> ImportPlan {
         try write { tx in
             let plan = try makeImportPlan(entries, scope: scope, file: file, allowLoader: allowLoader, tx)
             let providers = try allProviders(tx)
-            for (item, entry) in zip(plan.items, entries) where item.change != "unchanged" {
+            for (index, (item, entry)) in zip(plan.items, entries).enumerated() {
+                progress?.report(index + 1, plan.items.count)
+                guard item.change != "unchanged" else { continue }
                 let value = SecureBytes(copying: entry.value)
                 switch item.kind {
                 case .key:

@@ -119,7 +119,8 @@ extension Rotator {
                     steps.append(.resume(rotation: rotation.id, pool: pool, oldKey: old.id, newKey: new.id, interruptedAt: rotation.step.rawValue))
                     resumed.insert(pool)
                 } else {
-                    let back = new?.state == .pending ? new?.id : nil
+                    // A key made through the provider's API is deleted, not returned.
+                    let back = new?.state == .pending && new?.providerKeyId == nil ? new?.id : nil
                     if let back { returning[pool, default: []].append(back) }
                     steps.append(.rollBack(rotation: rotation.id, pool: pool, oldKey: rotation.oldKeyId, newKey: back, interruptedAt: rotation.step.rawValue))
                 }
@@ -144,8 +145,8 @@ extension Rotator {
                     continue
                 }
                 let standby = try nextStandby(pool, returning: returning[pool] ?? [], tx)
-                guard standby != nil || policy?.command != nil else {
-                    let reason = "\(pool) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(pool.provider) --scope \(pool.scope)`) or set one (`keywarden rotate policy \(pool.provider) --scope \(pool.scope) --command CMD`)"
+                guard standby != nil || policy?.canCreate == true else {
+                    let reason = Self.nothingToRotateTo(pool, policy)
                     if case .pool = request { throw KeywardenError(.invalidInput, reason) }
                     steps.append(.blocked(pool: pool, oldKey: old.id, reason: reason))
                     continue
@@ -189,7 +190,10 @@ extension Rotator {
     public func execute(_ plan: RotationPlan) async throws(KeywardenError) -> [RotationReport] {
         var reports: [RotationReport] = []
         var changed = Set<Pool>()
-        for step in plan.steps {
+        let progress = OperationProgress.current
+        for (index, step) in plan.steps.enumerated() {
+            progress?.report(index, plan.steps.count)
+            defer { progress?.report(index + 1, plan.steps.count) }
             switch step {
             case .resume(let rotation, let pool, _, _, _):
                 let report = try await resume(rotation)
@@ -239,7 +243,8 @@ extension Rotator {
         return reports
     }
 
-    /// Pools whose policy says a rotation is due at `now` (active key older than `every`).
+    /// Pools whose policy says a rotation is due at `now`: the active key is
+    /// older than `every`, or expires within ``expiryLead(_:)``.
     public func duePools(now: Timestamp) throws(KeywardenError) -> [(provider: String, scope: String)] {
         try vault.read { tx in try duePools(now: now, tx).map { ($0.provider, $0.scope) } }
     }
@@ -247,11 +252,23 @@ extension Rotator {
     func duePools(now: Timestamp, _ tx: any StoreReading) throws -> [Pool] {
         var due: [Pool] = []
         for pool in try tx.activePools() {
-            guard let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, tx), let every = policy.every,
+            guard let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, tx),
                   let active = try activeKey(pool, tx) else { continue }
-            if (active.activatedAt ?? active.createdAt).adding(seconds: every.seconds) <= now { due.append(pool) }
+            if let every = policy.every, (active.activatedAt ?? active.createdAt).adding(seconds: every.seconds) <= now {
+                due.append(pool)
+            } else if let expires = active.expiresAt, expires <= now.adding(seconds: Self.expiryLead(policy)) {
+                // Rotated before it expires, early enough that the old key
+                // still works through the grace period programs get to switch.
+                due.append(pool)
+            }
         }
         return due
+    }
+
+    /// How long before its active key expires a pool with a policy is due:
+    /// 7 days (``KeyExpiry/warningWindow``), or the policy's grace period when longer.
+    static func expiryLead(_ policy: RotationPolicy) -> Int64 {
+        max(KeyExpiry.warningWindow, policy.grace.seconds)
     }
 
     func activeKey(_ pool: Pool, _ tx: any StoreReading) throws -> KeyRecord? {

@@ -24,14 +24,18 @@ public enum Delivery {
         public var action: Action
         /// Where the values go (`.env (dotenv)`, `stdout`, `command python`), for the audit trail.
         public var destination: String
+        /// `export --include-admin`: admin keys too. Honoured for `export`
+        /// only; `run` and `inject` never deliver an admin key.
+        public var includeAdmin: Bool?
 
-        public init(scope: String, only: [String]?, action: Action, destination: String) {
+        public init(scope: String, only: [String]?, action: Action, destination: String, includeAdmin: Bool = false) {
             (self.scope, self.only, self.action, self.destination) = (scope, only, action, destination)
+            self.includeAdmin = includeAdmin ? true : nil
         }
 
         public func run(in session: ServiceSession) async throws -> [EnvironmentVariable] {
             try await session.vault { vault in
-                let variables = try vault.resolveEnvironment(scope: scope, only: only)
+                let variables = try vault.resolveEnvironment(scope: scope, only: only, includeAdmin: action == .export && includeAdmin == true)
                 try vault.recordDelivery(variables, action: action.rawValue, scope: scope, destination: destination)
                 return variables.map { EnvironmentVariable(name: $0.name, value: $0.value!) }
             }
@@ -148,10 +152,12 @@ public struct ImportRequest: Codable, Sendable {
     /// entries as the parser's type; those plain copies of the values are
     /// wiped afterwards.
     func run(in session: ServiceSession, apply: Bool) async throws -> ImportPlan {
-        try await session.vault { vault in
+        // Read here: the vault work may run on another thread, where the task's value is not.
+        let progress = OperationProgress.current
+        return try await session.vault { vault in
             var plain = entries.map { DotenvEntry(name: $0.name, value: $0.value.copyBytes(), line: $0.line) }
             defer { for index in plain.indices { Secrets.wipe(&plain[index].value) } }
-            return apply ? try vault.applyImport(plain, scope: scope, file: file, allowLoader: allowsLoaderVariable)
+            return apply ? try vault.applyImport(plain, scope: scope, file: file, allowLoader: allowsLoaderVariable, progress: progress)
                          : try vault.planImport(plain, scope: scope, file: file, allowLoader: allowsLoaderVariable)
         }
     }
@@ -166,8 +172,9 @@ extension KeywardenService {
     /// From an agent, only what was asked for is accepted (see
     /// ``RequestedVariables/check(_:only:)``): whatever answers at the socket
     /// must not choose a program's loader.
-    public func environment(scope: String, only: [String]?, action: Delivery.Action, destination: String) async throws -> [EnvironmentVariable] {
-        let variables = try await perform(Delivery.Environment(scope: scope, only: only, action: action, destination: destination))
+    public func environment(scope: String, only: [String]?, action: Delivery.Action, destination: String,
+                            includeAdmin: Bool = false) async throws -> [EnvironmentVariable] {
+        let variables = try await perform(Delivery.Environment(scope: scope, only: only, action: action, destination: destination, includeAdmin: includeAdmin))
         if case .agent = endpoint { try RequestedVariables.check(variables.map(\.name), only: only) }
         return variables.sorted { $0.name < $1.name }
     }

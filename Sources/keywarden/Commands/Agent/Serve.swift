@@ -36,6 +36,8 @@ struct Serve: KeywardenCommand {
     @Option(help: ArgumentHelp("The Unix socket to listen on.", valueName: "path")) var socket: String?
     @Option(help: ArgumentHelp("Let this group connect too (socket 0660).", valueName: "group")) var socketGroup: String?
     @Option(help: ArgumentHelp("How often the rotation scheduler runs ('off' to disable).", valueName: "duration")) var rotationInterval: String = "5m"
+    @Option(help: ArgumentHelp("Failed keys that may heal (rate limited, out of credit, provider error) are probed again 1 minute after they failed, then 2, 4, 8 … minutes later, never more than this apart ('off': no probes).", valueName: "duration"))
+    var recoveryMaxBackoff: String = "6h"
     @Option(name: .customLong("gateway"),
             help: ArgumentHelp("Also be the LLM gateway on loopback TCP at ADDR (`--gateway` alone: \(Serve.defaultGatewayAddress); port 0 picks one).", valueName: "addr"))
     var gatewayAddress: String?
@@ -126,6 +128,7 @@ struct Serve: KeywardenCommand {
         }
         let gateway = try gatewayListen(environment)
         let outageGrace = try DurationSpec(option: "database-outage-grace", databaseOutageGrace, examples: "30s, 10m or 0", range: 0...Int64.max)
+        let recovery = try RecoveryBackoff.option(recoveryMaxBackoff)
         let opened = try Session.open(context, vault, command: "serve", anchorInterval: .milliseconds(250))
         opened.postgres?.outageGrace = .seconds(outageGrace.seconds)
         if let lockedAgent {
@@ -136,12 +139,14 @@ struct Serve: KeywardenCommand {
                                           detail: "serving at \(path)\(socketGroup.map { " (group \($0))" } ?? "")\(gateway.map { "; gateway on \($0.host):\($0.port)" } ?? "")"))
         var logger = Logger(label: "keywarden-agent")
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        var scheduler: (interval: Duration, validator: Validator)?
+        var interval: Duration?
         if rotationInterval != "off" {
             let spec = try DurationSpec(option: "rotation-interval", rotationInterval, examples: "1m or 5m, or off", range: 1...Int64.max)
-            // The scheduler's tests go out with the agent's own proxy settings.
-            scheduler = (.seconds(spec.seconds), Validator(client: NetworkSettings(environment: environment).client))
+            interval = .seconds(spec.seconds)
         }
+        // The scheduler's tests and probes go out with the agent's own proxy settings.
+        let scheduler = SchedulerSettings(interval: interval, validator: Validator(client: NetworkSettings(environment: environment).client),
+                                          recovery: recovery)
         // No copy of the master key or of a served value may outlive the lock:
         // this process image is replaced with a locked agent, once the server
         // has shut down or at most 2 s after the lock, whatever is in flight.
@@ -157,11 +162,13 @@ struct Serve: KeywardenCommand {
         }, onRunning: {
             // Only now: the socket is bound and the server accepts connections.
             output.error("keywarden: agent serving at \(path) (pid \(ProcessIDs.current)); stop with SIGTERM or Ctrl-C")
+            SystemdNotify.send("READY=1\nSTATUS=serving at \(path)\nMAINPID=\(ProcessIDs.current)", environment: environment)
         })
         if ending == .locked {
             output.error("keywarden: agent locked; restarting without the vault (pid \(ProcessIDs.current))")
             restartLocked()
         }
+        SystemdNotify.send("STOPPING=1", environment: environment)
         try? opened.recordAudit(AuditDraft(action: "agent.stop", outcome: "ok", detail: "stopped serving at \(path)"))
         opened.flushAnchor()
         output.error("keywarden: agent stopped")
@@ -177,7 +184,9 @@ struct Serve: KeywardenCommand {
         logger.logLevel = environment["KEYWARDEN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         _ = try await runAgent(vault: nil, socket: socket, logger: logger, onRunning: {
             output.error("keywarden: locked agent at \(socket.path) (pid \(ProcessIDs.current)); run `keywarden serve` to unlock")
+            SystemdNotify.send("READY=1\nSTATUS=locked at \(socket.path); run `keywarden serve` to unlock\nMAINPID=\(ProcessIDs.current)", environment: environment)
         })
+        SystemdNotify.send("STOPPING=1", environment: environment)
         output.error("keywarden: agent stopped")
     }
 }

@@ -52,8 +52,8 @@ struct AuditList: KeywardenCommand {
 
     @OptionGroup var vault: VaultOptions
     @Flag(help: "Only events where a key failed authentication (invalid or forbidden).") var failedAuth = false
-    @Option(help: "Only this provider.") var provider: String?
-    @Option(help: "Only this scope.") var scope: String?
+    @Option(help: "Only this provider.", completion: CompletionCandidates.providers) var provider: String?
+    @Option(help: "Only this scope.", completion: CompletionCandidates.scopes) var scope: String?
     @Option(name: .customLong("key"), help: "Only this key id.") var keyID: String?
     @Option(help: "Only this action (key.add), family (key) or last part (unlock).") var action: String?
     @Option(help: ArgumentHelp("Only events newer than a duration (30m, 7d) or a time (2026-11-01T00:00:00Z).", valueName: "when")) var since: String?

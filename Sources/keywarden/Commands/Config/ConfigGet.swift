@@ -16,7 +16,7 @@ struct ConfigGet: KeywardenCommand {
 
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Variable name.") var name: String
-    @Option(help: "The scope.") var scope: String
+    @Option(help: "The scope.", completion: CompletionCandidates.scopes) var scope: String
 
     func run(_ context: CLIContext) async throws {
         let entry = try await Session.service(context, vault, command: "config get").config(scope: scope, name: name)

@@ -16,7 +16,7 @@ struct ConfigList: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: "Only this scope (and what it inherits).") var scope: String?
+    @Option(help: "Only this scope (and what it inherits).", completion: CompletionCandidates.scopes) var scope: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run(_ context: CLIContext) async throws {

@@ -19,7 +19,7 @@ struct ConfigSet: KeywardenCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Variable name ([A-Za-z_][A-Za-z0-9_]*).") var name: String
     @Argument(help: "The value, for plain entries (omit to read stdin).") var value: String?
-    @Option(help: "The scope.") var scope: String
+    @Option(help: "The scope.", completion: CompletionCandidates.scopes) var scope: String
     @Flag(help: "Treat the value as a secret: read it from stdin or a prompt, never show it in listings.") var secret = false
 
     func validate() throws {

@@ -13,7 +13,7 @@ struct ConfigUnset: KeywardenCommand {
 
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Variable name.") var name: String
-    @Option(help: "The scope.") var scope: String
+    @Option(help: "The scope.", completion: CompletionCandidates.scopes) var scope: String
 
     func run(_ context: CLIContext) async throws {
         try await Session.service(context, vault, command: "config unset").unsetConfig(scope: scope, name: name)

@@ -25,12 +25,14 @@ struct Export: KeywardenCommand, Sendable {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: "The scope to export (with what it inherits).") var scope: String
+    @Option(help: "The scope to export (with what it inherits).", completion: CompletionCandidates.scopes) var scope: String
     @Option(help: "dotenv, dotenv-multiline, shell, docker, systemd or json.") var format: ExportFormat = .dotenv
     @Flag(help: "dotenv: write values with a line break as \\n (not read back by Ruby dotenv 3.x) instead of refusing them.")
     var multiline = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file (atomically, 0600) instead of stdout.", valueName: "file")) var output: String?
     @Option(help: ArgumentHelp("Only these variables (comma-separated).", valueName: "NAME,…")) var only: String?
+    @Flag(help: "Include admin keys (`key add --admin`), which are otherwise never delivered. The file is not rewritten by `rotate --reexport`.")
+    var includeAdmin = false
 
     func validate() throws {
         if multiline && format != .dotenv && format != .dotenvMultiline {
@@ -44,11 +46,16 @@ struct Export: KeywardenCommand, Sendable {
         let service = try await Session.service(context, vault, command: "export")
         // The delivery is audited when the values are handed out, before they
         // are written: a value is never delivered without its event.
-        let variables = try await service.environment(scope: scope, only: names, action: .export, destination: "\(output ?? "stdout") (\(format.rawValue))")
+        let variables = try await service.environment(scope: scope, only: names, action: .export, destination: "\(output ?? "stdout") (\(format.rawValue))",
+                                                      includeAdmin: includeAdmin)
         var bytes = try EnvironmentEncoder.encode(variables: variables, as: format)
         defer { Secrets.wipe(&bytes) }
         guard let output else { return context.output.raw(bytes) }
         try SecureFiles.writeAtomically(output, bytes: bytes)
+        if includeAdmin {
+            // A rotation's re-export never delivers admin keys: it would drop them from this file.
+            return context.output.error("keywarden: wrote \(variables.count) variable(s) of \(scope) to \(output) (\(format.rawValue), mode 0600), admin keys included; not recorded for `rotate --reexport`")
+        }
         // Remembered, whichever way it was written, so that `rotate --reexport`
         // rewrites it; without a record a rotation would leave the old key here.
         do {

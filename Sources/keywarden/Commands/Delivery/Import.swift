@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeywardenCore
 
 struct Import: KeywardenCommand {
@@ -23,7 +24,7 @@ struct Import: KeywardenCommand {
 
     @OptionGroup var vault: VaultOptions
     @Argument(help: "The .env file (or - for stdin).") var file: String
-    @Option(help: "The scope to import into.") var scope: String
+    @Option(help: "The scope to import into.", completion: CompletionCandidates.scopes) var scope: String
     @Flag(help: "Show what would be imported; change nothing.") var dryRun = false
     @Flag(help: "Print the plan as JSON.") var json = false
     @Option(name: .customLong("allow"), help: ArgumentHelp("Import this variable even though it changes how programs load (PATH, LD_*, …).", valueName: "NAME"))
@@ -43,7 +44,11 @@ struct Import: KeywardenCommand {
         let request = ImportRequest(entries: entries, scope: scope, file: file, allowed: allowed, allowLoaderVariables: allowLoaderVars)
         for index in entries.indices { Secrets.wipe(&entries[index].value) }
         let service = try await Session.service(context, vault, command: "import")
-        let plan = dryRun ? try await service.planImport(request) : try await service.applyImport(request)
+        // A progress line for large files (stored entries), on a terminal only.
+        let progress = ProgressLine("importing \(file)", context.output, enabled: !json && isatty(STDERR_FILENO) == 1, threshold: 200)
+        let plan = dryRun ? try await service.planImport(request)
+                          : try await OperationProgress.$current.withValue(progress.report) { try await service.applyImport(request) }
+        progress.finish()
         if json { return try context.output.json(plan) }
         context.output.table(["LINE", "NAME", "AS", "CHANGE", "NOTE"], plan.items.map { item in
             let what = item.kind == .key ? "\(item.provider ?? "?") key \(item.hint ?? "")" : (item.secret ? "config (secret)" : "config (plain)")

@@ -117,7 +117,7 @@ enum MaskedRun {
         }
         let exitStatus = relay(streams: &streams, wake: wake.read, master: usePTY ? master : -1, stdinToMaster: usePTY && stdinIsTerminal, child: pid)
         if var saved = rawTerminal { tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
-        for index in streams.indices { streams[index].close() }
+        for index in streams.indices { streams[index].finish() }
         exitLike(exitStatus)
     }
 
@@ -134,13 +134,14 @@ enum MaskedRun {
             self.masker = OutputMasker(values: values)
         }
 
-        mutating func close() {
+        /// Shows what the masker still holds and closes our end.
+        mutating func finish() {
             guard open else { return }
             open = false
             var rest = masker.finish()
             writeAll(write, rest)
             Secrets.wipe(&rest)
-            Glibc.close(read)
+            close(read)
         }
     }
 
@@ -172,22 +173,22 @@ enum MaskedRun {
             if ready <= 0 { continue }
             if fds[0].revents != 0 { handleSignals(wake: wake, master: master) }
             for (slot, index) in openStreams.enumerated() where fds[slot + 1].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(streams[index].read, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { read(streams[index].read, $0.baseAddress, $0.count) }
                 if count > 0 {
                     var shown = buffer.withUnsafeBytes { streams[index].masker.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
                     if !writeAll(streams[index].write, shown) {
                         // Our reader went away: close the child's pipe so it learns too.
                         streams[index].open = false
-                        Glibc.close(streams[index].read)
+                        close(streams[index].read)
                     }
                     Secrets.wipe(&shown)
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     // EOF, or EIO on a pty whose last writer closed it.
-                    streams[index].close()
+                    streams[index].finish()
                 }
             }
             if stdinOpen, let last = fds.last, last.revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
                 if count > 0 {
                     _ = buffer.withUnsafeBytes { writeAll(master, Array($0[0..<count])) }
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
@@ -313,7 +314,7 @@ enum MaskedRun {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN {

@@ -47,7 +47,7 @@ struct Run: KeywardenCommand, Sendable {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: "The scope whose variables to add.") var scope: String?
+    @Option(help: "The scope whose variables to add.", completion: CompletionCandidates.scopes) var scope: String?
     @Option(help: ArgumentHelp("Only these variables (comma-separated); with --gateway, only these providers.", valueName: "NAME,…")) var only: String?
     @Flag(help: "Send provider requests through the agent's gateway: the command gets base URLs and a short-lived token, not keys.")
     var gateway = false

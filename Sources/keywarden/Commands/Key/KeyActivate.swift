@@ -12,7 +12,7 @@ struct KeyActivate: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The key id.") var id: String
+    @Argument(help: "The key id.", completion: CompletionCandidates.keyIDs) var id: String
 
     func run(_ context: CLIContext) async throws {
         let activated = try await Session.service(context, vault, command: "key activate").activateKey(id: id)

@@ -17,8 +17,8 @@ struct KeyList: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: "Only this provider.") var provider: String?
-    @Option(help: "Only this scope (and what it inherits).") var scope: String?
+    @Option(help: "Only this provider.", completion: CompletionCandidates.providers) var provider: String?
+    @Option(help: "Only this scope (and what it inherits).", completion: CompletionCandidates.scopes) var scope: String?
     @Option(help: "Only keys in this state.") var state: KeyState?
     @Flag(help: "Print JSON.") var json = false
 

@@ -17,7 +17,7 @@ struct KeyRemove: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The key id.") var id: String
+    @Argument(help: "The key id.", completion: CompletionCandidates.keyIDs) var id: String
     @Flag(help: "Remove the active key even when no standby key can take over.") var force = false
 
     func run(_ context: CLIContext) async throws {

@@ -16,7 +16,7 @@ struct KeyShow: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The key id (see `key list`).") var id: String
+    @Argument(help: "The key id (see `key list`).", completion: CompletionCandidates.keyIDs) var id: String
     @Flag(help: "Print the key's value.") var reveal = false
     @Flag(help: "Print JSON (metadata only).") var json = false
 
@@ -44,6 +44,11 @@ struct KeyShow: KeywardenCommand {
         if let balance = key.balance { rows.append(("balance", "\(balance.display) at \(Output.time(balance.checkedAt))")) }
         if let limits = key.rateLimits {
             rows.append(("rate limits", "\(limits.display) remaining, seen by \(limits.source) at \(Output.time(limits.seenAt))"))
+        }
+        if let expires = key.expires { rows.append(("expires", Output.time(expires))) }
+        if let cause = key.failedBecause {
+            rows.append(("failed by", "\(cause); " + (key.nextProbeAt.map { "next recovery probe at \(Output.time($0)) (\(key.probeAttempts ?? 0) so far)" }
+                ?? "not probed on its own: fix it at the provider, then `keywarden key check \(key.id)`")))
         }
         // Label and last detail are stored text: no terminal controls.
         for (name, value) in rows { context.output.line(name.padding(toLength: 12, withPad: " ", startingAt: 0) + DisplayText.sanitized(value)) }

@@ -24,19 +24,29 @@ struct RotatePolicySet: KeywardenCommand {
         or found invalid, forbidden or out of credit.
         --spread round-robin|least-in-flight spreads the gateway's traffic over the pool's healthy
         keys (the active key and healthy standbys) instead of the active key alone; off undoes it.
+        --via names a built-in rotator instead of --command (docs/rotation-apis.md), with
+        --admin-key kw://SCOPE/NAME, an admin key stored with `key add PROVIDER --scope SCOPE --admin`:
+          openai-admin (--project PROJECT_ID): creates a project service account and its key,
+            tests and promotes it, and deletes the old one at the end of grace;
+          openrouter-management: creates a key, and deletes the old one at the end of grace;
+          anthropic-admin: a person adds the new key as a standby; at the end of grace the old key
+            is set inactive through Anthropic's Admin API.
+        A key created but not finished is deleted at the provider again. --via none removes it.
 
         Examples:
           keywarden rotate policy anthropic --scope prod --every 30d --grace 24h \\
             --command ~/bin/new-anthropic-key.sh
           keywarden rotate policy openai --scope prod --failover on
           keywarden rotate policy openai --scope prod --spread round-robin
+          keywarden rotate policy openai --scope prod --every 30d --via openai-admin \\
+            --admin-key kw://admin/OPENAI_ADMIN_KEY --project proj_abc123
           keywarden rotate policy list
         """
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The provider.") var provider: String
-    @Option(help: "The scope (children inherit the policy).") var scope: String
+    @Argument(help: "The provider.", completion: CompletionCandidates.providers) var provider: String
+    @Option(help: "The scope (children inherit the policy).", completion: CompletionCandidates.scopes) var scope: String
     @Option(help: ArgumentHelp("Rotate every … (e.g. 30d), or 'never'.", valueName: "duration")) var every: String?
     @Option(help: ArgumentHelp("How long a replaced key stays valid (default 24h).", valueName: "duration")) var grace: String?
     @Option(help: ArgumentHelp("Command that prints a new key ('' to remove).", valueName: "cmd")) var command: String?
@@ -46,6 +56,10 @@ struct RotatePolicySet: KeywardenCommand {
     @Option(help: ArgumentHelp("Fail over to a standby key: on or off.", valueName: "on|off")) var failover: String?
     @Option(help: ArgumentHelp("Spread gateway traffic over the pool's healthy keys, or off for the active key alone.",
                                valueName: "round-robin|least-in-flight|off")) var spread: String?
+    @Option(help: ArgumentHelp("A built-in rotator through the provider's API, or none.", valueName: "openai-admin|openrouter-management|anthropic-admin|none"))
+    var via: String?
+    @Option(help: ArgumentHelp("The admin key the rotator uses ('' to remove).", valueName: "kw://SCOPE/NAME")) var adminKey: String?
+    @Option(help: ArgumentHelp("OpenAI project id, for --via openai-admin ('' to remove).", valueName: "id")) var project: String?
 
     func run(_ context: CLIContext) async throws {
         func duration(_ text: String?, _ option: String) throws(KeywardenError) -> DurationSpec? {
@@ -73,8 +87,16 @@ struct RotatePolicySet: KeywardenCommand {
             }
             change.spread = .some(GatewaySpread(rawValue: spread))
         }
+        if let via {
+            guard via == "none" || ProviderRotatorKind(rawValue: via) != nil else {
+                throw KeywardenError(.invalidInput, "invalid --via '\(via)': use \(ProviderRotatorKind.allCases.map(\.rawValue).joined(separator: ", ")) or none")
+            }
+            change.via = .some(ProviderRotatorKind(rawValue: via))
+        }
+        change.adminKey = adminKey
+        change.project = project
         let policy = try await Session.service(context, vault, command: "rotate policy").setRotationPolicy(provider: provider, scope: scope, change)
-        context.output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.spread.map { ", spread \($0.rawValue)" } ?? "")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "").")
+        context.output.line("Policy for \(policy.provider)/\(policy.scope): every \(policy.every?.description ?? "never (manual)"), grace \(policy.grace), failover \(policy.failover ? "on" : "off")\(policy.spread.map { ", spread \($0.rawValue)" } ?? "")\(policy.command != nil ? ", rotate command set" : "")\(policy.revokeCommand != nil ? ", revoke command set" : "")\(policy.via.map { ", via \($0.rawValue) with \(policy.adminKey ?? "-")" } ?? "").")
     }
 }
 
@@ -97,9 +119,9 @@ struct RotatePolicyList: KeywardenCommand {
         let policies = try await Session.service(context, vault, command: "rotate policy list").rotationPolicies()
         if json { return try context.output.json(policies) }
         if policies.isEmpty { return context.output.line("No rotation policies. Set one with `keywarden rotate policy PROVIDER --scope S --every 30d`.") }
-        context.output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "SPREAD", "COMMAND", "REVOKE COMMAND"], policies.map { p in
+        context.output.table(["PROVIDER", "SCOPE", "EVERY", "GRACE", "FAILOVER", "SPREAD", "COMMAND", "REVOKE COMMAND", "VIA"], policies.map { p in
             [p.provider, p.scope, p.every?.description ?? "never", p.grace.description, p.failover ? "on" : "off", p.spread?.rawValue ?? "off",
-             p.command ?? "-", p.revokeCommand ?? "-"]
+             p.command ?? "-", p.revokeCommand ?? "-", p.via.map { "\($0.rawValue) \(p.adminKey ?? "")\(p.project.map { " \($0)" } ?? "")" } ?? "-"]
         })
     }
 }

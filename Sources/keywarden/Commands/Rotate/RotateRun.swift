@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KeywardenCore
 
 struct RotateRun: KeywardenCommand {
@@ -26,8 +27,8 @@ struct RotateRun: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The provider to rotate now.") var provider: String?
-    @Option(help: "Its scope.") var scope: String?
+    @Argument(help: "The provider to rotate now.", completion: CompletionCandidates.providers) var provider: String?
+    @Option(help: "Its scope.", completion: CompletionCandidates.scopes) var scope: String?
     @Flag(help: "Rotate every pool whose policy says it is due, and retire expired keys.") var due = false
     @Flag(help: "Say what would happen; change nothing.") var dryRun = false
     @Flag(help: "Rewrite the files `export --output` wrote whose keys change (rotation or revocation).") var reexport = false
@@ -53,7 +54,10 @@ struct RotateRun: KeywardenCommand {
             // The crash tests' hook, for whichever process runs the rotation; release builds neither send nor honour it.
             request.crashAt = context.environment["KEYWARDEN_CRASH_AT"]
             #endif
-            reports = try await service.rotate(request)
+            // "rotating: 2/5" while steps run (each tests a key at the provider), on a terminal only.
+            let progress = ProgressLine("rotating", context.output, enabled: !json && isatty(STDERR_FILENO) == 1, threshold: 1)
+            reports = try await OperationProgress.$current.withValue(progress.report) { try await service.rotate(request) }
+            progress.finish()
         }
         if json { return try context.output.json(reports) }
         let changes = reports.filter { $0.path == nil }

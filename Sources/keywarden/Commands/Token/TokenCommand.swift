@@ -29,8 +29,8 @@ struct TokenCreate: KeywardenCommand {
 
     @OptionGroup var vault: VaultOptions
     @Argument(help: "A name for the token.") var name: String
-    @Option(help: "A scope it may read (repeatable).") var scope: [String] = []
-    @Option(help: "A provider whose keys it may read (repeatable; default all).") var provider: [String] = []
+    @Option(help: "A scope it may read (repeatable).", completion: CompletionCandidates.scopes) var scope: [String] = []
+    @Option(help: "A provider whose keys it may read (repeatable; default all).", completion: CompletionCandidates.providers) var provider: [String] = []
     @Option(help: ArgumentHelp("Config entries it may read: names (repeatable, or comma-separated) or 'all' (default none).", valueName: "names"))
     var config: [String] = []
     @Option(help: ArgumentHelp("Expire after this long (default \(Tokens.defaultTTL)).", valueName: "duration")) var ttl: String?

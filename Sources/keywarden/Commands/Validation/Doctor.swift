@@ -24,8 +24,8 @@ struct Doctor: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The provider to diagnose.") var provider: String?
-    @Option(help: "The scope whose active key to use.") var scope: String?
+    @Argument(help: "The provider to diagnose.", completion: CompletionCandidates.providers) var provider: String?
+    @Option(help: "The scope whose active key to use.", completion: CompletionCandidates.scopes) var scope: String?
     @Option(name: .customLong("key"), help: "Use this key instead.") var keyID: String?
     @Option(help: ArgumentHelp("Time limit for the whole check.", valueName: "duration")) var timeout: String = "15s"
     @Option(help: ArgumentHelp("Extra trusted CA certificates (PEM).", valueName: "file")) var caFile: String?

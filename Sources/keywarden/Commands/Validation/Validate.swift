@@ -60,7 +60,7 @@ struct Validate: KeywardenCommand {
         let service = try await Session.service(context, vault, command: "validate")
         // Progress shows only when this process runs the checks (the agent
         // reports none), on a terminal, for ten keys or more.
-        let progress = ProgressLine(context.output, enabled: !json && isatty(STDERR_FILENO) == 1, threshold: 10)
+        let progress = ProgressLine("checking keys", context.output, enabled: !json && isatty(STDERR_FILENO) == 1, threshold: 10)
         let run = try await Validation.$progress.withValue(progress.report) { try await service.validate(request) }
         progress.finish()
         let results = run.checks
@@ -120,40 +120,6 @@ enum ValidationTable {
         if !advice.isEmpty {
             output.line()
             for line in advice { output.line(line) }
-        }
-    }
-}
-
-/// "checking keys: 3/12" on one rewritten stderr line while keys are checked
-/// in this process, cleared once at the end if it was ever shown.
-final class ProgressLine: @unchecked Sendable {
-    private let output: Output
-    private let enabled: Bool
-    private let threshold: Int
-    // Reports come from concurrent checks; the lock keeps the lines in order
-    // and `finish` after the last of them.
-    private let lock = NSLock()
-    private var shown = false
-
-    init(_ output: Output, enabled: Bool, threshold: Int) {
-        self.output = output
-        self.enabled = enabled
-        self.threshold = threshold
-    }
-
-    var report: @Sendable (Int, Int) -> Void {
-        { [self] done, total in
-            guard enabled, total >= threshold else { return }
-            lock.withLock {
-                shown = true
-                output.progress("checking keys: \(done)/\(total)")
-            }
-        }
-    }
-
-    func finish() {
-        lock.withLock {
-            if shown { output.progress("") }
         }
     }
 }
