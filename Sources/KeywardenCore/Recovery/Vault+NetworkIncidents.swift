@@ -30,13 +30,53 @@ extension Vault {
         }
     }
 
+    /// Records what the gateway met since its last flush: one incident per
+    /// key and network outcome, with how many requests met it. A key removed
+    /// meanwhile is skipped.
+    public func recordGatewayNetworkIncidents(_ trouble: [GatewayNetworkTrouble]) throws(KeywardenError) {
+        let trouble = trouble.filter(\.outcome.isNetwork)
+        guard !trouble.isEmpty else { return }
+        try write { tx in
+            for item in trouble {
+                guard let key = try tx.key(id: item.keyID) else { continue }
+                let verdict = "\(NetworkIncident.stageLine(item.outcome)): \(item.requests) gateway request\(item.requests == 1 ? "" : "s") to \(key.provider) met \(item.outcome.rawValue); the key was not blamed"
+                try tx.insert(NetworkIncident(id: Self.newIdentifier(prefix: "ni_"), at: now, provider: key.provider, scope: key.scope, keyID: key.id,
+                                              outcome: item.outcome, source: "gateway", verdict: verdict, host: nil))
+            }
+            try tx.pruneNetworkIncidents(before: now.adding(seconds: -Self.incidentRetention))
+        }
+    }
+
     /// The incidents of the last `seconds` (24 hours unless given), newest first, at most `limit`.
     public func recentNetworkIncidents(within seconds: Int64 = 86400, limit: Int = 20) throws(KeywardenError) -> [NetworkIncident] {
         try read { tx in try tx.networkIncidents(since: now.adding(seconds: -seconds), limit: limit) }
     }
 }
 
+/// Requests the gateway sent with one key that met one network outcome.
+public struct GatewayNetworkTrouble: Sendable, Equatable {
+    public var keyID: String
+    public var outcome: ValidationOutcome
+    public var requests: Int
+
+    public init(keyID: String, outcome: ValidationOutcome, requests: Int) {
+        (self.keyID, self.outcome, self.requests) = (keyID, outcome, requests)
+    }
+}
+
 extension NetworkIncident {
+    /// The start of doctor's verdict for a network outcome, where no reason is known (the gateway).
+    static func stageLine(_ outcome: ValidationOutcome) -> String {
+        switch outcome {
+        case .proxyError: "FAILED at the proxy"
+        case .dnsError: "FAILED at DNS"
+        case .connectError: "FAILED at TCP connect"
+        case .tlsError: "FAILED at TLS"
+        case .timeout: "FAILED: timed out"
+        default: outcome.rawValue
+        }
+    }
+
     /// Doctor's verdict line for a check that met the network
     /// (`Diagnosis.verdict`'s wording), for checks made without doctor's
     /// stages: validate, the recovery probes, a rotation's test.

@@ -89,6 +89,11 @@ extension Vault {
                 try tx.update(record)
                 try appendAudit(AuditDraft(action: "key.report", provider: record.provider, scope: record.scope, keyID: record.id, fingerprint: record.fingerprint,
                                            outcome: outcome.rawValue, detail: "client reported HTTP \(report.status)\(detail.map { ": \($0)" } ?? "")", actor: reporter), tx)
+                if outcome.isNetwork {
+                    // A client's time limit says nothing about the key: an incident, no state change.
+                    try tx.insert(NetworkIncident(id: Self.newIdentifier(prefix: "ni_"), at: now, provider: record.provider, scope: record.scope, keyID: record.id,
+                                                  outcome: outcome, source: "report", verdict: "FAILED: timed out: a client reported HTTP \(report.status)", host: nil))
+                }
                 var replacedBy: String?
                 var message = "recorded \(outcome.rawValue) for \(record.id)"
                 if try failsOver(record, after: outcome, tx) {
@@ -121,16 +126,19 @@ extension Vault {
         try tx.keys(.pool(pool, states: [.standby], order: .createdAt)).first { Self.isHealthy($0) }
     }
 
-    /// Not found bad: never checked, or its last check passed.
+    /// Not found bad: never checked, its last check passed, or its last
+    /// check met the network (which says nothing about the key).
     static func isHealthy(_ key: KeyRecord) -> Bool {
-        key.lastOutcome == nil || key.lastOutcome == .valid
+        guard let outcome = key.lastOutcome else { return true }
+        return outcome == .valid || outcome.isNetwork
     }
 
-    /// Makes `standby` active and marks `failed` as failed, in the caller's transaction.
+    /// Makes `standby` active and marks `failed` as failed, in the caller's
+    /// transaction; the outcome just recorded on it is its cause, which
+    /// decides whether the agent probes it again (Recovery/).
     func promote(_ standby: KeyRecord, replacing failed: KeyRecord, reason: String, _ tx: any StoreWriting) throws {
         var old = failed
-        old.state = .failed
-        old.updatedAt = now
+        old.markFailed(because: failed.lastOutcome ?? .unexpected, at: now)
         try tx.update(old)
         var new = standby
         new.state = .active

@@ -4,5 +4,5 @@ public enum ServiceOperations {
     public static let all: [any ServiceOperation.Type] =
         Keys.operations + Config.operations + Scopes.operations + Providers.operations + Keyslots.operations
         + Tokens.operations + Audit.operations + Delivery.operations + Validation.operations + Rotation.operations
-        + Reports.operations + Overview.operations + AgentControl.operations
+        + Reports.operations + Overview.operations + AgentControl.operations + KeyHealth.operations
 }

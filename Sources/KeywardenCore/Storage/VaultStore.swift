@@ -32,11 +32,11 @@ protocol VaultStore: Sendable {
 
 /// Everything one transaction can read, by area (Storage/Repositories/).
 protocol StoreReading: VaultHeaderReading, KeyslotReading, ScopeReading, ProviderReading, KeyReading, ConfigReading,
-    TokenReading, RotationReading, AuditReading, TrafficReading, HeadroomReading {}
+    TokenReading, RotationReading, AuditReading, TrafficReading, HeadroomReading, IncidentReading {}
 
 /// Everything one write transaction can read and change.
 protocol StoreWriting: StoreReading, VaultHeaderWriting, KeyslotWriting, ScopeWriting, ProviderWriting, KeyWriting,
-    ConfigWriting, TokenWriting, RotationWriting, AuditWriting, TrafficWriting, HeadroomWriting {}
+    ConfigWriting, TokenWriting, RotationWriting, AuditWriting, TrafficWriting, HeadroomWriting, IncidentWriting {}
 
 /// Watches one commit from inside the writer, for a cache that must notice
 /// other processes' commits but not its own process's audit writes (the

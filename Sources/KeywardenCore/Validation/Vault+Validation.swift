@@ -63,11 +63,16 @@ extension Vault {
     /// "which key failed, when, and by which check". The events are chained
     /// as one batch (the chain head read and written once, not per check):
     /// per check, that was most of a 1,000-key `validate`.
-    public func recordChecks(_ checks: [KeyCheck], by check: String) throws(KeywardenError) {
+    ///
+    /// A check that met the network (DNS, connect, TLS, proxy, a time limit)
+    /// is also recorded as a network incident (`status`); `verdict` is
+    /// doctor's verdict line where the caller has one.
+    public func recordChecks(_ checks: [KeyCheck], by check: String, verdict: ((KeyCheck) -> String)? = nil) throws(KeywardenError) {
         try write { tx in
             for result in checks {
                 try tx.recordCheck(keyID: result.id, outcome: result.outcome, at: result.checkedAt, detail: result.summary)
             }
+            try recordNetworkIncidents(checks, source: String(check.prefix { $0 != " " }), verdict: verdict, tx)
             try recordHeadroom(of: checks, tx)
             try appendAudit(batch: checks.map { result in
                 AuditDraft(action: "key.validate", provider: result.provider, scope: result.scope, keyID: result.id,

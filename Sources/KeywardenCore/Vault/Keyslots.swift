@@ -100,11 +100,13 @@ extension Vault {
         return try read { tx in
             guard let header = try tx.header() else { throw KeywardenError(.integrity, "the vault header is missing; restore the vault from a backup") }
             let counts = try tx.counts()
-            return VaultStatus(
+            var status = VaultStatus(
                 path: store.displayLocation, vaultId: vaultID, schema: schema, createdAt: header.createdAt,
                 keyslots: counts.keyslots, scopes: counts.scopes, keys: counts.keys, activeKeys: counts.activeKeys,
                 config: counts.configEntries, auditEvents: counts.auditEvents, gatewayTraffic24h: try gatewayTraffic24h(tx),
                 balances: try statusBalances(tx))
+            try addKeyHealth(to: &status, tx)
+            return status
         }
     }
 

@@ -8,12 +8,11 @@ import ServiceLifecycle
 /// middleware, and `buildApplication` serves it on the Unix socket. Tests
 /// build the same application around a temporary vault.
 func buildApplication(_ agent: AgentDependencies, socket: AgentSocket, limits: ConnectionLimits,
-                      scheduler: (interval: Duration, validator: Validator)? = nil,
+                      scheduler: SchedulerSettings? = nil,
                       onRunning: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
     var services: [any Service] = []
-    if let scheduler {
-        services.append(RotationScheduler(state: agent.state, metrics: agent.metrics, logger: agent.logger,
-                                          interval: scheduler.interval, validator: scheduler.validator, vaultPool: agent.vaultPool))
+    if let scheduler, scheduler.isActive {
+        services.append(RotationScheduler(state: agent.state, metrics: agent.metrics, logger: agent.logger, settings: scheduler, vaultPool: agent.vaultPool))
     }
     let limiter = ConnectionLimiter(limits: limits, owner: agent.access.owner)
     return Application(

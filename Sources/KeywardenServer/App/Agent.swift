@@ -47,7 +47,7 @@ public enum AgentExit: Sendable, Equatable {
 /// hour): if the shutdown has not ended `lockDeadline` after the lock,
 /// `onLockDeadline` is called on a thread of its own, whatever is still in
 /// flight; it must replace or end the process (`LockedRestart`).
-public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: (interval: Duration, validator: Validator)? = nil,
+public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, scheduler: SchedulerSettings? = nil,
                      gateway listen: GatewayListen? = nil,
                      lockDeadline: Duration = .seconds(2), onLockDeadline: (@Sendable () -> Void)? = nil,
                      onRunning: @escaping @Sendable () -> Void = {}) async throws -> AgentExit {

@@ -18,6 +18,9 @@ final class GatewayTraffic: Service, Sendable {
     }
 
     private let counts = NIOLockedValueBox<(since: Timestamp, byKey: [Key: GatewayTrafficCount])>((.now(), [:]))
+    /// Requests that met the network (DNS, connect, TLS, proxy, timeout),
+    /// per key id and outcome, since the last flush: network incidents.
+    private let network = NIOLockedValueBox<[String: [ValidationOutcome: Int]]>([:])
     /// The last rate-limit headers seen per key id since the last flush.
     private let rateLimits = NIOLockedValueBox<[String: RateLimitHeadroom]>([:])
     private let state: AgentState
@@ -35,6 +38,7 @@ final class GatewayTraffic: Service, Sendable {
     func count(keyID: String, caller: GatewayCaller, outcome: GatewayOutcome) {
         let column = outcome.trafficClass
         guard column != .none else { return }
+        if let met = Self.networkOutcome(outcome) { network.withLockedValue { $0[keyID, default: [:]][met, default: 0] += 1 } }
         counts.withLockedValue { counts in
             let key = Key(keyID: keyID, caller: caller)
             var count = counts.byKey[key] ?? GatewayTrafficCount(keyID: keyID, caller: caller.actor, since: counts.since, until: counts.since)
@@ -92,5 +96,38 @@ final class GatewayTraffic: Service, Sendable {
             }
         }
         if let failure { logger.error("gateway: could not record traffic of \(batch.count) keys: \(failure)") }
+        await flushNetworkIncidents(vault)
+    }
+
+    /// The network outcome a gateway outcome is, if any.
+    static func networkOutcome(_ outcome: GatewayOutcome) -> ValidationOutcome? {
+        switch outcome {
+        case .dnsError: .dnsError
+        case .connectError: .connectError
+        case .tlsError: .tlsError
+        case .proxyError: .proxyError
+        case .timeout: .timeout
+        default: nil
+        }
+    }
+
+    /// Writes the network incidents counted since the last flush (no key's state changes).
+    private func flushNetworkIncidents(_ vault: Vault) async {
+        let trouble = network.withLockedValue { seen in
+            defer { seen = [:] }
+            return seen.flatMap { keyID, outcomes in outcomes.map { GatewayNetworkTrouble(keyID: keyID, outcome: $0.key, requests: $0.value) } }
+        }
+        guard !trouble.isEmpty else { return }
+        let failure: (any Error)? = await withCheckedContinuation { done in
+            pool.submit { _ in
+                do {
+                    try vault.recordGatewayNetworkIncidents(trouble)
+                    done.resume(returning: nil)
+                } catch {
+                    done.resume(returning: error)
+                }
+            }
+        }
+        if let failure { logger.error("gateway: could not record network incidents: \(failure)") }
     }
 }

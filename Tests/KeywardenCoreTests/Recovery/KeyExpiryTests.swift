@@ -21,8 +21,9 @@ struct KeyExpiryTests {
     func statusWarns(backend: TestBackend) async throws {
         let f = try await RecoveryFixture(backend)
         let alpha = try f.add("alpha", expires: "30d")
+        let added = f.clock.now
         let bravo = try f.add("bravo")
-        #expect(try f.key(alpha).expires == f.clock.now.adding(seconds: 30 * 86400))
+        #expect(try f.key(alpha).expires == added.adding(seconds: 30 * 86400))
         #expect(try f.key(bravo).expires == nil)
         #expect(try f.vault.listKeys(KeyFilter()).first { $0.id == alpha }?.expires != nil)
         let error = #expect(throws: KeywardenError.self) { try f.add("charlie", expires: "yesterday") }

@@ -1,0 +1,62 @@
+import Foundation
+import KeywardenCore
+import KeywardenCrypto
+import KeywardenMockProvider
+@testable import KeywardenServer
+import KeywardenTestSupport
+import Logging
+import NIOPosix
+import Testing
+
+/// A clock the test moves by hand (the vault's clock, which the probes read).
+private final class HandClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = Timestamp(millisecondsSince1970: 1_800_000_000_000)
+    var now: Timestamp { lock.withLock { current } }
+    func advance(seconds: Int64) { lock.withLock { current = current.adding(seconds: seconds) } }
+}
+
+@Suite("Scheduler: recovery probes of failed keys", .serialized)
+struct RecoverySchedulerTests {
+    @Test("the scheduler's recovery tick probes a due failed key and brings it back; with recovery off it probes nothing")
+    func recoveryTick() async throws {
+        let directory = TemporaryDirectory(prefix: "keywarden-recovery-test")
+        let clock = HandClock()
+        let context = VaultContext(actor: AuditActor(uid: 4000, pid: 42, name: "test"), clock: { clock.now }, logger: Logger(label: "test"),
+                                   anchorDirectory: directory.file("state"))
+        let vault = try Vault.create(at: VaultLocation(directory: directory.file("home")), slots: [.keyfile(path: directory.file("vault.key"))],
+                                     scopes: ["prod"], context: context)
+        let mock = try await MockProviderServer.start()
+        _ = try vault.updateProvider("anthropic", baseURL: mock.baseURL(for: "anthropic"), env: nil)
+        func add(_ marker: String) throws -> String {
+            clock.advance(seconds: 1)
+            return try vault.addKey(provider: "anthropic", scope: "prod", label: marker, env: nil,
+                                    value: SecureBytes(copying: Array("sk-ant-api03-\(marker)-\(String(repeating: "x", count: 40))".utf8)),
+                                    activate: false, force: true).key.id
+        }
+        let alpha = try add("alpha")
+        let bravo = try add("bravo")
+        _ = try vault.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
+        _ = try vault.report(KeyReport(keyID: alpha, status: 402), by: AuditActor(uid: 4000, pid: 7, name: "client"))
+        #expect(try vault.key(id: alpha).state == .failed)
+        #expect(try vault.key(id: bravo).state == .active)
+
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let state = AgentState(vault: vault)
+        let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: [:])), timeout: .seconds(30), sleep: { _ in })
+        func scheduler(_ recovery: RecoveryBackoff?) -> RotationScheduler {
+            RotationScheduler(state: state, metrics: AgentMetrics(), logger: Logger(label: "scheduler-test"),
+                              settings: SchedulerSettings(interval: nil, validator: validator, recovery: recovery), vaultPool: pool)
+        }
+
+        #expect(await scheduler(RecoveryBackoff()).recoveryTick().isEmpty, "not due for a minute")
+        clock.advance(seconds: 61)
+        #expect(await scheduler(nil).recoveryTick().isEmpty, "--recovery-max-backoff off")
+        #expect(mock.requests(withKeyContaining: "alpha") == 0)
+        let results = await scheduler(RecoveryBackoff()).recoveryTick()
+        #expect(results.map(\.result) == ["recovered"])
+        #expect(try vault.key(id: alpha).state == .standby)
+        try await pool.shutdownGracefully()
+    }
+}
