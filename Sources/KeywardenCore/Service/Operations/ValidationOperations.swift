@@ -107,7 +107,7 @@ public enum Validation {
             try Validation.check(timeout)
             let item = try await session.vault { vault in try pickKey(vault) }
             let diagnosis = await Diagnosis.run(item, client: network.client, timeout: .seconds(timeout.seconds), environment: network.variables)
-            try await session.vault { vault in try vault.recordChecks([diagnosis.check], by: "doctor") }
+            try await session.vault { vault in try vault.recordChecks([diagnosis.check], by: "doctor", verdict: { _ in diagnosis.verdict }) }
             return diagnosis
         }
 
