@@ -137,7 +137,7 @@ struct RotationAPIEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("OpenAI: killed after the created key is stored, the next run resumes it; killed before, nothing is left at the provider", arguments: ["create", "set", "test"])
+    @Test("OpenAI: killed after the created key is stored, the next run resumes it; killed before, nothing is left at the provider", arguments: ["create", "created", "set", "test"])
     func openAICrash(step: String) async throws {
         let mock = try await MockProviderServer.start()
         let cli = try vault(mock, "openai", admin: Self.openaiAdmin)
@@ -151,6 +151,10 @@ struct RotationAPIEndToEndTests {
         #expect(!(try keys(cli, "openai").contains { $0["state"] as? String == "pending" }))
         if step == "create" {
             #expect(recovered.contains("rolled back") && mock.adminKeys("openai").isEmpty, "\(recovered)")
+        } else if step == "created" {
+            // Made at OpenAI, never stored: found by its name and deleted.
+            #expect(recovered.contains("rolled back") && recovered.contains("deleted proj_test/"), "\(recovered)")
+            #expect(mock.adminKeys("openai").count == 1 && mock.adminKeys("openai").allSatisfy { $0.status == "deleted" })
         } else {
             #expect(recovered.contains("resumed"), "\(recovered)")
             #expect(try active(cli, "openai")[0]["provider_key_id"] as? String != nil)
@@ -252,6 +256,24 @@ struct RotationAPIEndToEndTests {
         #expect(listed.contains("\"role\" : \"admin\"") || listed.contains("\"role\":\"admin\""), "\(listed)")
         cli.secrets.append(FakeKeys.openai("p"))
         try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+    @Test("the admin role, the provider-side id and the rotator are covered by row MACs: changed with SQL, they are refused", arguments: [
+        "UPDATE keys SET role = NULL WHERE role = 'admin'",
+        "UPDATE keys SET provider_key_id = 'proj_test/svc_acct_other' WHERE provider_key_id IS NOT NULL",
+        "UPDATE rotation_policies SET admin_key = 'kw://admin/OTHER'",
+        "UPDATE rotation_policies SET via = NULL",
+    ])
+    func rowMACsCoverIt(sql: String) async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, "openai", admin: Self.openaiAdmin)
+        _ = try cli.addKey("openai", scope: "prod", value: FakeKeys.openai("o"))
+        try openAIPolicy(cli)
+        try cli.ok(["rotate", "openai", "--scope", "prod"])
+        remember(mock, "openai", in: cli)
+        try cli.sqlite(sql)
+        let listed = try cli.run(sql.contains("rotation_policies") ? ["rotate", "policy", "list"] : ["key", "list", "--json"])
+        #expect(listed.status != 0 && listed.err.contains("changed outside Keywarden"), "\(sql): \(listed.err)")
         await mock.shutdown()
     }
 }

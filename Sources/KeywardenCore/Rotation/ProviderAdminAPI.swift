@@ -143,6 +143,43 @@ struct ProviderAdminAPI: Sendable {
         }
     }
 
+    /// The provider-side ids of keys named `name` (OpenAI: service accounts
+    /// of the project, as `PROJECT/ID`; OpenRouter: hashes).
+    func keys(named name: String) async throws(KeywardenError) -> [String] {
+        var ids: [String] = []
+        var after: String?
+        for _ in 0..<50 {
+            let path: String
+            switch kind {
+            case .openaiAdmin:
+                guard let project else { return [] }
+                path = "/v1/organization/projects/\(ProbeCredential.percentEncoded(project))/service_accounts?limit=100\(after.map { "&after=\(ProbeCredential.percentEncoded($0))" } ?? "")"
+            case .openrouterManagement:
+                path = "/v1/keys\(after.map { "?offset=\($0)" } ?? "")"
+            case .anthropicAdmin:
+                return []
+            }
+            var response = try await send("GET", path, body: nil, doing: "list keys")
+            defer { wipe(&response.body) }
+            guard let page = JSONValue.parse(response.body), case .object(let members) = page, case .array(let items)? = members["data"] else {
+                throw KeywardenError(.failed, "\(definition.displayName)'s key list is not the documented JSON ({\"data\": [...]})")
+            }
+            for item in items where item.values(at: ["name"]).first == name {
+                guard let id = item.values(at: [kind == .openaiAdmin ? "id" : "hash"]).first else { continue }
+                ids.append(kind == .openaiAdmin ? "\(project!)/\(id)" : id)
+            }
+            if kind == .openaiAdmin {
+                guard page.values(at: ["has_more"]).first == "true", let last = page.values(at: ["last_id"]).first, last != after else { break }
+                after = last
+            } else {
+                // OpenRouter pages by offset; an empty page ends the list.
+                guard !items.isEmpty, items.count >= 100 else { break }
+                after = String((Int(after ?? "0") ?? 0) + items.count)
+            }
+        }
+        return ids
+    }
+
     /// Anthropic: the Admin API id of the key whose `partial_key_hint`
     /// matches `value` (compared in guarded memory), among the organisation's
     /// keys. Exactly one must match.

@@ -42,7 +42,8 @@ extension Rotator {
                           rotation: RotationRecord) async throws(KeywardenError) -> (KeyRecord, RotationRecord) {
         let api = try await adminAPI(policy, definition: definition)
         // Named after the rotation, so a person can tell it apart at the provider.
-        let created = try await api.create(name: "keywarden-\(rotation.id)")
+        let created = try await api.create(name: Self.upstreamName(rotation.id))
+        checkpoint("created")
         let display = definition.displayName
         do throws(KeywardenError) {
             try Vault.checkKeyValue(created.value)
@@ -60,6 +61,39 @@ extension Rotator {
                                             why: "created for \(rotation.id) but not stored")
             throw KeywardenError(error.kind, "\(error.message); \(note.text)")
         }
+    }
+
+    /// The name a key created for `rotationID` has at the provider.
+    static func upstreamName(_ rotationID: String) -> String { "keywarden-\(rotationID)" }
+
+    /// A rotation rolled back at create, under a rotator that creates keys:
+    /// a key made at the provider but never stored (a crash between the
+    /// provider's answer and the commit) is found by its name and deleted.
+    /// nil when the policy creates no keys or none was found.
+    func sweepUnstored(_ rotationID: String, pool: Pool) async throws(KeywardenError) -> String? {
+        let (policy, definition) = try await onVault { [vault] in
+            (try vault.rotationPolicy(provider: pool.provider, scope: pool.scope), try vault.provider(named: pool.provider))
+        }
+        guard let policy, policy.via?.creates == true else { return nil }
+        let found: [String]
+        let api: ProviderAdminAPI
+        do throws(KeywardenError) {
+            api = try await adminAPI(policy, definition: definition)
+            found = try await api.keys(named: Self.upstreamName(rotationID))
+        } catch {
+            if error.isLockedMeanwhile { throw error }
+            let text = "NEEDS A PERSON: could not look for a key named \(Self.upstreamName(rotationID)) left at \(definition.displayName) by the interrupted \(rotationID) (\(error.message)); delete it by hand if there is one"
+            _ = try? await onVault { [vault] in
+                try vault.recordAudit(AuditDraft(action: "rotate.upstream_delete", provider: pool.provider, scope: pool.scope, outcome: "failed", detail: text))
+            }
+            return text
+        }
+        guard !found.isEmpty else { return nil }
+        var notes: [String] = []
+        for id in found {
+            notes.append(await deleteUpstream(api, providerKeyID: id, keyID: nil, pool: pool, why: "created for \(rotationID), never stored").text)
+        }
+        return notes.joined(separator: "; ")
     }
 
     /// Deletes at the provider a key created for a rotation that did not
