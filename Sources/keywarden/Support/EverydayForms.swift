@@ -50,6 +50,7 @@ enum EverydayForms {
             export.output = options["--output"]
             export.only = options["--only"]
             export.multiline = false
+            export.includeAdmin = false
             return export
         default:
             return nil
