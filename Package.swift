@@ -74,7 +74,9 @@ let package = Package(
                 .embedInCode("0006_agent.sql"),
                 .embedInCode("0007_provider_insecure.sql"),
                 .embedInCode("0008_gateway.sql"),
+                .embedInCode("0009_key_health.sql"),
                 .embedInCode("0010_key_headroom.sql"),
+                .embedInCode("0011_provider_rotation.sql"),
                 // The same schema in PostgreSQL's dialect, with the same identifiers.
                 .embedInCode("postgresql/0001_initial.pg.sql"),
                 .embedInCode("postgresql/0002_agent_tokens.pg.sql"),
@@ -84,7 +86,9 @@ let package = Package(
                 .embedInCode("postgresql/0006_agent.pg.sql"),
                 .embedInCode("postgresql/0007_provider_insecure.pg.sql"),
                 .embedInCode("postgresql/0008_gateway.pg.sql"),
+                .embedInCode("postgresql/0009_key_health.pg.sql"),
                 .embedInCode("postgresql/0010_key_headroom.pg.sql"),
+                .embedInCode("postgresql/0011_provider_rotation.pg.sql"),
             ]
         ),
         // The domain: vault, store, providers, audit. No CLI, no HTTP server.

@@ -14,7 +14,9 @@ public enum SchemaMigrations {
         ("0006_agent", String(decoding: PackageResources._006_agent_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_sql, as: UTF8.self)),
         ("0008_gateway", String(decoding: PackageResources._008_gateway_sql, as: UTF8.self)),
+        ("0009_key_health", String(decoding: PackageResources._009_key_health_sql, as: UTF8.self)),
         ("0010_key_headroom", String(decoding: PackageResources._010_key_headroom_sql, as: UTF8.self)),
+        ("0011_provider_rotation", String(decoding: PackageResources._011_provider_rotation_sql, as: UTF8.self)),
     ]
 
     /// The same migrations for PostgreSQL: the same identifiers in the same
@@ -28,6 +30,8 @@ public enum SchemaMigrations {
         ("0006_agent", String(decoding: PackageResources._006_agent_pg_sql, as: UTF8.self)),
         ("0007_provider_insecure", String(decoding: PackageResources._007_provider_insecure_pg_sql, as: UTF8.self)),
         ("0008_gateway", String(decoding: PackageResources._008_gateway_pg_sql, as: UTF8.self)),
+        ("0009_key_health", String(decoding: PackageResources._009_key_health_pg_sql, as: UTF8.self)),
         ("0010_key_headroom", String(decoding: PackageResources._010_key_headroom_pg_sql, as: UTF8.self)),
+        ("0011_provider_rotation", String(decoding: PackageResources._011_provider_rotation_pg_sql, as: UTF8.self)),
     ]
 }

@@ -56,6 +56,10 @@ enum RowAuthentication {
     static let keys = Table(name: "keys", key: ["id"], fields: [
         "provider", "scope", "label", "env", "state", "version", "nonce", "ciphertext", "hint", "fingerprint",
         "created_at", "updated_at", "activated_at", "retire_after",
+        // 0011: NULL for every earlier row, so their MACs are unchanged.
+        "role", "provider_key_id",
+        // 0009: a failed key's cause and recovery backoff, and its expiry.
+        "failed_because", "probe_attempts", "next_probe_at", "expires_at",
     ])
     static let configEntries = Table(name: "config_entries", key: ["id"], fields: [
         "scope", "name", "secret", "version", "nonce", "ciphertext", "created_at", "updated_at",
@@ -69,6 +73,8 @@ enum RowAuthentication {
     static let rotationPolicies = Table(name: "rotation_policies", key: ["provider", "scope"], fields: [
         "every_seconds", "grace_seconds", "command", "revoke_command", "command_timeout_seconds", "revoke_timeout_seconds",
         "failover", "updated_at", "spread",
+        // 0011: which built-in rotator runs and with which admin key.
+        "via", "admin_key", "project",
     ])
     static let exportedFiles = Table(name: "exported_files", key: ["path"], fields: ["scope", "format", "only", "updated_at"])
     // Not authenticated: `key_traffic` (0008), the gateway's hourly counts

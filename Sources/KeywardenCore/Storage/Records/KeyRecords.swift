@@ -22,6 +22,22 @@ struct KeyRecord: Sendable, Equatable {
     var lastDetail: String?
     /// When a retiring key's grace period ends.
     var retireAfter: Timestamp?
+    /// `admin`: an admin or management key, never delivered unless asked
+    /// (0011); nil: an ordinary key.
+    var role: KeyRole? = nil
+    /// The provider-side id of a key Keywarden created through an admin API
+    /// (0011), so that it can be deleted there again.
+    var providerKeyId: String? = nil
+    /// The outcome that made the key `failed` (0009); nil otherwise, and for
+    /// keys failed before 0009. See Recovery/KeyRecovery.swift.
+    var failedBecause: ValidationOutcome? = nil
+    /// How many recovery probes found the failed key still failing (0009).
+    var probeAttempts: Int64? = nil
+    /// When the next recovery probe is due (0009); nil: none is planned.
+    var nextProbeAt: Timestamp? = nil
+    /// When the key stops working (0009): `key add --expires`, or what the
+    /// provider reports; nil: no known expiry.
+    var expiresAt: Timestamp? = nil
 
     var pool: Pool { Pool(provider: provider, scope: scope) }
 }
