@@ -35,7 +35,7 @@ public enum StorageCopy {
     static let tables: [(name: String, key: [String])] = [
         ("vault", ["id"]), ("keyslots", ["id"]), ("scopes", ["name"]), ("providers", ["name"]), ("keys", ["id"]),
         ("config_entries", ["id"]), ("agent_tokens", ["id"]), ("rotation_policies", ["provider", "scope"]),
-        ("rotations", ["id"]), ("exported_files", ["path"]), ("audit_events", ["seq"]), ("key_traffic", ["key_id", "hour"]), ("key_headroom", ["key_id"]),
+        ("rotations", ["id"]), ("exported_files", ["path"]), ("audit_events", ["seq"]), ("key_traffic", ["key_id", "hour"]), ("key_headroom", ["key_id"]), ("network_incidents", ["id"]),
     ]
 
     /// What the copy needs, resolved and checked before anything is opened:
