@@ -21,16 +21,29 @@ public struct KeyInfo: Codable, Sendable, Equatable {
     public var inheritedBy: String?
     /// The gateway's traffic with this key in the last 24 hours (`key list`); nil when none.
     public var traffic24h: KeyTraffic?
+    /// `admin` for an admin or management key (never delivered unless asked); nil otherwise.
+    public var role: KeyRole?
+    /// The provider-side id of a key Keywarden created through an admin API.
+    public var providerKeyID: String?
     /// The balance its provider last reported (`validate`); nil when never.
     public var balance: KeyBalance?
     /// The rate-limit headroom last seen (`validate`, the gateway); nil when never.
     public var rateLimits: RateLimitHeadroom?
+    /// When the key stops working (`key add --expires`, or its provider's word); nil when unknown.
+    public var expires: Timestamp?
+    /// A failed key's cause (`rate_limited`, `invalid`, …), its recovery
+    /// probes so far and when the next is due (nil: none planned).
+    public var failedBecause: String?
+    public var probeAttempts: Int64?
+    public var nextProbeAt: Timestamp?
 
     enum CodingKeys: String, CodingKey {
         case id, provider, scope, label, env, state, hint, fingerprint, version
         case createdAt = "created_at", updatedAt = "updated_at", activatedAt = "activated_at"
         case outcome, checkedAt = "checked_at", detail, inheritedBy = "inherited_by", traffic24h = "traffic_24h"
+        case role, providerKeyID = "provider_key_id"
         case balance, rateLimits = "rate_limits"
+        case expires, failedBecause = "failed_because", probeAttempts = "probe_attempts", nextProbeAt = "next_probe_at"
     }
 
     init(_ r: KeyRecord) {
@@ -49,6 +62,12 @@ public struct KeyInfo: Codable, Sendable, Equatable {
         outcome = r.lastOutcome?.rawValue
         checkedAt = r.lastCheckedAt
         detail = r.lastDetail
+        role = r.role
+        providerKeyID = r.providerKeyId
+        expires = r.expiresAt
+        failedBecause = r.failedBecause?.rawValue
+        probeAttempts = r.probeAttempts
+        nextProbeAt = r.nextProbeAt
     }
 }
 
@@ -140,10 +159,15 @@ public struct VaultStatus: Codable, Sendable {
     public var gatewayTraffic24h: KeyTraffic? = nil
     /// The balances providers last reported for the active and standby keys; nil when none.
     public var balances: [KeyBalanceEntry]? = nil
+    /// Live keys that expire within 7 days or have expired; nil when none.
+    public var expiring: [ExpiringKey]? = nil
+    /// Network incidents of the last 24 hours, newest first (at most 20); nil when none.
+    public var networkIncidents: [NetworkIncident]? = nil
 
     enum CodingKeys: String, CodingKey {
         case path, vaultId = "vault_id", schema, createdAt = "created_at", keyslots, scopes, keys
         case activeKeys = "active_keys", config, auditEvents = "audit_events", gatewayTraffic24h = "gateway_traffic_24h"
         case balances
+        case expiring, networkIncidents = "network_incidents"
     }
 }

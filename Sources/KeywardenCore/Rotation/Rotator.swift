@@ -86,7 +86,7 @@ public struct Rotator: Sendable {
         self.runner = runner
     }
 
-    private func checkpoint(_ step: String) {
+    func checkpoint(_ step: String) {
         #if DEBUG
         if crashAt == step { kill(getpid(), SIGKILL) }
         #endif
@@ -126,14 +126,14 @@ public struct Rotator: Sendable {
             var standby = try preferred.flatMap { try tx.key(id: $0) }
             if let chosen = standby, chosen.state != .standby || chosen.provider != provider || chosen.scope != scope { standby = nil }
             if standby == nil { standby = try vault.healthyStandby(pool, tx) }
-            if standby == nil && policy?.command == nil {
-                throw KeywardenError(.invalidInput, "\(pool) has no healthy standby key and no rotate command; add a standby key (`keywarden key add \(provider) --scope \(scope)`) or set one (`keywarden rotate policy \(provider) --scope \(scope) --command CMD`)")
+            if standby == nil && policy?.canCreate != true {
+                throw KeywardenError(.invalidInput, Self.nothingToRotateTo(pool, policy))
             }
             let record = RotationRecord(id: Vault.newIdentifier(prefix: "r_"), provider: provider, scope: scope, oldKeyId: old.id, newKeyId: nil,
                                         trigger: trigger, step: .create, startedAt: vault.now, updatedAt: vault.now, detail: nil)
             try tx.insert(record)
             try vault.appendAudit(AuditDraft(action: "rotate.start", provider: provider, scope: scope, keyID: old.id, fingerprint: old.fingerprint, outcome: "ok",
-                                             detail: "\(record.id) (\(trigger.rawValue)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? "a key from the rotate command")"), tx)
+                                             detail: "\(record.id) (\(trigger.rawValue)): replacing \(old.id) with \(standby.map { "standby \($0.id)" } ?? Self.source(policy))"), tx)
             return (record, old, standby)
         } }
         var rotation = started
@@ -144,6 +144,8 @@ public struct Rotator: Sendable {
         do {
             if let standby {
                 (newKey, rotation) = try await onVault { [self, rotation] in try vault.write { tx in try setPending(standby.id, in: rotation, tx) } }
+            } else if let policy, policy.via?.creates == true {
+                (newKey, rotation) = try await createThroughAPI(policy, definition: definition, old: old, rotation: rotation)
             } else {
                 let oldValue = try await onVault { [vault] in try vault.open(nonce: old.nonce, ciphertext: old.ciphertext, for: RowBinding(key: old)) }
                 let (value, stderr) = try await RotateCommand.run(policy!.command!, provider: definition, scope: scope, oldKeyID: old.id,
@@ -167,7 +169,7 @@ public struct Rotator: Sendable {
 
     /// The set step: the new key becomes `pending` and the rotation records
     /// it. Returns the key and the rotation as now stored.
-    private func setPending(_ keyID: String, in rotation: RotationRecord, _ tx: any StoreWriting) throws -> (KeyRecord, RotationRecord) {
+    func setPending(_ keyID: String, in rotation: RotationRecord, _ tx: any StoreWriting) throws -> (KeyRecord, RotationRecord) {
         var key = try tx.key(id: keyID)!
         key.state = .pending
         key.updatedAt = vault.now
@@ -195,9 +197,12 @@ public struct Rotator: Sendable {
         } }
         checkpoint("test")
         guard check.outcome == .valid else {
-            try await fail(rotationID, newKey: newKey.id, reason: "test failed: \(check.outcome.rawValue): \(check.reason)")
+            try await fail(rotationID, newKey: newKey.id, reason: "test failed: \(check.outcome.rawValue): \(check.reason)", because: check.outcome)
+            // A network outcome says nothing about a standby taken for the rotation: it is standby again.
+            let marked = check.outcome.isNetwork && newKey.providerKeyId == nil ? "the network stood in the way, so it is standby again" : "it is marked failed"
+            let discarded = newKey.providerKeyId == nil ? "" : "; " + (try await discardCreated(newKey.id, rotationID: rotationID))
             return RotationReport(provider: rotation.provider, scope: rotation.scope, result: "failed", oldKey: old.id, newKey: newKey.id,
-                                  detail: "the new key \(newKey.id) did not pass its test (\(check.outcome.rawValue): \(check.reason)); it is marked failed and \(old.id) stays active")
+                                  detail: "the new key \(newKey.id) did not pass its test (\(check.outcome.rawValue): \(check.reason)); \(marked) and \(old.id) stays active\(discarded)")
         }
         // Finish: one transaction; the old key retires, the new one is active.
         try await onVault { [vault] in try vault.write { tx in
@@ -224,12 +229,19 @@ public struct Rotator: Sendable {
     }
 
     /// Marks the rotation failed (and its pending key, if any); the old key stays active.
-    private func fail(_ rotationID: String, newKey: String?, reason: String) async throws(KeywardenError) {
+    /// The pending key fails `because` of its test's outcome (Recovery/),
+    /// except that a network outcome, no verdict on the key, puts a standby
+    /// taken for the rotation back to standby.
+    private func fail(_ rotationID: String, newKey: String?, reason: String, because outcome: ValidationOutcome? = nil) async throws(KeywardenError) {
         try await onVault { [vault] in try vault.write { tx in
             if let newKey, var key = try tx.key(id: newKey), key.state == .pending {
-                key.state = .failed
+                if outcome?.isNetwork == true && key.providerKeyId == nil {
+                    key.state = .standby
+                    key.updatedAt = vault.now
+                } else {
+                    key.markFailed(because: outcome ?? .unexpected, at: vault.now)
+                }
                 key.lastDetail = reason
-                key.updatedAt = vault.now
                 try tx.update(key)
             }
             var r = try tx.rotation(id: rotationID)!
@@ -286,13 +298,22 @@ public struct Rotator: Sendable {
 
     /// Rolls back one interrupted rotation; a standby it had taken goes back to standby.
     func rollBack(_ rotationID: String) async throws(KeywardenError) -> RotationReport {
-        try await onVault { [vault] in try vault.write { tx in
+        let (report, created): (RotationReport, String?) = try await onVault { [vault] in try vault.write { tx in
             guard var r = try tx.rotation(id: rotationID), r.step.isOpen else {
-                return RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run")
+                return (RotationReport(provider: "-", scope: "-", result: "skipped", oldKey: nil, newKey: nil, detail: "\(rotationID) was already finished by another run"), nil)
             }
             let interruptedAt = r.step.rawValue
+            var created: String?
             if var key = try r.keys(tx).new, key.state == .pending {
-                key.state = .standby
+                // A key made through the provider's API for this rotation is
+                // not a standby anyone chose: it is deleted there again.
+                if key.providerKeyId != nil {
+                    key.state = .failed
+                    key.lastDetail = "rotation \(rotationID) was rolled back"
+                    created = key.id
+                } else {
+                    key.state = .standby
+                }
                 key.updatedAt = vault.now
                 try tx.update(key)
             }
@@ -302,9 +323,20 @@ public struct Rotator: Sendable {
             try tx.update(r)
             try vault.appendAudit(AuditDraft(action: "rotate.recover", provider: r.provider, scope: r.scope, keyID: r.oldKeyId, outcome: "rolled_back",
                                              detail: "\(rotationID) was interrupted before a new key was stored; rolled back"), tx)
-            return RotationReport(provider: r.provider, scope: r.scope, result: "rolled back", oldKey: r.oldKeyId, newKey: nil,
-                                  detail: "\(rotationID) was interrupted at \(interruptedAt); rolled back, \(r.oldKeyId ?? "the old key") stays active")
+            return (RotationReport(provider: r.provider, scope: r.scope, result: "rolled back", oldKey: r.oldKeyId, newKey: nil,
+                                   detail: "\(rotationID) was interrupted at \(interruptedAt); rolled back, \(r.oldKeyId ?? "the old key") stays active"), created)
         } }
+        guard let created else {
+            // Interrupted at create: a key the provider made in the instant
+            // before it was stored is found by its name and deleted.
+            guard report.result == "rolled back" else { return report }
+            var swept = report
+            if let note = try await sweepUnstored(rotationID, pool: Pool(provider: report.provider, scope: report.scope)) { swept.detail += "; " + note }
+            return swept
+        }
+        var withDiscard = report
+        withDiscard.detail += "; " + (try await discardCreated(created, rotationID: rotationID))
+        return withDiscard
     }
 
     /// Revokes retiring keys whose grace period has ended at `now`, giving
@@ -349,6 +381,13 @@ public struct Rotator: Sendable {
                 detail += "; revoke command failed: \(error.message) (the key is still marked revoked here; revoke it upstream by hand)"
             }
         }
+        var upstreamFailed = false
+        if let policy, policy.via != nil {
+            let (note, ok) = await retireUpstream(key, policy: policy)
+            detail += "; " + note
+            upstreamFailed = !ok
+            failed = failed || !ok
+        }
         try await onVault { [vault, detail, failed] in try vault.write { tx in
             guard var current = try tx.key(id: key.id), current.state == .retiring else { return }
             current.state = .revoked
@@ -358,7 +397,7 @@ public struct Rotator: Sendable {
             try vault.appendAudit(AuditDraft(action: "key.revoke", provider: key.provider, scope: key.scope, keyID: key.id, fingerprint: key.fingerprint,
                                              outcome: failed ? "failed" : "ok", detail: detail), tx)
         } }
-        return RotationReport(provider: key.provider, scope: key.scope, result: "revoked", oldKey: key.id, newKey: nil, detail: detail)
+        return RotationReport(provider: key.provider, scope: key.scope, result: upstreamFailed ? "failed" : "revoked", oldKey: key.id, newKey: nil, detail: detail)
     }
 }
 

@@ -27,12 +27,13 @@ extension Vault {
     /// demotes the current active key to `standby` in the same transaction.
     public func addKey(
         provider providerName: String, scope: String, label: String?, env: String?,
-        value: SecureBytes, activate: Bool, force: Bool
+        value: SecureBytes, activate: Bool, force: Bool, role: KeyRole? = nil, expires: String? = nil
     ) throws(KeywardenError) -> AddedKey {
         try Names.require(Names.isProvider(providerName), "provider name", providerName, Names.providerRule)
         try Names.require(Names.isScope(scope), "scope", scope, Names.scopeRule)
         if let label { try Names.require(Names.isLabel(label), "label", label, "use 1 to 128 printable characters") }
         if let env { try Names.require(Names.isEnvironmentVariable(env), "variable name", env, Names.envRule) }
+        let expiresAt = try expires.map { text throws(KeywardenError) in try KeyExpiry.parse(text, now: now) }
         let provider = try self.provider(named: providerName)
         try Self.checkKeyValue(value)
         var warnings: [String] = []
@@ -45,8 +46,8 @@ extension Vault {
         }
         let forced = force && !warnings.isEmpty
         return try write { tx in
-            var added = try insertKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate,
-                                      auditDetail: forced ? "format check overridden" : nil, tx)
+            var added = try insertKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, role: role,
+                                      expiresAt: expiresAt, auditDetail: forced ? "format check overridden" : nil, tx)
             added.warnings = warnings + added.warnings
             return added
         }
@@ -57,7 +58,7 @@ extension Vault {
     /// the current active key when activating, seals, inserts and audits.
     func insertKey(
         provider: ProviderDefinition, scope: String, label: String?, env: String?,
-        value: SecureBytes, activate: Bool, auditDetail: String? = nil, _ tx: any StoreWriting
+        value: SecureBytes, activate: Bool, role: KeyRole? = nil, providerKeyID: String? = nil, expiresAt: Timestamp? = nil, auditDetail: String? = nil, _ tx: any StoreWriting
     ) throws -> AddedKey {
         let fingerprint = self.fingerprint(of: value)
         let hint = KeyHint.make(for: value, prefixes: provider.keyFormat?.prefixes ?? [])
@@ -67,6 +68,11 @@ extension Vault {
         let pool = try tx.keys(.pool(Pool(provider: provider.name, scope: scope)))
         if let twin = pool.first(where: { $0.fingerprint == fingerprint }) {
             throw KeywardenError(.conflict, "this value is already stored as key \(twin.id) ('\(twin.label)') in \(provider.name)/\(scope); nothing was stored")
+        }
+        if let other = pool.first(where: { $0.role != role && $0.state != .revoked }) {
+            throw KeywardenError(.conflict, role == .admin
+                ? "\(provider.name)/\(scope) holds ordinary keys (\(other.id)); keep admin keys in a scope of their own (e.g. --scope admin); nothing was stored"
+                : "\(provider.name)/\(scope) holds admin keys (\(other.id)), which live in a scope of their own; store this key in another scope; nothing was stored")
         }
         let finalLabel = label ?? Self.defaultLabel(provider: provider.name, taken: Set(pool.map(\.label)))
         if let clash = pool.first(where: { $0.label == finalLabel }) {
@@ -86,13 +92,15 @@ extension Vault {
             id: Self.newIdentifier(prefix: "k_"), provider: provider.name, scope: scope, label: finalLabel, env: envName,
             state: state, version: 1, nonce: Data(), ciphertext: Data(), hint: hint, fingerprint: fingerprint,
             createdAt: now, updatedAt: now, activatedAt: state == .active ? now : nil,
-            lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil, retireAfter: nil)
+            lastOutcome: nil, lastCheckedAt: nil, lastDetail: nil, retireAfter: nil, role: role, providerKeyId: providerKeyID)
         let box = try seal(value, for: RowBinding(key: record))
         record.nonce = Data(box.nonce)
         record.ciphertext = Data(box.ciphertext)
+        record.expiresAt = expiresAt
         try tx.insert(record)
-        var detail = "label '\(finalLabel)', state \(state.rawValue)"
+        var detail = "label '\(finalLabel)', state \(state.rawValue)\(role == .admin ? ", admin key (never delivered unless asked)" : "")"
         if let demoted { detail += ", replaced \(demoted) (now standby)" }
+        if let expiresAt { detail += ", expires \(expiresAt.iso8601)" }
         if let auditDetail { detail += ", \(auditDetail)" }
         try appendAudit(AuditDraft(action: "key.add", provider: provider.name, scope: scope, keyID: record.id, fingerprint: fingerprint, outcome: "ok", detail: detail), tx)
         return AddedKey(key: KeyInfo(record), warnings: [], demoted: demoted)
@@ -219,6 +227,7 @@ extension Vault {
             record.state = .active
             record.activatedAt = now
             record.updatedAt = now
+            record.clearRecovery()
             try tx.update(record)
             try appendAudit(AuditDraft(action: "key.activate", provider: record.provider, scope: record.scope, keyID: id, fingerprint: record.fingerprint, outcome: "ok", detail: demoted.map { "replaced \($0) (now standby)" }), tx)
             return (KeyInfo(record), demoted)

@@ -13,14 +13,27 @@ public enum Keys {
         public var value: Secret
         public var activate: Bool
         public var force: Bool
+        /// An admin or management key for a built-in rotator: never delivered unless asked.
+        public var admin: Bool?
+        /// `--expires`: a duration from now (`90d`) or a UTC date, read with the vault's clock (``KeyExpiry/parse(_:now:)``).
+        public var expires: String?
 
-        public init(provider: String, scope: String, label: String?, env: String?, value: Secret, activate: Bool, force: Bool) {
+        public init(provider: String, scope: String, label: String?, env: String?, value: Secret, activate: Bool, force: Bool, admin: Bool = false) {
             (self.provider, self.scope, self.label, self.env, self.value, self.activate, self.force) = (provider, scope, label, env, value, activate, force)
+            self.admin = admin ? true : nil
+        }
+
+        /// The request with `--expires`.
+        public func expiring(_ text: String?) -> Add {
+            var request = self
+            request.expires = text
+            return request
         }
 
         public func run(in session: ServiceSession) async throws -> AddedKey {
             try await session.vault { vault in
-                try vault.addKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, force: force)
+                try vault.addKey(provider: provider, scope: scope, label: label, env: env, value: value, activate: activate, force: force,
+                                 role: admin == true ? .admin : nil, expires: expires)
             }
         }
     }

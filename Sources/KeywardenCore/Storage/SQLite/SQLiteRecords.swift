@@ -100,7 +100,9 @@ extension KeyRecord: FetchableRecord, PersistableRecord {
             state: try r["state"], version: try r["version"], nonce: try r["nonce"], ciphertext: try r["ciphertext"],
             hint: try r["hint"], fingerprint: try r["fingerprint"], createdAt: try r["created_at"], updatedAt: try r["updated_at"],
             activatedAt: try r["activated_at"], lastOutcome: try r["last_outcome"], lastCheckedAt: try r["last_checked_at"],
-            lastDetail: try r["last_detail"], retireAfter: try r["retire_after"])
+            lastDetail: try r["last_detail"], retireAfter: try r["retire_after"], role: try r["role"], providerKeyId: try r["provider_key_id"],
+            failedBecause: try r["failed_because"], probeAttempts: try r["probe_attempts"], nextProbeAt: try r["next_probe_at"],
+            expiresAt: try r["expires_at"])
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -122,6 +124,12 @@ extension KeyRecord: FetchableRecord, PersistableRecord {
         container["last_checked_at"] = lastCheckedAt
         container["last_detail"] = lastDetail
         container["retire_after"] = retireAfter
+        container["role"] = role
+        container["provider_key_id"] = providerKeyId
+        container["failed_because"] = failedBecause
+        container["probe_attempts"] = probeAttempts
+        container["next_probe_at"] = nextProbeAt
+        container["expires_at"] = expiresAt
         try SQLiteRowMACs.sign(&container, RowAuthentication.keys)
     }
 }
@@ -183,7 +191,7 @@ extension RotationPolicyRecord: FetchableRecord, PersistableRecord {
         self.init(provider: try r["provider"], scope: try r["scope"], everySeconds: try r["every_seconds"], graceSeconds: try r["grace_seconds"],
                   command: try r["command"], revokeCommand: try r["revoke_command"], commandTimeoutSeconds: try r["command_timeout_seconds"],
                   failover: try r["failover"], updatedAt: try r["updated_at"], revokeTimeoutSeconds: try r["revoke_timeout_seconds"],
-                  spread: try r["spread"])
+                  spread: try r["spread"], via: try r["via"], adminKey: try r["admin_key"], project: try r["project"])
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -198,6 +206,9 @@ extension RotationPolicyRecord: FetchableRecord, PersistableRecord {
         container["updated_at"] = updatedAt
         container["revoke_timeout_seconds"] = revokeTimeoutSeconds
         container["spread"] = spread
+        container["via"] = via
+        container["admin_key"] = adminKey
+        container["project"] = project
         try SQLiteRowMACs.sign(&container, RowAuthentication.rotationPolicies)
     }
 }
