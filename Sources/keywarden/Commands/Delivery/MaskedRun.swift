@@ -83,8 +83,10 @@ enum MaskedRun {
         let wake = try pipePair()
         setNonBlocking(wake.read)
         setNonBlocking(wake.write)
+        // Set before any handler runs, so the handler never initializes a global.
         wakeDescriptor = wake.write
         forwardTerminalSignals = usePTY
+        childProcess = 0
         for sig in forwarded + [SIGCHLD, SIGWINCH] { catchSignal(sig) }
         var unblock = sigset_t()
         sigemptyset(&unblock)
@@ -287,7 +289,7 @@ enum MaskedRun {
         var name = [CChar](repeating: 0, count: 128)
         let master = kw_open_pty_master(&name, name.count)
         guard master >= 0 else { throw failure() }
-        let slavePath = String(cString: name)
+        let slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Settings are made through a slave opened here for the moment.
         let slave = open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard slave >= 0 else { throw failure() }
