@@ -33,9 +33,23 @@ struct ReadmeExamplesTests {
         var line: Int
     }
 
-    static var readmePath: String {
+    static var readmePath: String { path("README.md") }
+
+    /// A file of the repository.
+    static func path(_ relative: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md").path
+            .appendingPathComponent(relative).path
+    }
+
+    /// The reference pages whose examples were the README's before it became
+    /// a quick start, in the README's old order: they build on each other (the
+    /// tour's vault, keys and scopes), so they run as one session.
+    static let referencePages = ["docs/tour.md", "docs/delivery.md", "docs/validation.md", "docs/api.md", "docs/rotation.md"]
+
+    /// Every page a reader may copy from: the README and every docs/ page.
+    static var allPages: [String] {
+        let docs = (try? FileManager.default.contentsOfDirectory(atPath: path("docs"))) ?? []
+        return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
     }
 
     static func blocks(of text: String) -> [Block] {
@@ -63,18 +77,34 @@ struct ReadmeExamplesTests {
         return blocks
     }
 
-    @Test("every fenced block says what it is: runnable (sh, bash, console, python, crontab, ini) or output only (text)")
+    @Test("every fenced block of the README and docs/ says what it is: runnable (sh, bash, console, python, crontab, ini) or output only (text)")
     func everyBlockIsClassified() throws {
-        let text = try String(contentsOfFile: Self.readmePath, encoding: .utf8)
-        for block in Self.blocks(of: text) {
-            #expect(["sh", "bash", "console", "python", "crontab", "ini", "text"].contains(block.language),
-                    "README line \(block.line): a ``` block without a known language ('\(block.language)'): say whether it runs or is output only")
+        for page in Self.allPages {
+            let text = try String(contentsOfFile: Self.path(page), encoding: .utf8)
+            for block in Self.blocks(of: text) {
+                #expect(["sh", "bash", "console", "python", "crontab", "ini", "text"].contains(block.language),
+                        "\(page) line \(block.line): a ``` block without a known language ('\(block.language)'): say whether it runs or is output only")
+            }
         }
     }
 
     @Test("the README's examples, run in order in a fresh home")
     func examplesRun() throws {
         try run(Self.blocks(of: String(contentsOfFile: Self.readmePath, encoding: .utf8)), throughAgent: false)
+    }
+
+    @Test("the reference pages' examples (tour, delivery, validation, API, rotation), run in order in a fresh home")
+    func referenceExamplesRun() throws {
+        let blocks = try Self.referencePages.flatMap { Self.blocks(of: try String(contentsOfFile: Self.path($0), encoding: .utf8)) }
+        #expect(blocks.contains { $0.language == "console" })
+        try run(blocks, throughAgent: false)
+    }
+
+    @Test("docs/tour.md, start to end, with only an agent running")
+    func longTourThroughAgent() throws {
+        let tour = Self.blocks(of: try String(contentsOfFile: Self.path("docs/tour.md"), encoding: .utf8))
+        #expect(tour.contains { $0.language == "console" }, "the tour has no console block")
+        try run(tour, throughAgent: true)
     }
 
     /// The tour with only an agent: right after `init` an agent is started
