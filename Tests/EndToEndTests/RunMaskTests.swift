@@ -55,6 +55,22 @@ struct RunMaskTests {
         #expect(lines.last == "19999 ***")
     }
 
+    @Test("values from an --env-file template are masked; other output passes byte for byte", arguments: CLIMode.allCases)
+    func templateAndBinary(mode: CLIMode) throws {
+        let (cli, key, _) = try maskVault(mode)
+        let template = cli.directory.file("app.env.tpl")
+        try Data("TOKEN=kw://prod/ANTHROPIC_API_KEY\n".utf8).write(to: URL(fileURLWithPath: template))
+        let result = try cli.ok(["run", "--env-file", template, "--mask", "--", "sh", "-c", "echo \"t=$TOKEN\""])
+        #expect(result.out == "t=***\n")
+        #expect(!result.out.contains(key))
+        // Every byte value, several times over and in odd-sized writes: unchanged.
+        let binary = cli.directory.file("binary")
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 / 251) }
+        try Data(bytes).write(to: URL(fileURLWithPath: binary))
+        let copied = try cli.ok(["run", "--scope", "prod", "--mask", "--", "dd", "if=\(binary)", "bs=997", "status=none"])
+        #expect(copied.stdout == bytes)
+    }
+
     @Test("a signal sent to keywarden reaches the command, whose exit status comes back")
     func forwardsSignals() throws {
         let (cli, key, _) = try maskVault(.direct)
