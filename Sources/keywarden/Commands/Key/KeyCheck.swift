@@ -23,7 +23,7 @@ struct KeyCheckCommand: KeywardenCommand {
     )
 
     @OptionGroup var vault: VaultOptions
-    @Argument(help: "The key id (see `key list`).") var id: String
+    @Argument(help: "The key id (see `key list`).", completion: CompletionCandidates.keyIDs) var id: String
     @Option(help: ArgumentHelp("Time limit, retries included (e.g. 10s, 1m).", valueName: "duration")) var timeout: String = "15s"
     @Option(help: ArgumentHelp("Extra trusted CA certificates (PEM), e.g. a TLS-inspecting proxy's.", valueName: "file")) var caFile: String?
     @Flag(help: "Print JSON.") var json = false
