@@ -258,6 +258,28 @@ struct RotationAPIEndToEndTests {
         try cli.expectNoSecretLeaked()
         await mock.shutdown()
     }
+    @Test("the agent's rotation scheduler runs an API policy when it is due: a key is created at OpenRouter and promoted, and the old Keywarden-made one deleted after grace")
+    func schedulerRunsIt() async throws {
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, "openrouter", admin: Self.openrouterManagement)
+        _ = try cli.addKey("openrouter", scope: "prod", value: "sk-or-v1-" + String(repeating: "0f", count: 32))
+        try cli.ok(["rotate", "policy", "openrouter", "--scope", "prod", "--every", "2s", "--grace", "1s", "--via", "openrouter-management",
+                    "--admin-key", "kw://admin/OPENROUTER_ADMIN_KEY"])
+        try cli.startAgent(extra: ["--rotation-interval", "1s"])
+        var deleted = false
+        for _ in 0..<40 where !deleted {
+            usleep(250_000)
+            deleted = mock.adminKeys("openrouter").contains { $0.status == "deleted" }
+        }
+        remember(mock, "openrouter", in: cli)
+        #expect(deleted, "the scheduler created, promoted and, after grace, deleted a key: \(mock.adminKeys("openrouter").map { ($0.id, $0.status) })")
+        let audit = try cli.ok(["audit", "--action", "rotate.upstream_delete"]).out
+        #expect(audit.contains("its grace period ended"), "\(audit)")
+        #expect(try active(cli, "openrouter").count == 1)
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
     @Test("the admin role, the provider-side id and the rotator are covered by row MACs: changed with SQL, they are refused", arguments: [
         "UPDATE keys SET role = NULL WHERE role = 'admin'",
         "UPDATE keys SET provider_key_id = 'proj_test/svc_acct_other' WHERE provider_key_id IS NOT NULL",

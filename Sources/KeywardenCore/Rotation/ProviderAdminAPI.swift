@@ -54,7 +54,9 @@ extension Vault {
     /// name, marked `--admin`. Anything else is an error naming the reference.
     func adminKey(_ reference: AdminKeyReference, provider: String, _ tx: any StoreReading) throws -> KeyRecord {
         guard try tx.scopeExists(reference.scope) else { throw KeywardenError.unknownScope(reference.scope) }
-        let keys = try tx.keys(.pool(Pool(provider: provider, scope: reference.scope), states: [.active, .standby]))
+        // `failed` too: the provider's model probe (`validate`) may refuse an
+        // admin key, which says nothing about the admin API.
+        let keys = try tx.keys(.pool(Pool(provider: provider, scope: reference.scope), states: [.active, .standby, .failed]))
         let named = keys.filter { $0.env == reference.name || $0.label == reference.name }
         guard let key = named.first(where: { $0.state == .active }) ?? named.first else {
             throw KeywardenError(.notFound, "\(reference) names no \(provider) key in scope \(reference.scope); add the admin key with `keywarden key add \(provider) --scope \(reference.scope) --admin --env \(reference.name)`")
