@@ -20,12 +20,13 @@ enum MockBalances {
     /// Balances reported when none was set for the key.
     static let defaults = ["deepseek": "110.00", "openrouter": "74.5", "moonshot": "49.58"]
 
-    /// Whether `path` (after `/<provider>`) is `provider`'s balance endpoint.
+    /// Whether `path` (after `/<provider>`, with the provider's own prefix
+    /// such as OpenRouter's `/api`) is `provider`'s balance endpoint.
     static func isBalancePath(_ provider: String, _ path: String) -> Bool {
         switch provider {
-        case "deepseek": path == "/user/balance"
-        case "openrouter": path == "/v1/key"
-        case "moonshot": path == "/v1/users/me/balance"
+        case "deepseek": path.hasSuffix("/user/balance")
+        case "openrouter": path.hasSuffix("/v1/key")
+        case "moonshot": path.hasSuffix("/v1/users/me/balance")
         default: false
         }
     }
