@@ -104,7 +104,7 @@ struct RunMaskTests {
 
     @Test("through a terminal: the command sees a tty, its output is masked", arguments: CLIMode.allCases)
     func throughTerminal(mode: CLIMode) throws {
-        let (cli, key, pem) = try maskVault(mode)
+        let (cli, key, _) = try maskVault(mode)
         let binary = CommandRunner.keywardenBinary
         // `script` gives keywarden a terminal as stdin, stdout and stderr.
         let inner = "\(binary) run --scope prod --mask -- sh -c 'test -t 0 && test -t 1 && test -t 2 && echo tty-yes; stty size; echo \"k=$ANTHROPIC_API_KEY\"; printf \"%s\\n\" \"$PEM\"; read line; echo \"read=$line\"'"
@@ -116,9 +116,51 @@ struct RunMaskTests {
         #expect(result.out.contains("read=typed-input"), "\(result.out)")
         #expect(!result.out.contains(key), "the key reached the terminal")
         #expect(!result.out.contains("MIIEsecretpart"), "the multi-line value reached the terminal")
-        _ = pem
         let status = try CommandRunner.run("/usr/bin/script", ["-q", "-e", "-c", "\(binary) run --scope prod --mask -- sh -c 'exit 9'", "/dev/null"],
                                            environment: cli.environment, timeout: 30)
         #expect(status.status == 9)
+    }
+
+    /// Runs keywarden on a pty of 40×100, resizes it to 50×120 once the
+    /// command is ready and sends keywarden SIGWINCH, as a terminal would.
+    static let resizer = #"""
+        import fcntl, os, select, signal, struct, subprocess, sys, termios, time
+        binary = sys.argv[1]
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        child = "stty size; trap 'stty size; exit 5' WINCH; echo ready; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done"
+        p = subprocess.Popen([binary, "run", "--scope", "prod", "--mask", "--", "sh", "-c", child], stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        out = b""
+        deadline = time.time() + 20
+        resized = False
+        while time.time() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            if b"ready" in out and not resized:
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+                os.kill(p.pid, signal.SIGWINCH)
+                resized = True
+            if p.poll() is not None and not r:
+                break
+        p.wait(timeout=10)
+        sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+        sys.stdout.write("status=%d\n" % p.returncode)
+        """#
+
+    @Test("through a terminal: the window size is the terminal's and follows it on SIGWINCH")
+    func windowSize() throws {
+        let (cli, _, _) = try maskVault(.direct)
+        let result = try CommandRunner.run("/usr/bin/env", ["python3", "-c", Self.resizer, CommandRunner.keywardenBinary],
+                                           environment: cli.environment, timeout: 40)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "40 100\nready\n50 120\nstatus=5\n", "\(result.out)")
     }
 }
