@@ -50,6 +50,26 @@ struct HeadroomEndToEndTests {
         await mock.shutdown()
     }
 
+    @Test("storage copy carries each key's balance and rate limits to PostgreSQL", .enabled(if: PostgresTestDatabase.isAvailable))
+    func storageCopy() async throws {
+        let mock = try await MockProviderServer.start()
+        let db = try PostgresTestDatabase()
+        let cli = try e2e.vault(mock, providers: ["deepseek", "openai"])
+        let ds = try e2e.add(cli, "deepseek", "prod", "sk-valid-copied-" + String(repeating: "e", count: 24), label: "ds")
+        let oa = try e2e.add(cli, "openai", "prod", "sk-proj-valid-copied-" + String(repeating: "f", count: 40), label: "oa")
+        mock.setBalance(forKeyContaining: "copied", "42.00")
+        try cli.ok(["validate"])
+        let copied = try cli.run(["storage", "copy", "--to", db.url])
+        #expect(copied.status == 0, "\(copied.err)")
+        #expect(copied.out.contains("2 balance rows"), "\(copied.out)")
+        let onPostgres: [String: String?] = ["KEYWARDEN_DATABASE_URL": db.url]
+        let list = try cli.json(try cli.ok(["key", "list", "--json"], env: onPostgres)) as! [[String: Any]]
+        #expect((list.first { $0["id"] as? String == ds }?["balance"] as? [String: Any])?["amount"] as? String == "42.00")
+        #expect(list.first { $0["id"] as? String == oa }?["rate_limits"] != nil)
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
     @Test("doctor names an expired certificate with its date, and a certificate for other hosts with its names")
     func doctorTLS() async throws {
         let mock = try await MockProviderServer.start()
