@@ -42,26 +42,6 @@ enum UTF8Bytes {
         }
     }
 
-    /// The first scalar of valid UTF-8 `bytes`, or nil if empty or invalid.
-    static func firstScalar(_ bytes: [UInt8]) -> Unicode.Scalar? {
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
-        if case .valid(let encoded) = parser.parseScalar(from: &iterator) {
-            return Unicode.UTF8.decode(encoded)
-        }
-        return nil
-    }
-
-    /// The last scalar of valid UTF-8 `bytes`, or nil if empty or invalid.
-    static func lastScalar(_ bytes: [UInt8]) -> Unicode.Scalar? {
-        var parser = Unicode.UTF8.ReverseParser()
-        var iterator = bytes.reversed().makeIterator()
-        if case .valid(let encoded) = parser.parseScalar(from: &iterator) {
-            return Unicode.UTF8.decode(encoded)
-        }
-        return nil
-    }
-
     /// True if the bytes of `bytes` at `offset` spell `pattern`.
     static func matches(_ bytes: [UInt8], _ pattern: [UInt8], at offset: Int) -> Bool {
         guard offset >= 0, offset + pattern.count <= bytes.count else { return false }
