@@ -121,6 +121,30 @@ struct RunMaskTests {
         #expect(status.status == 9)
     }
 
+    @Test("a Ctrl-C typed at the terminal reaches a piped command once, not twice")
+    func terminalInterruptOnce() throws {
+        let (cli, _, _) = try maskVault(.direct)
+        let counter = cli.directory.file("count.py")
+        try Data("""
+            import signal, time
+            n = 0
+            def h(*_):
+                global n; n += 1
+            signal.signal(signal.SIGINT, h)
+            print("ready", flush=True)
+            end = time.time() + 4
+            while time.time() < end: time.sleep(0.05)
+            print("SIGINTs=%d" % n, flush=True)
+            """.utf8).write(to: URL(fileURLWithPath: counter))
+        // stdout is a pipe (so no pty), stdin the terminal of `script`; ^C makes
+        // the terminal signal the whole foreground group, keywarden included.
+        let inner = "\(CommandRunner.keywardenBinary) run --scope prod --mask -- python3 \(counter) | (trap '' INT; cat)"
+        let result = try CommandRunner.run("/bin/sh", ["-c", "(sleep 2; printf '\\003'; sleep 4) | script -q -e -c \"$0\" /dev/null", inner],
+                                           environment: cli.environment, timeout: 30)
+        #expect(result.out.contains("ready"), "\(result.out)")
+        #expect(result.out.contains("SIGINTs=1"), "\(result.out)")
+    }
+
     /// Runs keywarden on a pty of 40×100, resizes it to 50×120 once the
     /// command is ready and sends keywarden SIGWINCH, as a terminal would.
     static let resizer = #"""
