@@ -58,10 +58,15 @@ struct KeyHealthEndToEndTests {
         let checkDNS = try cli.run(["key", "check", bravo])
         #expect(checkDNS.status == 6)
         #expect(try keys(cli)[bravo]?["state"] as? String == "active")
+        let doctor = try cli.run(["doctor", "anthropic", "--scope", "prod"])
+        #expect(doctor.status != 0)
         let incidents = try cli.ok(["status"]).out
         #expect(incidents.contains("Network incidents") && incidents.contains("FAILED at DNS") && incidents.contains("dns_error"), "\(incidents)")
         let json = try cli.json(try cli.ok(["status", "--json"])) as! [String: Any]
-        #expect((json["network_incidents"] as? [[String: Any]])?.count == 3)
+        let recorded = try #require(json["network_incidents"] as? [[String: Any]])
+        #expect(recorded.count == 4)
+        #expect(Set(recorded.compactMap { $0["source"] as? String }) == ["validate", "key check", "doctor"])
+        #expect(recorded.allSatisfy { ($0["verdict"] as? String)?.hasPrefix("FAILED at DNS") == true }, "\(recorded)")
 
         try cli.expectNoSecretLeaked()
         await mock.shutdown()

@@ -60,3 +60,22 @@ struct RecoverySchedulerTests {
         try await pool.shutdownGracefully()
     }
 }
+
+@Suite("Gateway: network failures are incidents, never the key's fault")
+struct GatewayNetworkIncidentTests {
+    @Test("a provider host that does not resolve: the client gets an error, the key keeps its state, the flush records an incident")
+    func dnsFailureIsAnIncident() async throws {
+        let gw = try await GatewayFixture.start()
+        defer { Task { await gw.shutdown() } }
+        _ = try gw.vault.updateProvider("anthropic", baseURL: "https://nonexistent.invalid", env: nil)
+        let token = try gw.token("app")
+        let answer = try await gw.messages(token: token, extra: [("x-keywarden-scope", "prod")])
+        #expect(answer.status >= 500, "\(answer.status) \(answer.text)")
+        await gw.gateway.traffic.flush()
+        let key = gw.fixture.prodAnthropic.id
+        #expect(try gw.vault.key(id: key).state == .active)
+        let incidents = try gw.vault.recentNetworkIncidents()
+        #expect(incidents.contains { $0.source == "gateway" && $0.keyID == key && $0.outcome == .dnsError && $0.verdict.hasPrefix("FAILED at DNS") },
+                "\(incidents)")
+    }
+}

@@ -65,6 +65,14 @@ public struct GatewayNetworkTrouble: Sendable, Equatable {
 }
 
 extension NetworkIncident {
+    /// What met an incident, from the check's name in the audit trail
+    /// (`rotate r_…` is a rotation's test, `recovery probe` the agent's probe).
+    static func source(_ check: String) -> String {
+        if check.hasPrefix("rotate ") { return "rotate" }
+        if check == "recovery probe" { return "recovery" }
+        return check
+    }
+
     /// The start of doctor's verdict for a network outcome, where no reason is known (the gateway).
     static func stageLine(_ outcome: ValidationOutcome) -> String {
         switch outcome {

@@ -72,7 +72,7 @@ extension Vault {
             for result in checks {
                 try tx.recordCheck(keyID: result.id, outcome: result.outcome, at: result.checkedAt, detail: result.summary)
             }
-            try recordNetworkIncidents(checks, source: String(check.prefix { $0 != " " }), verdict: verdict, tx)
+            try recordNetworkIncidents(checks, source: NetworkIncident.source(check), verdict: verdict, tx)
             try recordHeadroom(of: checks, tx)
             try appendAudit(batch: checks.map { result in
                 AuditDraft(action: "key.validate", provider: result.provider, scope: result.scope, keyID: result.id,
