@@ -107,6 +107,8 @@ struct HeadroomEndToEndTests {
         try #"[{"status":[503],"json":[{"path":"error.message","contains":"无可用渠道"}],"outcome":"provider_error","reason":"my relay has no channel for that model","fix":"ask #llm-ops"}]"#
             .write(toFile: rules, atomically: true, encoding: .utf8)
         try cli.ok(["provider", "add", "relay", "--base-url", base, "--env", "RELAY_API_KEY", "--probe-path", "/v1/models", "--rules", rules])
+        #expect(try cli.ok(["provider", "show", "relay"]).out.contains("own rules    1, before the built-in ones"))
+        #expect(try cli.ok(["provider", "show", "moonshot"]).out.contains("balance      GET https://api.moonshot.ai/v1/users/me/balance, field data.available_balance"))
         let ok = try e2e.add(cli, "relay", "prod", "sk-relay-valid-0001", label: "ok")
         let quota = try e2e.add(cli, "relay", "staging", "sk-relay-noquota-0002", label: "quota")
         let channel = try e2e.add(cli, "relay", "dev", "sk-relay-nochannel-0003", label: "channel")

@@ -31,6 +31,10 @@ struct ProviderShow: KeywardenCommand {
         }
         if let format = d.keyFormat { rows.append(("key format", format.description)) }
         if let probe = d.probe { rows.append(("probe", "\(probe.method) \(d.baseURL)\(probe.path)")) }
+        if let balance = d.balance {
+            rows.append(("balance", "\(balance.path.map { "GET \(d.baseURL)\($0)" } ?? "the probe's answer"), field \(balance.amount) (recorded by validate)"))
+        }
+        if let rules = d.rules, !rules.isEmpty { rows.append(("own rules", "\(rules.count), before the built-in ones")) }
         if let console = d.consoleURL { rows.append(("manage keys", console)) }
         rows.append(("keys stored", String(info.keys)))
         for (name, value) in rows { context.output.line(name.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
