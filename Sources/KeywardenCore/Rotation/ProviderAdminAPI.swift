@@ -136,9 +136,9 @@ struct ProviderAdminAPI: Sendable {
             let parts = id.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw KeywardenError(.failed, "provider key id '\(id)' is not PROJECT/SERVICE_ACCOUNT") }
             _ = try await send("DELETE", "/v1/organization/projects/\(ProbeCredential.percentEncoded(parts[0]))/service_accounts/\(ProbeCredential.percentEncoded(parts[1]))",
-                               body: nil, doing: "delete service account \(parts[1])")
+                               body: nil, doing: "delete service account \(parts[1])", goneIsDone: true)
         case .openrouterManagement:
-            _ = try await send("DELETE", "/v1/keys/\(ProbeCredential.percentEncoded(id))", body: nil, doing: "delete key \(id)")
+            _ = try await send("DELETE", "/v1/keys/\(ProbeCredential.percentEncoded(id))", body: nil, doing: "delete key \(id)", goneIsDone: true)
         case .anthropicAdmin:
             _ = try await send("POST", "/v1/organizations/api_keys/\(ProbeCredential.percentEncoded(id))", body: try Self.json(["status": "inactive"]),
                                doing: "deactivate key \(id)")
@@ -223,14 +223,15 @@ struct ProviderAdminAPI: Sendable {
 
     /// Sends one request; a non-2xx answer is an error saying what failed,
     /// with the provider's message redacted of both keys.
-    private func send(_ method: String, _ path: String, body: [UInt8]?, doing what: String) async throws(KeywardenError) -> ProbeResponse {
+    /// `goneIsDone`: a delete answered 404 finds the key already gone, which is what it wanted.
+    private func send(_ method: String, _ path: String, body: [UInt8]?, doing what: String, goneIsDone: Bool = false) async throws(KeywardenError) -> ProbeResponse {
         let request = try makeRequest(method, path, body: body ?? [])
         let display = definition.displayName
         switch await client.send(request, timeout: timeout) {
         case .failure(let failure):
             throw KeywardenError(.failed, "could not \(what) through \(display)'s admin API: \(failure.detail) (\(failure.stage.rawValue))")
         case .success(var response):
-            guard (200..<300).contains(response.status) else {
+            guard (200..<300).contains(response.status) || (goneIsDone && response.status == 404) else {
                 defer { wipe(&response.body) }
                 var redactor = SecretRedactor([adminKey])
                 defer { redactor.erase() }
@@ -253,7 +254,11 @@ struct ProviderAdminAPI: Sendable {
         let redacted = redactor.redact(body)
         let parsed = JSONValue.parse(redacted)
         let text = parsed?.values(at: ["error", "message"]).first ?? parsed?.values(at: ["error"]).first ?? ""
-        return String(text.replacingOccurrences(of: "\n", with: " ").prefix(200))
+        // A provider may echo part of the key it refused ("Incorrect API key
+        // provided: sk-admin-ab***yz"): no part of a key is repeated.
+        let words = text.replacingOccurrences(of: "\n", with: " ").split(separator: " ", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("sk-") || $0.hasPrefix("\"sk-") ? "[key]" : String($0) }
+        return String(words.joined(separator: " ").prefix(200))
     }
 
     private func makeRequest(_ method: String, _ path: String, body: [UInt8]) throws(KeywardenError) -> ProbeRequest {

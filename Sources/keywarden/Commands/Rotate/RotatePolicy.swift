@@ -25,13 +25,12 @@ struct RotatePolicySet: KeywardenCommand {
         --spread round-robin|least-in-flight spreads the gateway's traffic over the pool's healthy
         keys (the active key and healthy standbys) instead of the active key alone; off undoes it.
         --via names a built-in rotator instead of --command (docs/rotation-apis.md), with
-        --admin-key kw://SCOPE/NAME, an admin key stored with `key add PROVIDER --scope SCOPE --admin`:
-          openai-admin (--project PROJECT_ID): creates a project service account and its key,
-            tests and promotes it, and deletes the old one at the end of grace;
-          openrouter-management: creates a key, and deletes the old one at the end of grace;
-          anthropic-admin: a person adds the new key as a standby; at the end of grace the old key
-            is set inactive through Anthropic's Admin API.
-        A key created but not finished is deleted at the provider again. --via none removes it.
+        --admin-key kw://SCOPE/NAME, an admin key stored with `key add PROVIDER --scope SCOPE
+        --admin`. openai-admin (with --project PROJECT_ID) creates a project service account
+        and its key; openrouter-management creates a key; both delete the old key at the end
+        of grace. anthropic-admin is assisted: a person adds the new key as a standby, and at
+        the end of grace the old key is set inactive through Anthropic's Admin API. A key
+        created but not finished is deleted at the provider again. --via none removes it.
 
         Examples:
           keywarden rotate policy anthropic --scope prod --every 30d --grace 24h \\
