@@ -79,3 +79,50 @@ struct GatewayNetworkIncidentTests {
                 "\(incidents)")
     }
 }
+
+@Suite("Scheduler on PostgreSQL: one host probes", .serialized)
+struct RecoverySchedulerLeaseTests {
+    @Test("two agents share a PostgreSQL vault: only the one holding the scheduler's lease probes a due failed key",
+          .enabled(if: PostgresTestDatabase.isAvailable))
+    func onlyTheLeaseHolderProbes() async throws {
+        let database = try PostgresTestDatabase()
+        let directory = TemporaryDirectory(prefix: "keywarden-recovery-lease")
+        let clock = HandClock()
+        let context = VaultContext(actor: AuditActor(uid: 4000, pid: 42, name: "test"), clock: { clock.now }, logger: Logger(label: "test"),
+                                   anchorDirectory: directory.file("state"))
+        let address = VaultAddress.postgres(try DatabaseURL(database.url))
+        let first = try Vault.create(in: address, slots: [.keyfile(path: directory.file("vault.key"))], scopes: ["prod"], context: context)
+        let second = try Vault.unlock(address.open(), with: .keyfile(path: directory.file("vault.key")), context: context)
+        defer { first.postgres?.close(); second.postgres?.close() }
+        let mock = try await MockProviderServer.start()
+        _ = try first.updateProvider("anthropic", baseURL: mock.baseURL(for: "anthropic"), env: nil)
+        func add(_ marker: String) throws -> String {
+            clock.advance(seconds: 1)
+            return try first.addKey(provider: "anthropic", scope: "prod", label: marker, env: nil,
+                                    value: SecureBytes(copying: Array("sk-ant-api03-\(marker)-\(String(repeating: "x", count: 40))".utf8)),
+                                    activate: false, force: true).key.id
+        }
+        let alpha = try add("alpha")
+        _ = try add("bravo")
+        _ = try first.setRotationPolicy(provider: "anthropic", scope: "prod", RotationPolicyChange(failover: true))
+        _ = try first.report(KeyReport(keyID: alpha, status: 402), by: AuditActor(uid: 4000, pid: 7, name: "client"))
+        #expect(try first.key(id: alpha).state == .failed)
+
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let validator = Validator(client: ProbeClient(proxies: ProxySettings(environment: [:])), timeout: .seconds(30), sleep: { _ in })
+        func scheduler(_ vault: Vault) -> RotationScheduler {
+            RotationScheduler(state: AgentState(vault: vault), metrics: AgentMetrics(), logger: Logger(label: "scheduler-test"),
+                              settings: SchedulerSettings(interval: nil, validator: validator), vaultPool: pool)
+        }
+        let leader = scheduler(first), follower = scheduler(second)
+        _ = await leader.recoveryTick()  // takes the lease; nothing is due yet
+        clock.advance(seconds: 61)
+        #expect(await follower.recoveryTick().isEmpty, "the other host waits")
+        #expect(mock.requests(withKeyContaining: "alpha") == 0)
+        #expect(await leader.recoveryTick().map(\.result) == ["recovered"])
+        #expect(try second.key(id: alpha).state == .standby)
+        try await pool.shutdownGracefully()
+        await mock.shutdown()
+    }
+}
