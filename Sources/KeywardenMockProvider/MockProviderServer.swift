@@ -27,6 +27,14 @@ import X509
 ///   `"stream":true` in the body a fixed 20-event SSE stream, `streamDelay`
 ///   between events (`expectedStream(provider:)` gives its bytes).
 ///
+/// - balances: DeepSeek's, OpenRouter's and Moonshot's balance endpoints in
+///   their real shapes, with a balance per key set at run time
+///   (`setBalance(forKeyContaining:_:)`; at zero or below the key is out of
+///   credit everywhere else); rate-limit headers on 2xx answers (Anthropic,
+///   OpenAI, Groq);
+/// - a one-api/new-api relay at `/relay/…` (``MockRelay``), for user-defined
+///   providers.
+///
 /// `setScenario(forKeyContaining:_:)` overrides a key's words at run time.
 /// Rate-limited answers (`ratelimited`) carry `retry-after: 1` when the
 /// documented one has no `retry-after`.

@@ -36,5 +36,7 @@ for provider in BuiltinProviders.all {
     say("  keywarden provider set \(provider.name) --base-url \(server.baseURL(for: provider.name))")
 }
 say("A key's words choose the answer: valid, invalid, nocredit, ratelimited, overloaded, … hang, hangbody, slow, reset, flaky, flakyoverload, redirect, portal, gzip.")
+say("A one-api/new-api relay, for a provider you define (token words: invalid, nochannel, noquota):")
+say("  keywarden provider add relay --base-url http://127.0.0.1:\(server.port)/relay --env RELAY_API_KEY --probe-path /v1/models")
 say("Ctrl-C to stop.")
 while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
