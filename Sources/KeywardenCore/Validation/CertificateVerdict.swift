@@ -21,7 +21,7 @@ public struct CertificateVerdict: Sendable, Equatable {
     public var advice: String
 
     /// The verdict for the certificate `details` describes, presented by
-    /// `host`, at `now`. `trustAdvice` names the ways to add a CA.
+    /// `host`, at `now`.
     public static func explain(_ details: TLSDetails, host: String, now: Timestamp = .now()) -> CertificateVerdict {
         var problems: [Problem] = []
         var sentences: [String] = []
