@@ -83,6 +83,10 @@ struct RotationAPIEndToEndTests {
         let audit = try cli.ok(["audit", "--action", "rotate.upstream_delete"]).out
         #expect(audit.contains(created[0].id))
         #expect(try cli.ok(["audit", "verify"]).status == 0)
+        // The admin key went only where a key goes: its header, on the admin paths.
+        let carrying = mock.requests.filter { request in request.headers.contains { $0.value.contains(Self.openaiAdmin) } }
+        #expect(!carrying.isEmpty && carrying.allSatisfy { $0.path.contains("/v1/organization/") && $0.header("authorization") == "Bearer \(Self.openaiAdmin)" })
+        #expect(!mock.requests.contains { ($0.path + ($0.query ?? "") + $0.bodyText).contains(Self.openaiAdmin) })
         try cli.expectNoSecretLeaked()
         await mock.shutdown()
     }
