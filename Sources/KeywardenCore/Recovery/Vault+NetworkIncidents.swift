@@ -86,17 +86,9 @@ extension NetworkIncident {
     }
 
     /// Doctor's verdict line for a check that met the network
-    /// (`Diagnosis.verdict`'s wording), for checks made without doctor's
+    /// (``Diagnosis/networkVerdict(_:)``), for checks made without doctor's
     /// stages: validate, the recovery probes, a rotation's test.
     public static func verdictLine(_ check: KeyCheck) -> String {
-        switch check.outcome {
-        case .proxyError: "FAILED at the proxy: \(check.reason)"
-        case .dnsError: "FAILED at DNS: \(check.reason)"
-        case .connectError where check.stage == .connect: "FAILED at TCP connect: \(check.reason)"
-        case .connectError: "FAILED after connecting: \(check.reason)"
-        case .tlsError: "FAILED at TLS: \(check.reason)"
-        case .timeout: "FAILED: \(check.stage.map { "no progress at the \($0.rawValue) stage" } ?? "timed out"): \(check.reason)"
-        default: "\(check.outcome.rawValue): \(check.reason)"
-        }
+        Diagnosis.networkVerdict(check) ?? "\(check.outcome.rawValue): \(check.reason)"
     }
 }

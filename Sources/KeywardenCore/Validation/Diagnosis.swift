@@ -97,16 +97,31 @@ public struct Diagnosis: Codable, Sendable {
                          check: check, verdict: verdict, advice: advice)
     }
 
+    /// The verdict line for an outcome that met the network, from the check
+    /// alone: network incidents of checks made without doctor's stages
+    /// (validate, rotation tests, recovery probes) carry the same line.
+    static func networkVerdict(_ check: KeyCheck) -> String? {
+        switch check.outcome {
+        case .proxyError: "FAILED at the proxy: \(check.reason)"
+        case .dnsError: "FAILED at DNS: \(check.reason)"
+        case .connectError where check.stage == .connect: "FAILED at TCP connect: \(check.reason)"
+        case .connectError: "FAILED after connecting: \(check.reason)"
+        case .tlsError: "FAILED at TLS: \(check.reason)"
+        case .timeout: "FAILED: \(check.stage.map { "no progress at the \($0.rawValue) stage" } ?? "timed out"): \(check.reason)"
+        default: nil
+        }
+    }
+
     static func verdict(_ check: KeyCheck, request: ProbeRequest, proxies: ProxySettings, provider: ProviderDefinition) -> (String, String?) {
         let host = request.host
         switch check.outcome {
         case .valid: return ("OK: the key works (HTTP \(check.status ?? 200)).", nil)
-        case .proxyError: return ("FAILED at the proxy: \(check.reason)", "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, that the proxy is running and allows CONNECT to \(host):\(request.port), and its credentials")
-        case .dnsError: return ("FAILED at DNS: \(check.reason)", "check the host name in the base URL (`keywarden provider show \(provider.name)`), your DNS server (/etc/resolv.conf), VPN or split-horizon DNS")
-        case .connectError where check.stage == .connect: return ("FAILED at TCP connect: \(check.reason)", "nothing accepts connections at \(host):\(request.port): check the port and base URL, a firewall or security group, or the provider's status page")
-        case .connectError: return ("FAILED after connecting: \(check.reason)", "something on the path drops connections (a firewall, a proxy, the provider under load); retry, then check the provider's status page")
-        case .tlsError: return ("FAILED at TLS: \(check.reason)", "check the system clock (now \(Timestamp.now().iso8601)), the CA bundle (a TLS-inspecting proxy needs its CA: --ca-file or KEYWARDEN_CA_FILE), and that the base URL's host matches its certificate")
-        case .timeout: return ("FAILED: \(check.stage.map { "no progress at the \($0.rawValue) stage" } ?? "timed out"): \(check.reason)", "the host or network is slow or filtered; check the proxy and firewall, or raise --timeout")
+        case .proxyError: return (networkVerdict(check)!, "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, that the proxy is running and allows CONNECT to \(host):\(request.port), and its credentials")
+        case .dnsError: return (networkVerdict(check)!, "check the host name in the base URL (`keywarden provider show \(provider.name)`), your DNS server (/etc/resolv.conf), VPN or split-horizon DNS")
+        case .connectError where check.stage == .connect: return (networkVerdict(check)!, "nothing accepts connections at \(host):\(request.port): check the port and base URL, a firewall or security group, or the provider's status page")
+        case .connectError: return (networkVerdict(check)!, "something on the path drops connections (a firewall, a proxy, the provider under load); retry, then check the provider's status page")
+        case .tlsError: return (networkVerdict(check)!, "check the system clock (now \(Timestamp.now().iso8601)), the CA bundle (a TLS-inspecting proxy needs its CA: --ca-file or KEYWARDEN_CA_FILE), and that the base URL's host matches its certificate")
+        case .timeout: return (networkVerdict(check)!, "the host or network is slow or filtered; check the proxy and firewall, or raise --timeout")
         case .invalid: return ("FAILED at the probe: the provider rejected the key. \(check.reason)", check.fix ?? "rotate the key: create a new one\(provider.consoleURL.map { " at \($0)" } ?? "") and `keywarden key add \(provider.name)`")
         case .forbidden: return ("FAILED at the probe: the key is valid but not allowed. \(check.reason)", check.fix ?? "check the key's permissions, project, organisation and region")
         case .noCredit: return ("FAILED at the probe: no credit or quota. \(check.reason)", check.fix ?? "top up the account or raise its limit")
