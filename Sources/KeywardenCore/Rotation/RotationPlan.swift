@@ -63,7 +63,7 @@ public struct RotationPlan: Sendable {
                                       detail: "\(rotation) was interrupted at \(at) before a key was stored: would roll it back\(new.map { " (\($0) goes back to standby)" } ?? ""); \(old ?? "the old key") stays active")
             case .rotate(let pool, _, let old, let standby, let grace):
                 return RotationReport(pool, "would rotate", old: old, new: standby,
-                                      detail: "would replace \(old) with \(standby.map { "standby \($0)" } ?? "a new key from the rotate command"), test it, then retire \(old) for \(grace)")
+                                      detail: "would replace \(old) with \(standby.map { "standby \($0)" } ?? "a new key from the rotate command or the provider's admin API (--via)"), test it, then retire \(old) for \(grace)")
             case .blocked(let pool, let old, let reason):
                 return RotationReport(pool, "would fail", old: old, new: nil, detail: reason)
             case .reexport(let path, let scope, let format, let after, let revoking):
