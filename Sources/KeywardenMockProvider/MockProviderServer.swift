@@ -7,7 +7,7 @@ import NIOPosix
 import NIOSSL
 import X509
 
-/// A stand-in for the LLM providers, on loopback, for tests and the README's
+/// A stand-in for the LLM providers, on loopback, for tests and the docs'
 /// demo. It plays each built-in provider at `/<provider>/…` (point a provider's
 /// base URL at `baseURL(for:)`), answering with the provider's real status,
 /// headers and body for the situation named in the key itself:

@@ -24,6 +24,6 @@ public enum LoaderVariables {
         names.contains(name) || prefixes.contains { name.hasPrefix($0) }
     }
 
-    /// The list as the README and errors show it.
+    /// The list as docs/delivery.md and errors show it.
     public static let summary = "PATH, LD_*, DYLD_*, NODE_OPTIONS, PYTHONPATH, PERL5OPT, BASH_ENV, ENV and the like"
 }

@@ -29,7 +29,7 @@ public struct KeywardenError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// The process exit code for this error; documented in the README.
+    /// The process exit code for this error; documented in docs/commands.md.
     public var exitCode: Int32 {
         switch kind {
         case .failed: ExitCode.failure

@@ -7,7 +7,7 @@ struct Report: KeywardenCommand {
         abstract: "Say that a key failed (or worked) in use: recorded on the key and in the audit trail; may fail over.",
         discussion: """
         --env NAME reports the key that is the value of $NAME in this environment, as a deployment
-        holds it (the value never leaves this process: see the README). With an active failover policy
+        holds it (the value never leaves this process: see docs/agent.md). With an active failover policy
         (`keywarden rotate policy … --failover on`), a reported 401/402/403 on the active key promotes
         the pool's next healthy standby key. Uses the agent when one answers.
 

@@ -16,7 +16,7 @@ struct Serve: KeywardenCommand {
         Listens on --socket, else $KEYWARDEN_SOCKET, else $XDG_RUNTIME_DIR/keywarden/agent.sock, else
         ~/.local/state/keywarden/run/agent.sock: a 0600 socket in a 0700 folder (0660 and that group
         with --socket-group). The agent's own user and root have full access; other users need a token
-        (`keywarden token create`). SIGTERM or SIGINT stop it cleanly. See the README for the API.
+        (`keywarden token create`). SIGTERM or SIGINT stop it cleanly. The API: docs/api.md; as a systemd service: docs/operations.md.
 
         With --gateway it is also the LLM gateway on loopback TCP: programs send provider requests to
         http://127.0.0.1:8788/{provider}/… with a Keywarden token, and the agent adds the key

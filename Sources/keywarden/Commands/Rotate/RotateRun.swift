@@ -14,7 +14,7 @@ struct RotateRun: KeywardenCommand {
         the next run. --due also revokes retiring keys whose grace period has ended (their revoke
         command gets the old key on stdin).
 
-        From cron, as crontab lines (the README has the setup and systemd units):
+        From cron, as crontab lines (docs/rotation.md has the setup; scripts/install.sh installs a systemd timer):
           KEYWARDEN_HOME=/var/lib/keywarden
           KEYWARDEN_KEYFILE=/etc/keywarden/vault.key
           */15 * * * * /usr/local/bin/keywarden rotate --due --reexport
