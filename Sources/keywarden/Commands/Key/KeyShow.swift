@@ -47,7 +47,8 @@ struct KeyShow: KeywardenCommand {
         }
         if let expires = key.expires { rows.append(("expires", Output.time(expires))) }
         if let cause = key.failedBecause {
-            rows.append(("failed by", "\(cause); " + (key.nextProbeAt.map { "next recovery probe at \(Output.time($0)) (\(key.probeAttempts ?? 0) so far)" }
+            let probes = key.probeAttempts ?? 0
+            rows.append(("failed for", "\(cause); " + (key.nextProbeAt.map { "next recovery probe at \(Output.time($0)) (\(probes) probe\(probes == 1 ? "" : "s") so far)" }
                 ?? "not probed on its own: fix it at the provider, then `keywarden key check \(key.id)`")))
         }
         // Label and last detail are stored text: no terminal controls.
