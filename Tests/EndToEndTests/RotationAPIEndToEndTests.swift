@@ -12,8 +12,9 @@ struct RotationAPIEndToEndTests {
     static let anthropicAdmin = "sk-ant-admin01-" + String(repeating: "Q", count: 80) + "AA"
 
     /// A vault whose `provider` points at the mock, with its admin key in scope `admin`.
-    func vault(_ mock: MockProviderServer, _ provider: String, admin: String, mode: CLIMode = .direct) throws -> CLIHarness {
+    func vault(_ mock: MockProviderServer, _ provider: String, admin: String, mode: CLIMode = .direct, database: String? = nil) throws -> CLIHarness {
         let cli = CLIHarness(mode)
+        if let database { cli.environment["KEYWARDEN_DATABASE_URL"] = database }
         try cli.initVault()
         try cli.ok(["provider", "set", provider, "--base-url", mock.baseURL(for: provider)])
         try cli.ok(["scope", "add", "admin"])
@@ -280,6 +281,30 @@ struct RotationAPIEndToEndTests {
         let audit = try cli.ok(["audit", "--action", "rotate.upstream_delete"]).out
         #expect(audit.contains("its grace period ended"), "\(audit)")
         #expect(try active(cli, "openrouter").count == 1)
+        try cli.expectNoSecretLeaked()
+        await mock.shutdown()
+    }
+
+    @Test("on PostgreSQL: an OpenRouter rotation through the API, its provider-side id kept, the old key deleted at the end of grace",
+          .enabled(if: PostgresTestDatabase.isAvailable))
+    func onPostgres() async throws {
+        let db = try PostgresTestDatabase()
+        let mock = try await MockProviderServer.start()
+        let cli = try vault(mock, "openrouter", admin: Self.openrouterManagement, database: db.url)
+        #expect(!FileManager.default.fileExists(atPath: cli.databasePath), "the vault is in PostgreSQL")
+        _ = try cli.addKey("openrouter", scope: "prod", value: "sk-or-v1-" + String(repeating: "0f", count: 32))
+        try cli.ok(["rotate", "policy", "openrouter", "--scope", "prod", "--grace", "1s", "--via", "openrouter-management",
+                    "--admin-key", "kw://admin/OPENROUTER_ADMIN_KEY"])
+        try cli.ok(["rotate", "openrouter", "--scope", "prod"])
+        try cli.ok(["rotate", "openrouter", "--scope", "prod"])
+        remember(mock, "openrouter", in: cli)
+        let first = mock.adminKeys("openrouter")[0]
+        #expect(try active(cli, "openrouter")[0]["provider_key_id"] as? String == mock.adminKeys("openrouter")[1].id)
+        #expect(!(try cli.ok(["export", "--scope", "admin"]).out.contains("OPENROUTER_ADMIN_KEY")))
+        usleep(1_200_000)
+        #expect(try cli.ok(["rotate", "--due"]).out.contains("deleted \(first.id)"))
+        #expect(mock.adminKeys("openrouter").map(\.status) == ["deleted", "active"])
+        #expect(try cli.ok(["audit", "verify"]).status == 0)
         try cli.expectNoSecretLeaked()
         await mock.shutdown()
     }
