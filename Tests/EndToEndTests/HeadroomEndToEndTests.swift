@@ -41,6 +41,9 @@ struct HeadroomEndToEndTests {
         #expect(shownOpenAI.contains("rate limits requests "), "\(shownOpenAI)")
         let status = try cli.ok(["status"]).out
         #expect(status.contains("balances  2 keys reported"), "\(status)")
+        let lowAtFive = try cli.ok(["status", "--warn-below", "5"]).out
+        #expect(lowAtFive.contains("deepseek/prod \(low) (active): 3.20 CNY") && !lowAtFive.contains("deepseek/staging"), "\(lowAtFive)")
+        #expect(try cli.run(["status", "--warn-below", "five"]).status == 64)
 
         // Drained: the provider refuses calls, validate says no_credit (exit 5), status lists it as running low.
         mock.setBalance(forKeyContaining: "lowbalance", "0.00")
@@ -81,7 +84,8 @@ struct HeadroomEndToEndTests {
             let ca = cli.directory.file("ca-\(presented.rawValue).pem")
             try server.caPEM.write(toFile: ca, atomically: true, encoding: .utf8)
             try cli.ok(["provider", "set", "openai", "--base-url", "https://localhost:\(server.port)/openai"])
-            let doctor = try cli.run(["doctor", "openai", "--scope", "prod", "--ca-file", ca])
+            // A generous limit: on a busy machine resolving localhost can be slow.
+            let doctor = try cli.run(["doctor", "openai", "--scope", "prod", "--ca-file", ca, "--timeout", "60s"])
             #expect(doctor.status == 6, "\(presented): \(doctor.out)")
             #expect(doctor.out.contains("Verdict: FAILED at TLS"), "\(presented): \(doctor.out)")
             #expect(doctor.out.contains(expected), "\(presented): \(doctor.out)")

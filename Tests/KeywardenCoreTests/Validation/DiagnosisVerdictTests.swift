@@ -6,6 +6,15 @@ import KeywardenCrypto
 import KeywardenMockProvider
 import KeywardenTestSupport
 
+/// `localhost` without asking the system's resolver (whose thread pool a busy
+/// test run can hold up for longer than a check's time limit).
+struct LoopbackResolver: HostResolver {
+    func resolve(host: String, port: Int) async throws -> [SocketAddress] {
+        if host == "localhost" { return [try SocketAddress(ipAddress: "127.0.0.1", port: port)] }
+        return try await OfflineResolver().resolve(host: host, port: port)
+    }
+}
+
 @Suite("Diagnosis, sharper: TLS verdicts that name the cause, relay gateways' answers", .serialized)
 struct DiagnosisVerdictTests {
     func client(caPEM: String? = nil, folder: TemporaryDirectory = TemporaryDirectory()) throws -> ProbeClient {
@@ -14,7 +23,7 @@ struct DiagnosisVerdictTests {
             caFile = folder.file("ca.pem")
             try caPEM.write(toFile: caFile!, atomically: true, encoding: .utf8)
         }
-        return ProbeClient(resolver: OfflineResolver(), proxies: ProxySettings(environment: [:]), caFile: caFile)
+        return ProbeClient(resolver: LoopbackResolver(), proxies: ProxySettings(environment: [:]), caFile: caFile)
     }
 
     func diagnose(_ server: MockTLSServer, trustCA: Bool) async throws -> Diagnosis {
