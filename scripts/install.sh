@@ -15,6 +15,18 @@
 #   scripts/install.sh --uninstall     remove what was installed
 # PREFIX (default ~/.local) and XDG_CONFIG_HOME / XDG_DATA_HOME move the folders.
 set -euo pipefail
+
+binary=""
+case "${1:-}" in
+  --uninstall|"") ;;
+  --bin)
+    binary="${2:?install: --bin needs the path of a keywarden binary}"
+    [ -f "$binary" ] && [ -x "$binary" ] || { echo "install: --bin: $binary is not an executable file" >&2; exit 2; }
+    # Resolved before the cd below, so a relative path means what it says.
+    binary="$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")"
+    ;;
+  *) echo "install: unknown option '$1' (use --bin PATH or --uninstall)" >&2; exit 64 ;;
+esac
 cd "$(dirname "$0")/.."
 
 prefix="${PREFIX:-$HOME/.local}"
@@ -25,6 +37,30 @@ doc_dir="$data_home/doc/keywarden"
 unit_dir="$config_home/systemd/user"
 manifest="$doc_dir/installed-files"
 units=(keywarden.service keywarden-rotate.service keywarden-rotate.timer)
+
+# The folders go into systemd units (ExecStart=) and the manifest (one path a
+# line): a character either would read differently is refused, not escaped.
+for folder in "$bin_dir" "$data_home" "$config_home"; do
+  case "$folder" in
+    /*) ;;
+    *) echo "install: '$folder' is not an absolute path; set HOME, PREFIX or XDG_* to absolute paths" >&2; exit 2 ;;
+  esac
+  if [[ "$folder" =~ [[:space:]%\&#\\] ]]; then
+    echo "install: '$folder' contains a space or one of % & # \\, which systemd units would read differently; choose another PREFIX or XDG_* folder" >&2
+    exit 2
+  fi
+done
+
+# Only these can be in the manifest: uninstall removes nothing else, whatever
+# the file says.
+is_ours() {
+  case "$1" in
+    */bin/keywarden|*/bash-completion/completions/keywarden|*/zsh/site-functions/_keywarden|*/fish/completions/keywarden.fish) return 0 ;;
+    */systemd/user/keywarden.service|*/systemd/user/keywarden-rotate.service|*/systemd/user/keywarden-rotate.timer) return 0 ;;
+    */doc/keywarden/*.md) return 0 ;;
+  esac
+  return 1
+}
 
 # Whether a user service manager answers (not in containers, CI or ssh
 # sessions without lingering): units are then reloaded, stopped, disabled.
@@ -41,7 +77,12 @@ uninstall() {
     systemctl --user disable --now keywarden-rotate.timer keywarden.service >/dev/null 2>&1 || true
   fi
   while IFS= read -r path; do
-    [ -n "$path" ] && rm -f -- "$path"
+    case "$path" in /*) ;; *) continue ;; esac
+    if is_ours "$path"; then
+      rm -f -- "$path"
+    else
+      echo "install: not removing '$path': Keywarden never installs a file there" >&2
+    fi
   done < "$manifest"
   rm -f -- "$manifest"
   rmdir -- "$doc_dir" 2>/dev/null || true
@@ -49,16 +90,7 @@ uninstall() {
   echo "install: removed Keywarden's binary, completions, units and docs (the vault and its keyfile are kept)"
 }
 
-binary=""
-case "${1:-}" in
-  --uninstall) uninstall; exit 0 ;;
-  --bin)
-    binary="${2:?install: --bin needs the path of a keywarden binary}"
-    [ -x "$binary" ] || { echo "install: --bin: $binary is not an executable file" >&2; exit 2; }
-    ;;
-  "") ;;
-  *) echo "install: unknown option '$1' (use --bin PATH or --uninstall)" >&2; exit 64 ;;
-esac
+if [ "${1:-}" = "--uninstall" ]; then uninstall; exit 0; fi
 
 if [ -z "$binary" ]; then
   source scripts/setup.sh
@@ -68,16 +100,21 @@ if [ -z "$binary" ]; then
   binary="$RELEASE_BIN/keywarden"
 fi
 
-installed=()
-# put SOURCE DEST MODE: an atomic copy (temporary file, then rename).
+# The manifest is written as files are installed, so a run that fails half way
+# still leaves every file it wrote listed; a reinstall keeps the earlier lines.
+mkdir -p -- "$doc_dir"
+touch -- "$manifest"
+# put SOURCE DEST MODE: an atomic copy (temporary file, then rename), recorded.
 put() {
   mkdir -p -- "$(dirname "$2")"
   local tmp
   tmp="$(mktemp "$2.XXXXXX")"
+  trap 'rm -f -- "$tmp"' ERR
   cat -- "$1" > "$tmp"
   chmod "$3" "$tmp"
   mv -f -- "$tmp" "$2"
-  installed+=("$2")
+  trap - ERR
+  grep -qxF -- "$2" "$manifest" || printf '%s\n' "$2" >> "$manifest"
 }
 
 put "$binary" "$bin_dir/keywarden" 755
@@ -101,8 +138,6 @@ for doc in README.md docs/*.md; do
   put "$doc" "$doc_dir/$(basename "$doc")" 644
 done
 
-mkdir -p -- "$doc_dir"
-printf '%s\n' "${installed[@]}" > "$manifest"
 
 if have_user_manager; then systemctl --user daemon-reload; fi
 

@@ -50,6 +50,12 @@ struct SystemIntegrationTests {
         // Through the agent, without the keyfile.
         try cli.startAgent()
         #expect(try complete(["key", "rm"], "positional@0", "k_") == [key])
+        // A stopped agent (SIGSTOP) never answers: a Tab gives up after a second instead of freezing the shell.
+        kill(cli.agentProcessID, SIGSTOP)
+        let frozen = Date()
+        #expect(try complete(["key", "rm"], "positional@0", "k_").isEmpty)
+        #expect(Date().timeIntervalSince(frozen) < 5)
+        kill(cli.agentProcessID, SIGCONT)
         cli.agent?.stop()
 
         // Only a passphrase (its Argon2id would cost a second at every Tab): nothing, at once.
@@ -170,6 +176,27 @@ struct SystemIntegrationTests {
         #expect(try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--uninstall"], environment: environment).status == 1, "nothing left to remove")
         let bad = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--bin", directory.file("nope")], environment: environment)
         #expect(bad.status == 2 && bad.err.contains("nope"))
+
+        // A folder a unit's ExecStart= would split is refused before anything is written.
+        var spaced = environment
+        spaced["PREFIX"] = home + "/my apps"
+        let refused = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--bin", CommandRunner.keywardenBinary], environment: spaced)
+        #expect(refused.status == 2 && refused.err.contains("my apps"), "\(refused.err)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/my apps"))
+
+        // A relative --bin is the caller's, and a manifest edited to name another file removes only ours.
+        let built = URL(fileURLWithPath: CommandRunner.keywardenBinary)
+        let relative = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--bin", "./" + built.lastPathComponent], environment: environment,
+                                             currentDirectory: built.deletingLastPathComponent().path, timeout: 120)
+        #expect(relative.status == 0, "\(relative.err)")
+        let precious = directory.file("precious.txt")
+        try "keep me".write(toFile: precious, atomically: true, encoding: .utf8)
+        let manifest = home + "/.local/share/doc/keywarden/installed-files"
+        try (try String(contentsOfFile: manifest, encoding: .utf8) + precious + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let second = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--uninstall"], environment: environment, timeout: 60)
+        #expect(second.status == 0 && second.err.contains("not removing '\(precious)'"), "\(second.err)")
+        #expect(FileManager.default.fileExists(atPath: precious))
+        #expect(!FileManager.default.fileExists(atPath: files[0]))
     }
 
     // MARK: status

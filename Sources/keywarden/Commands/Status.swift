@@ -17,12 +17,19 @@ struct Status: KeywardenCommand {
         discussion: """
         Examples:
           keywarden status
+          keywarden status --warn-below 5   # balances under 5 (in each key's currency) listed as running low
           keywarden status --json      # the vault's fields, plus "agent" and "attention"
         """
     )
 
     @OptionGroup var vault: VaultOptions
+    @Option(help: ArgumentHelp("List balances below this amount as running low (default: 0 or less).", valueName: "amount"))
+    var warnBelow: String?
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if let warnBelow { _ = try BalanceWarning.threshold(warnBelow) }
+    }
 
     func run(_ context: CLIContext) async throws {
         let agent = await AgentLine.probe(context.environment)
@@ -53,7 +60,8 @@ struct Status: KeywardenCommand {
         }
         Self.printFailing(attention.failingKeys, to: out)
         Self.printRotations(attention.nextRotations, to: out)
-        StatusBalances.print(status.balances, to: out)
+        if StatusBalances.lines(status.balances).isEmpty == false { out.line() }
+        StatusBalances.print(status.balances, warnBelow: try warnBelow.map(BalanceWarning.threshold), to: out)
         StatusKeyHealth.print(status, to: out)
     }
 

@@ -37,8 +37,9 @@ enum CompletionCandidates {
     }
 
     /// `body`'s answer from the agent or the keyfile-unlocked vault; nil when
-    /// neither is at hand. Completion runs during argument parsing, which is
-    /// synchronous: the lookup runs as a task and this thread waits for it.
+    /// neither is at hand or it takes more than a second. Completion runs
+    /// during argument parsing, which is synchronous: the lookup runs as a
+    /// task and this thread waits for it.
     private static func fromVault(_ body: @escaping @Sendable (any KeywardenService) async throws -> [String]) -> [String]? {
         var environment = ProcessInfoEnvironment.current
         environment.removeValue(forKey: "KEYWARDEN_PASSPHRASE")
@@ -57,13 +58,16 @@ enum CompletionCandidates {
             if let service { result.names = try? await body(service) }
             done.signal()
         }
-        done.wait()
+        // A Tab must never freeze the shell: an agent that is stopped or a
+        // database that does not answer completes to nothing after a second.
+        guard done.wait(timeout: .now() + .seconds(1)) == .success else { return nil }
         return result.names
     }
 }
 
-/// The lookup's answer, handed from its task to the waiting thread (the
-/// semaphore orders the write before the read).
+/// The lookup's answer, handed from its task to the waiting thread. The
+/// semaphore orders the write before the read; a lookup that outlives the
+/// wait writes to a box nobody reads again (the process exits at once).
 private final class CompletionResult: @unchecked Sendable {
     var names: [String]?
 }
