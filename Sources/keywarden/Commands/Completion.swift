@@ -12,11 +12,10 @@ struct Completion: ParsableCommand {
         Scopes, providers and key ids complete from the vault when the agent runs or a
         keyfile is set (KEYWARDEN_KEYFILE); a passphrase is never asked for at a Tab.
 
-        Examples:
-          keywarden completion bash > ~/.local/share/bash-completion/completions/keywarden
-          keywarden completion zsh > ~/.local/share/zsh/site-functions/_keywarden
-          keywarden completion fish > ~/.config/fish/completions/keywarden.fish
-        scripts/install.sh installs all three.
+        Examples (scripts/install.sh installs all three):
+          keywarden completion bash  # into ~/.local/share/bash-completion/completions/
+          keywarden completion zsh   # as _keywarden, in a folder of $fpath
+          keywarden completion fish  # as ~/.config/fish/completions/keywarden.fish
         """
     )
 

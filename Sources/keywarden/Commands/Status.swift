@@ -17,8 +17,8 @@ struct Status: KeywardenCommand {
         discussion: """
         Examples:
           keywarden status
-          keywarden status --warn-below 5   # balances under 5 (in each key's currency) listed as running low
-          keywarden status --json      # the vault's fields, plus "agent" and "attention"
+          keywarden status --warn-below 5   # balances under 5 are running low
+          keywarden status --json           # plus "agent" and "attention"
         """
     )
 
@@ -71,7 +71,8 @@ struct Status: KeywardenCommand {
         out.line("Keys failing now (\(keys.count)):")
         for key in keys {
             let why = [key.outcome, key.detail].compactMap { $0 }.joined(separator: ": ")
-            out.line("  \(key.id)  \(key.provider)/\(key.scope)  \(key.state.rawValue)\(why.isEmpty ? "" : "  \(why)")")
+            let probe = key.nextProbeAt.map { "  (probed again \(Output.time($0)))" } ?? ""
+            out.line("  \(key.id)  \(key.provider)/\(key.scope)  \(key.state.rawValue)\(why.isEmpty ? "" : "  \(why)")\(probe)")
         }
         out.line("  (keywarden doctor PROVIDER --scope S explains; keywarden validate --key ID checks again)")
     }
