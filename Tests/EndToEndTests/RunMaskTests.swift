@@ -71,6 +71,119 @@ struct RunMaskTests {
         #expect(copied.stdout == bytes)
     }
 
+    @Test("a value inside a template line is masked on its own, not only as the whole rendered line", arguments: CLIMode.allCases)
+    func templateReferenceInsideText(mode: CLIMode) throws {
+        let (cli, key, _) = try maskVault(mode)
+        let template = cli.directory.file("auth.env.tpl")
+        try Data("AUTH=Bearer {{ kw://prod/ANTHROPIC_API_KEY }}\n".utf8).write(to: URL(fileURLWithPath: template))
+        let result = try cli.ok(["run", "--env-file", template, "--mask", "--", "sh", "-c", "echo \"${AUTH#Bearer }\"; echo \"$AUTH\""])
+        #expect(result.out == "***\n***\n")
+        #expect(!result.out.contains(key))
+    }
+
+    @Test("while it supervises, keywarden's own core limit stays 0; the command gets the caller's")
+    func coreLimit() throws {
+        let (cli, _, _) = try maskVault(.direct)
+        // The command reads its parent's (keywarden's) limits.
+        let inner = "ulimit -S -c unlimited && exec \"$0\" run --scope prod --mask -- sh -c 'ulimit -c; grep \"Max core file size\" /proc/$PPID/limits'"
+        let result = try CommandRunner.run("/bin/sh", ["-c", inner, CommandRunner.keywardenBinary], environment: cli.environment, timeout: 30)
+        #expect(result.status == 0, "\(result.err)")
+        let lines = result.out.split(separator: "\n").map(String.init)
+        #expect(lines.first == "unlimited", "\(result.out)")
+        let soft = lines.dropFirst().first?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first
+        #expect(soft == "0", "\(result.out)")
+    }
+
+    /// Runs keywarden on a pty; once the command (which never reads its
+    /// input) is ready, pastes 100 KB at it while reading all output.
+    static let paster = #"""
+        import os, select, subprocess, sys, time
+        binary = sys.argv[1]
+        master, slave = os.openpty()
+        os.set_blocking(master, False)
+        child = "echo ready; sleep 1; i=0; while [ $i -lt 3000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo done"
+        p = subprocess.Popen([binary, "run", "--scope", "prod", "--mask", "--", "sh", "-c", child], stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        out = b""
+        paste = (b"x" * 99 + b"\n") * 1000
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            want = [master] if b"ready" in out and paste else []
+            r, w, _ = select.select([master], want, [], 0.2)
+            if w:
+                try:
+                    paste = paste[os.write(master, paste[:4096]):]
+                except BlockingIOError:
+                    pass
+            if r:
+                try:
+                    data = os.read(master, 65536)
+                except BlockingIOError:
+                    data = None
+                except OSError:
+                    break
+                if data == b"":
+                    break
+                if data:
+                    out += data
+            if p.poll() is not None and not r:
+                break
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+            sys.stdout.write("stuck\n")
+        text = out.decode(errors="replace").replace("\r", "")
+        sys.stdout.write("done-seen=%s\n" % ("\ndone\n" in text))
+        sys.stdout.write("status=%d\n" % p.returncode)
+        """#
+
+    @Test("through a terminal: a large paste at a command that does not read it does not stall its output")
+    func pasteDoesNotDeadlock() throws {
+        let (cli, _, _) = try maskVault(.direct)
+        let result = try CommandRunner.run("/usr/bin/env", ["python3", "-c", Self.paster, CommandRunner.keywardenBinary],
+                                           environment: cli.environment, timeout: 40)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "done-seen=True\nstatus=0\n", "\(result.out)")
+    }
+
+    /// Preloaded into keywarden: sends keywarden SIGTERM from inside
+    /// posix_spawn, once SIGTERM has a handler, i.e. while the command is
+    /// being started and its pid is not known yet.
+    static let spawnSignaller = """
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <signal.h>
+        #include <spawn.h>
+        #include <unistd.h>
+        typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const [], char *const []);
+        int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attributes, char *const argv[], char *const envp[]) {
+            static int sent = 0;
+            struct sigaction current;
+            if (!sent && sigaction(SIGTERM, NULL, &current) == 0 && current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
+                sent = 1;
+                kill(getpid(), SIGTERM);
+            }
+            return ((spawn_fn)dlsym(RTLD_NEXT, "posix_spawn"))(pid, path, actions, attributes, argv, envp);
+        }
+        """
+
+    @Test("a signal that comes while the command is being started is passed on once it runs",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/cc")))
+    func signalDuringSpawn() throws {
+        let (cli, _, _) = try maskVault(.direct)
+        let source = cli.directory.file("signaller.c")
+        let library = cli.directory.file("signaller.so")
+        try Data(Self.spawnSignaller.utf8).write(to: URL(fileURLWithPath: source))
+        let compiled = try CommandRunner.run("/usr/bin/cc", ["-shared", "-fPIC", "-o", library, source, "-ldl"], environment: cli.environment)
+        try #require(compiled.status == 0, "\(compiled.err)")
+        let result = try cli.run(["run", "--scope", "prod", "--mask", "--", "sh", "-c", "sleep 3; echo ran"], env: ["LD_PRELOAD": library])
+        #expect(result.signalled, "\(result.out) \(result.err)")
+        #expect(result.status == SIGTERM)
+        #expect(!result.out.contains("ran"))
+    }
+
     @Test("a signal sent to keywarden reaches the command, whose exit status comes back")
     func forwardsSignals() throws {
         let (cli, key, _) = try maskVault(.direct)

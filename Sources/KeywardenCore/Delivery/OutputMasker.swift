@@ -5,8 +5,8 @@
 /// masker holds back the end of a chunk while it could still be the start of
 /// a value, and only that: the held bytes are at most the longest value's
 /// length minus one, and output that cannot begin a value goes out at once
-/// (an interactive prompt is not delayed). Where values overlap, the longest
-/// one that matches is masked.
+/// (an interactive prompt is not delayed). Values that overlap or touch are
+/// masked together as one `***`, so no tail of a longer value shows.
 ///
 /// The values stay in guarded memory (``Secret``) and are compared in place;
 /// the bytes held back, which may be part of a value, are wiped when they go.
@@ -60,33 +60,67 @@ public final class OutputMasker {
         drain(final: true)
     }
 
+    /// Whether the last masked run ended exactly where `pending` now starts
+    /// (plus `covered`): a value that begins inside that run or right after
+    /// it extends the run instead of getting a `***` of its own.
+    private var inRun = false
+    /// The leading bytes of `pending` already replaced by a `***` shown:
+    /// kept only because a value that overlaps them may still run on.
+    private var covered = 0
+
+    /// At each position the longest value that occurs there is found; values
+    /// that overlap or touch form one masked run, shown as one `***`, so no
+    /// part of any value is shown. The `***` goes out as soon as a run starts.
     private func drain(final: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(pending.count)
         var index = 0
+        // Where the current masked run ends, in `pending`; nil outside a run.
+        var runEnd: Int? = inRun ? covered : nil
         scan: while index < pending.count {
             let byte = pending[index]
-            guard starts[Int(byte)] else {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            let remaining = pending.count - index
-            for value in values {
-                switch match(value, at: index, remaining: remaining) {
-                case .whole:
-                    out.append(contentsOf: Self.replacement)
-                    index += value.count
-                    continue scan
-                case .prefix where !final:
-                    // A longer value may still be completed by the next chunk.
-                    break scan
-                case .prefix, .none:
-                    continue
+            var matchEnd: Int?
+            if starts[Int(byte)] {
+                let remaining = pending.count - index
+                // Longest first: the first whole match is the longest, and a
+                // prefix seen before it is of a longer value.
+                search: for value in values {
+                    switch match(value, at: index, remaining: remaining) {
+                    case .whole:
+                        matchEnd = index + value.count
+                        break search
+                    case .prefix where !final:
+                        // A longer value may still be completed by the next chunk.
+                        break scan
+                    case .prefix, .none:
+                        continue
+                    }
                 }
             }
-            out.append(byte)
+            if let end = matchEnd {
+                if let current = runEnd, index <= current {
+                    runEnd = max(current, end)
+                } else {
+                    out.append(contentsOf: Self.replacement)
+                    runEnd = end
+                }
+            } else if let current = runEnd, index < current {
+                // Inside a run already shown as ***.
+            } else {
+                out.append(byte)
+                runEnd = nil
+            }
             index += 1
+        }
+        if final {
+            inRun = false
+            covered = 0
+        } else if let current = runEnd, current >= index {
+            inRun = true
+            covered = current - index
+        } else {
+            inRun = false
+            covered = 0
         }
         var rest = Array(pending[index...])
         swap(&rest, &pending)

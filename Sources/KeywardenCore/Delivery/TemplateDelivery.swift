@@ -13,6 +13,16 @@ public enum TemplateDelivery {
     ///     is one value of a larger file.
     public static func render(_ template: [UInt8], file: String, lineOffset: Int = 0, service: some KeywardenService,
                               action: Delivery.Action, destination: String) async throws -> [UInt8] {
+        try await renderWithValues(template, file: file, lineOffset: lineOffset, service: service,
+                                   action: action, destination: destination).rendered
+    }
+
+    /// ``render(_:file:lineOffset:service:action:destination:)``, also
+    /// returning each value the template referenced, on its own: what
+    /// `run --mask` must mask, since the rendered text may hold a value
+    /// among other text (`Bearer {{ kw://… }}`) that the command can print alone.
+    public static func renderWithValues(_ template: [UInt8], file: String, lineOffset: Int = 0, service: some KeywardenService,
+                                        action: Delivery.Action, destination: String) async throws -> (rendered: [UInt8], values: [Secret]) {
         let references: [TemplateReference]
         do {
             references = try TemplateRenderer.references(in: template, file: file)
@@ -45,9 +55,10 @@ public enum TemplateDelivery {
             let delivered = try await service.environment(scope: scope, only: names.sorted(), action: action, destination: destination)
             values[scope] = Dictionary(uniqueKeysWithValues: delivered.map { ($0.name, $0.value) })
         }
-        return try TemplateRenderer.render(template, file: file) { scope, name in
+        let rendered = try TemplateRenderer.render(template, file: file) { scope, name in
             values[scope]![name]!.copyBytes()
         }
+        return (rendered, values.values.flatMap(\.values))
     }
 
     /// `run --env-file`: the variables of a dotenv file whose values are
@@ -55,6 +66,13 @@ public enum TemplateDelivery {
     /// `{{ kw://SCOPE/NAME }}` inside, in the file's order.
     public static func environmentFile(_ bytes: [UInt8], path: String, service: some KeywardenService,
                                        action: Delivery.Action, destination: String) async throws -> [EnvironmentVariable] {
+        try await environmentFileWithValues(bytes, path: path, service: service, action: action, destination: destination).variables
+    }
+
+    /// ``environmentFile(_:path:service:action:destination:)``, also
+    /// returning every value the file referenced, on its own (for `run --mask`).
+    public static func environmentFileWithValues(_ bytes: [UInt8], path: String, service: some KeywardenService,
+                                                 action: Delivery.Action, destination: String) async throws -> (variables: [EnvironmentVariable], referenced: [Secret]) {
         let entries: [DotenvEntry]
         do {
             entries = try DotenvParser.parse(bytes, file: path)
@@ -62,15 +80,17 @@ public enum TemplateDelivery {
             throw KeywardenError(.invalidInput, "\(error.description); nothing was run")
         }
         var result: [EnvironmentVariable] = []
+        var referenced: [Secret] = []
         for entry in entries {
             // A whole `kw://…` value is a reference without the braces.
             let whole = entry.value.starts(with: Array("kw://".utf8)) && !entry.value.contains(UInt8(ascii: " "))
             let template = whole ? Array("{{ ".utf8) + entry.value + Array(" }}".utf8) : entry.value
-            var rendered = try await render(template, file: "\(path):\(entry.line)", lineOffset: entry.line - 1, service: service,
-                                            action: action, destination: destination)
+            var (rendered, values) = try await renderWithValues(template, file: "\(path):\(entry.line)", lineOffset: entry.line - 1, service: service,
+                                                                action: action, destination: destination)
             defer { Secrets.wipe(&rendered) }
             result.append(EnvironmentVariable(name: entry.name, value: Secrets.secret(copying: rendered)))
+            referenced += values
         }
-        return result
+        return (result, referenced)
     }
 }

@@ -24,6 +24,24 @@ enum CoreDumps {
         setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
     }
 
+    /// The soft core limit back to 0, after `run --mask` has spawned its
+    /// command (which keeps what ``restoreForChild()`` gave it).
+    static func disableAfterSpawn() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else { return }
+        limit.rlim_cur = 0
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+    }
+
+    /// Before `run --mask` dies of its command's signal (SIGSEGV, SIGQUIT…):
+    /// soft and hard core limit 0, so that no core of keywarden, whose
+    /// environment holds the values, is written whatever the dumpable flag
+    /// and the system's core settings. Async-signal-safe.
+    static func forbidBeforeDying() {
+        var none = rlimit(rlim_cur: 0, rlim_max: 0)
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &none)
+    }
+
     /// Just before `run` execs its command: the soft core limit it would have
     /// had without Keywarden. (exec itself makes the new program dumpable
     /// again: the kernel resets the flag for a binary that is not set-id.)

@@ -21,16 +21,33 @@ struct OutputMaskerTests {
         #expect(stream(masker(["sk-secret-1"]), ["key=sk-secret-1 and sk-secret-1\n"]) == "key=*** and ***\n")
     }
 
-    @Test("a value split across chunks at every position is still replaced")
+    @Test("a value split across chunks at every position is still replaced, overlapping and adjacent values too")
     func split() {
-        let text = "before sk-ant-api03-XYZ after"
-        for cut in 0...text.utf8.count {
-            for second in cut...text.utf8.count {
-                let bytes = Array(text.utf8)
-                let chunks = [bytes[0..<cut], bytes[cut..<second], bytes[second...]].map { String(decoding: $0, as: UTF8.self) }
-                #expect(stream(masker(["sk-ant-api03-XYZ"]), chunks) == "before *** after", "cuts at \(cut), \(second)")
+        let cases: [(text: String, values: [String], expected: String)] = [
+            ("before sk-ant-api03-XYZ after", ["sk-ant-api03-XYZ"], "before *** after"),
+            ("before zz1234567890 after", ["zz12", "1234567890"], "before *** after"),
+            ("before 1234567890zz after", ["7890zz", "1234567890"], "before *** after"),
+            ("before abcdefgh after", ["abcd", "efgh"], "before *** after"),
+            ("x abcdabcdabcdab y", ["abcdabcd"], "x ***ab y"),
+        ]
+        for (text, values, expected) in cases {
+            let bytes = Array(text.utf8)
+            for cut in 0...bytes.count {
+                for second in cut...bytes.count {
+                    let chunks = [bytes[0..<cut], bytes[cut..<second], bytes[second...]].map { String(decoding: $0, as: UTF8.self) }
+                    #expect(stream(masker(values), chunks) == expected, "\(values) cut at \(cut), \(second)")
+                }
             }
         }
+    }
+
+    @Test("overlapping values: no tail of the longer one is shown; one *** per masked run")
+    func overlappingTail() {
+        #expect(stream(masker(["zz12", "1234567890"]), ["zz1234567890"]) == "***")
+        #expect(stream(masker(["zz12", "1234567890"]), ["a zz1234567890 b"]) == "a *** b")
+        #expect(stream(masker(["zz12", "1234567890"]), ["zz12", "34567890"]) == "***")
+        #expect(stream(masker(["abcd", "cdef", "efgh"]), ["-abcdefgh-"]) == "-***-")
+        #expect(stream(masker(["abcd"]), ["abcd abcd"]) == "*** ***")
     }
 
     @Test("one byte at a time")

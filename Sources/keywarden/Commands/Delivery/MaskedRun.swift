@@ -24,6 +24,9 @@ enum MaskedRun {
     /// sent them to the child's process group, which is ours.
     nonisolated(unsafe) private static var forwardTerminalSignals = false
     nonisolated(unsafe) private static var childProcess: pid_t = 0
+    /// Signals to pass on that came before the child's pid was known, on a
+    /// thread that did not block them (one flag per signal number).
+    nonisolated(unsafe) private static var earlySignals: UnsafeMutablePointer<Int32>?
 
     /// The signals passed on to the child.
     static let forwarded: [Int32] = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGCONT, SIGALRM]
@@ -79,7 +82,12 @@ enum MaskedRun {
         for sig in 1..<32 where sig != SIGKILL && sig != SIGSTOP { sigaddset(&defaults, Int32(sig)) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
 
-        // Signals are caught before the child exists, so none is lost between.
+        // Signals are caught before the child exists, and held (blocked)
+        // until its pid is known, so none is lost between: one that comes
+        // while it is spawned stays pending and is passed on at the unblock;
+        // one that another thread (which did not block it) takes meanwhile is
+        // noted in `earlySignals` and passed on just after. (The child itself
+        // starts with an empty mask: setsigmask above.)
         let wake = try pipePair()
         setNonBlocking(wake.read)
         setNonBlocking(wake.write)
@@ -87,24 +95,38 @@ enum MaskedRun {
         wakeDescriptor = wake.write
         forwardTerminalSignals = usePTY
         childProcess = 0
+        let early = UnsafeMutablePointer<Int32>.allocate(capacity: 65)
+        early.initialize(repeating: 0, count: 65)
+        earlySignals = early
+        var held = sigset_t()
+        sigemptyset(&held)
+        for sig in forwarded + [SIGCHLD, SIGWINCH] { sigaddset(&held, sig) }
+        pthread_sigmask(SIG_BLOCK, &held, nil)
         for sig in forwarded + [SIGCHLD, SIGWINCH] { catchSignal(sig) }
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for sig in forwarded + [SIGCHLD, SIGWINCH] { sigaddset(&unblock, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         // Our own writes to a closed reader fail with EPIPE instead of killing us.
         signal(SIGPIPE, SIG_IGN)
 
         var pid = pid_t()
+        // The command gets the caller's core limit; keywarden, whose
+        // environment holds the values, has 0 again right after.
+        CoreDumps.restoreForChild()
         var status = spawn(&pid, executable, arguments, &actions, &attributes)
         if status == ENOEXEC {
             // A script without a #! line: run it with sh, as execvp does.
             status = spawn(&pid, "/bin/sh", ["sh", executable] + arguments.dropFirst(), &actions, &attributes)
         }
+        CoreDumps.disableAfterSpawn()
+        if status == 0 { childProcess = pid }
+        pthread_sigmask(SIG_UNBLOCK, &held, nil)
+        if status == 0 {
+            for sig in forwarded where early[Int(sig)] != 0 {
+                early[Int(sig)] = 0
+                kill(pid, sig)
+            }
+        }
         guard status == 0 else {
             throw CommandFailure(code: status == ENOENT ? 127 : 126, message: "cannot run \(arguments[0]): \(String(cString: strerror(status)))")
         }
-        childProcess = pid
         // The child holds its ends now; ours must go so that EOF can come.
         for fd in childEnds { close(fd) }
 
@@ -157,6 +179,13 @@ enum MaskedRun {
         // After the child exits, output still in flight is drained; a
         // grandchild that keeps the pipe open is not waited for.
         var drainDeadline: Double?
+        // Keystrokes on their way to the pty: the master is non-blocking and
+        // written when poll says it has room, so a command that does not read
+        // its input cannot stop the relay of its output (and so itself).
+        // While the queue is full, our stdin is not read: the terminal holds the rest.
+        var input: [UInt8] = []
+        defer { Secrets.wipe(&input) }
+        if stdinToMaster { setNonBlocking(master) }
         while true {
             if childStatus == nil {
                 var status: Int32 = 0
@@ -169,7 +198,16 @@ enum MaskedRun {
             if let status = childStatus, openStreams.isEmpty || now() > (drainDeadline ?? 0) { return status }
             var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
             for index in openStreams { fds.append(pollfd(fd: streams[index].read, events: Int16(POLLIN), revents: 0)) }
-            if stdinOpen { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+            var stdinSlot: Int?
+            if stdinOpen && input.count < inputQueueLimit {
+                stdinSlot = fds.count
+                fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0))
+            }
+            var masterSlot: Int?
+            if !input.isEmpty {
+                masterSlot = fds.count
+                fds.append(pollfd(fd: master, events: Int16(POLLOUT), revents: 0))
+            }
             let ready = poll(&fds, nfds_t(fds.count), childStatus == nil ? 1000 : 50)
             if ready < 0 && errno != EINTR { return childStatus ?? 0 }
             if ready <= 0 { continue }
@@ -189,16 +227,31 @@ enum MaskedRun {
                     streams[index].finish()
                 }
             }
-            if stdinOpen, let last = fds.last, last.revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if let slot = stdinSlot, fds[slot].revents != 0 {
+                let room = min(buffer.count, inputQueueLimit - input.count)
+                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, room) }
                 if count > 0 {
-                    _ = buffer.withUnsafeBytes { writeAll(master, Array($0[0..<count])) }
+                    buffer.withUnsafeBytes { input.append(contentsOf: $0[0..<count]) }
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    stdinOpen = false
+                }
+            }
+            if let slot = masterSlot, fds[slot].revents != 0 {
+                let written = input.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+                if written > 0 {
+                    input.removeFirst(written)
+                } else if written < 0 && errno != EINTR && errno != EAGAIN {
+                    // The pty is gone (EIO): what was typed has nowhere to go.
+                    Secrets.wipe(&input)
+                    input = []
                     stdinOpen = false
                 }
             }
         }
     }
+
+    /// The most keystrokes held for the pty at once.
+    static let inputQueueLimit = 65536
 
     /// Empties the wake-up pipe; passes window size changes to the pty.
     private static func handleSignals(wake: Int32, master: Int32) {
@@ -218,8 +271,14 @@ enum MaskedRun {
                 // A signal the terminal sent (SI_KERNEL) reached the child
                 // already when it shares our process group.
                 let fromTerminal = info.map { $0.pointee.si_code == SI_KERNEL } ?? false
-                if MaskedRun.childProcess > 0 && (MaskedRun.forwardTerminalSignals || !fromTerminal) {
-                    kill(MaskedRun.childProcess, sig)
+                if MaskedRun.forwardTerminalSignals || !fromTerminal {
+                    let child = MaskedRun.childProcess
+                    if child > 0 {
+                        kill(child, sig)
+                    } else if sig > 0 && sig < 65, let early = MaskedRun.earlySignals {
+                        // Still being spawned: passed on once the pid is known.
+                        early[Int(sig)] = 1
+                    }
                 }
             }
             var byte = UInt8(truncatingIfNeeded: sig)
@@ -236,6 +295,8 @@ enum MaskedRun {
     private static func exitLike(_ status: Int32) -> Never {
         let signalNumber = status & 0x7F
         if signalNumber == 0 { exit((status >> 8) & 0xFF) }
+        // A child's SIGSEGV or SIGQUIT must not leave a core of keywarden.
+        CoreDumps.forbidBeforeDying()
         signal(signalNumber, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)

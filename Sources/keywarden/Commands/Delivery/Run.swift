@@ -77,6 +77,9 @@ struct Run: KeywardenCommand, Sendable {
         let executable = try Self.resolve(command[0], path: context.environment["PATH"])
         var variables: [EnvironmentVariable] = []
         var fromTemplate: [EnvironmentVariable] = []
+        // Each value a template referenced, on its own: a rendered line may
+        // hold one among other text, and the command can print it alone.
+        var templateValues: [Secret] = []
         var unset: [String] = []
         // Plain config entries (shown in listings anyway) are not masked.
         var plainNames: Set<String> = []
@@ -94,8 +97,8 @@ struct Run: KeywardenCommand, Sendable {
                 }
             }
             if let envFile {
-                fromTemplate = try await TemplateDelivery.environmentFile(InputFile.read(envFile, input: context.input), path: envFile, service: service,
-                                                                         action: .run, destination: destination)
+                (fromTemplate, templateValues) = try await TemplateDelivery.environmentFileWithValues(InputFile.read(envFile, input: context.input), path: envFile,
+                                                                                                     service: service, action: .run, destination: destination)
             }
         }
         if clean {
@@ -112,10 +115,10 @@ struct Run: KeywardenCommand, Sendable {
         for variable in variables + fromTemplate { Self.export(variable.name, variable.value) }
         inherited.closeOthersOnExec()
         if mask {
-            // keywarden stays non-dumpable; the child gets the core limit back.
-            CoreDumps.restoreForChild()
+            // keywarden stays non-dumpable with a core limit of 0; the child
+            // gets the core limit back (MaskedRun restores it around the spawn only).
             fflush(nil)
-            let values = variables.filter { !plainNames.contains($0.name) }.map(\.value) + fromTemplate.map(\.value)
+            let values = variables.filter { !plainNames.contains($0.name) }.map(\.value) + fromTemplate.map(\.value) + templateValues
             try MaskedRun.run(executable: executable, arguments: command, masking: values)
         }
         Self.restoreDefaultSignals()
