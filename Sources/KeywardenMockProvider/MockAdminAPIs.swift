@@ -26,8 +26,9 @@ public struct MockAdminKey: Sendable, Equatable {
 /// A scenario set per provider (`setAdminScenario`) makes them fail:
 /// `badadmin` (401 to every admin call), `quota` (create refused, 4xx, as at
 /// a limit on the number of keys), `hangcreate` / `hang` (no answer to the
-/// create / to any admin call), `faildelete` (delete or deactivate answers
-/// 500), `newkeyinvalid` (the created key then fails its test: 401).
+/// create / to any admin call), `lostcreate` (the key is made but the answer
+/// is a 502), `faildelete` (delete or deactivate answers 500), `newkeyinvalid`
+/// (the created key then fails its test: 401).
 final class MockAdminState: Sendable {
     private struct Store {
         var keys: [MockAdminKey] = []
@@ -81,6 +82,10 @@ final class MockAdminState: Sendable {
             }
             if scenario == "newkeyinvalid" { state.setScenario(forKeyContaining: value, "invalid") }
             store.withLockedValue { $0.keys.append(MockAdminKey(provider: provider, id: id, name: name, status: "active", value: value)) }
+            // The key is made, but its answer is lost (a proxy's 502 after the provider acted).
+            if scenario == "lostcreate" {
+                return .some(Self.json(502, #"{"error":{"message":"Bad gateway","type":"server_error","param":null,"code":null}}"#))
+            }
             if provider == "openai" {
                 return .some(Self.json(200, #"{"object":"organization.project.service_account","id":"\#(id)","name":"\#(name)","role":"member","created_at":1711471533,"api_key":{"object":"organization.project.service_account.api_key","value":"\#(value)","name":"Secret Key","created_at":1711471533,"id":"key_\#(id.dropFirst(9))"}}"#))
             }

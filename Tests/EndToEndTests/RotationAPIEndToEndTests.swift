@@ -92,7 +92,7 @@ struct RotationAPIEndToEndTests {
         await mock.shutdown()
     }
 
-    @Test("OpenAI: a failure at each step leaves the old key active and no stray key at the provider", arguments: ["badadmin", "quota", "hangcreate", "newkeyinvalid"])
+    @Test("OpenAI: a failure at each step leaves the old key active and no stray key at the provider", arguments: ["badadmin", "quota", "hangcreate", "lostcreate", "newkeyinvalid"])
     func openAIFailures(scenario: String) async throws {
         let mock = try await MockProviderServer.start()
         let cli = try vault(mock, "openai", admin: Self.openaiAdmin)
@@ -108,6 +108,12 @@ struct RotationAPIEndToEndTests {
         case "badadmin": #expect(result.out.contains("401") && result.out.contains("kw://admin/OPENAI_ADMIN_KEY"), "\(result.out)")
         case "quota": #expect(result.out.contains("400") && result.out.contains("maximum number of service accounts"), "\(result.out)")
         case "hangcreate": #expect(result.out.contains("create a service account"), "\(result.out)")
+        case "lostcreate":
+            // Made at the provider though the answer was lost: found by its name and deleted, audited.
+            #expect(mock.adminKeys("openai").count == 1, "created, then deleted")
+            #expect(result.out.contains("502"), "\(result.out)")
+            let audit = try cli.ok(["audit", "--action", "rotate.upstream_delete", "--json"]).out
+            #expect(audit.contains("\"ok\""), "\(audit)")
         default:
             #expect(mock.adminKeys("openai").count == 1, "created, then deleted")
             #expect(result.out.contains("deleted proj_test/"), "\(result.out)")

@@ -30,7 +30,8 @@ public struct BalanceProbe: Codable, Sendable, Equatable {
     public func read(_ body: [UInt8], host: String?, at time: Timestamp) -> KeyBalance? {
         guard let json = JSONValue.parse(body) else { return nil }
         let path = amount.split(separator: ".").map(String.init)
-        guard let text = json.values(at: path).first, text != "null", Double(text) != nil, text.count <= 40 else { return nil }
+        // Decimal text only: Double() also takes "nan", "inf" and hex, and a NaN balance would never trip --warn-below.
+        guard let text = json.values(at: path).first, text.count <= 40, Self.isDecimal(text) else { return nil }
         var unit = currency
         if let host = host?.lowercased(), let byHost = currencyByHost?[host] { unit = byHost }
         if let field = currencyField, let named = json.values(at: field.split(separator: ".").map(String.init)).first,
@@ -38,5 +39,15 @@ public struct BalanceProbe: Codable, Sendable, Equatable {
             unit = named.uppercased()
         }
         return KeyBalance(amount: text, currency: unit, checkedAt: time)
+    }
+
+    /// `-12`, `3.20`, `0.5`: an optional minus, digits, an optional fraction.
+    static func isDecimal(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if digits.first == "-" { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy(\.isASCII), whole.allSatisfy(\.isNumber) else { return false }
+        guard parts.count == 2 else { return true }
+        return !parts[1].isEmpty && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
     }
 }

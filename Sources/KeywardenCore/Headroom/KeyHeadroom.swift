@@ -65,6 +65,9 @@ public struct RateLimitHeadroom: Codable, Sendable, Equatable {
     /// The rate-limit headers among `headers`, or nil when there are none.
     /// Cheap enough for the gateway's hot path: a header is looked at only
     /// when its name starts with `x-ratelimit-` or `anthropic-ratelimit-`.
+    /// How many named limits one answer may record (providers send two to six).
+    static let maximumLimits = 8
+
     public static func parse(_ headers: some Sequence<(String, String)>, at time: Timestamp, source: String) -> RateLimitHeadroom? {
         var limits: [Limit] = []
         for (rawName, value) in headers {
@@ -86,7 +89,11 @@ public struct RateLimitHeadroom: Codable, Sendable, Equatable {
             } else {
                 continue
             }
-            guard ["limit", "remaining", "reset"].contains(field), !limitName.isEmpty, limitName.count <= 40 else { continue }
+            guard ["limit", "remaining", "reset"].contains(field), !limitName.isEmpty, limitName.count <= 40,
+                  limitName.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }) else { continue }
+            // At most eight limits a key: a relay answering with made-up header
+            // names must not make a metrics series (and a stored row) per name.
+            guard limits.count < Self.maximumLimits || limits.contains(where: { $0.name == limitName }) else { continue }
             let trimmed = value.trimmingCharacters(in: .whitespaces)
             var entry = limits.first { $0.name == limitName } ?? Limit(name: limitName)
             switch field {

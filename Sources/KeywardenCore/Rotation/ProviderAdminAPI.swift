@@ -257,7 +257,7 @@ struct ProviderAdminAPI: Sendable {
         // A provider may echo part of the key it refused ("Incorrect API key
         // provided: sk-admin-ab***yz"): no part of a key is repeated.
         let words = text.replacingOccurrences(of: "\n", with: " ").split(separator: " ", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("sk-") || $0.hasPrefix("\"sk-") ? "[key]" : String($0) }
+            .map { $0.contains("sk-") ? "[key]" : String($0) }
         return String(words.joined(separator: " ").prefix(200))
     }
 

@@ -254,6 +254,10 @@ extension Rotator {
         for pool in try tx.activePools() {
             guard let policy = try vault.rotationPolicy(provider: pool.provider, scope: pool.scope, tx),
                   let active = try activeKey(pool, tx) else { continue }
+            // A pool of admin keys inherits a policy only by accident (a child
+            // of a scope rotated through the API): rotating it would make a key
+            // at the provider that the pool then refuses, every run.
+            if active.role == .admin { continue }
             if let every = policy.every, (active.activatedAt ?? active.createdAt).adding(seconds: every.seconds) <= now {
                 due.append(pool)
             } else if let expires = active.expiresAt, expires <= now.adding(seconds: Self.expiryLead(policy)) {

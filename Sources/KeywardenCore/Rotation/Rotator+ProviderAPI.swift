@@ -42,7 +42,17 @@ extension Rotator {
                           rotation: RotationRecord) async throws(KeywardenError) -> (KeyRecord, RotationRecord) {
         let api = try await adminAPI(policy, definition: definition)
         // Named after the rotation, so a person can tell it apart at the provider.
-        let created = try await api.create(name: Self.upstreamName(rotation.id))
+        let created: CreatedProviderKey
+        do throws(KeywardenError) {
+            created = try await api.create(name: Self.upstreamName(rotation.id))
+        } catch {
+            if error.isLockedMeanwhile || error.kind == .invalidInput { throw error }
+            // The provider may have made the key although no usable answer came
+            // back (a timeout after it acted, a 5xx from a proxy, an answer
+            // without an id): look for it by its name and delete it, audited.
+            let note = try await sweepUnstored(rotation.id, pool: rotation.pool)
+            throw KeywardenError(error.kind, note.map { "\(error.message); \($0)" } ?? error.message)
+        }
         checkpoint("created")
         let display = definition.displayName
         do throws(KeywardenError) {

@@ -238,6 +238,10 @@ public struct Rotator: Sendable {
                 if outcome?.isNetwork == true && key.providerKeyId == nil {
                     key.state = .standby
                     key.updatedAt = vault.now
+                } else if key.providerKeyId != nil {
+                    // Made by a rotator, about to be deleted at the provider (or
+                    // reported as NEEDS A PERSON): never probed back into a pool.
+                    key.markFailed(because: .unexpected, at: vault.now)
                 } else {
                     key.markFailed(because: outcome ?? .unexpected, at: vault.now)
                 }

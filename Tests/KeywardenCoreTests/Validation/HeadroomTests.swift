@@ -36,6 +36,20 @@ struct HeadroomTests {
         #expect(RateLimitHeadroom.parse([("x-ratelimit-reset-requests", "1s")], at: .now(), source: "validate") == nil, "a reset alone says nothing left")
     }
 
+    @Test("hostile answers: at most eight limits from made-up header names, odd characters ignored; a balance that is not decimal text is not a balance")
+    func hostileAnswers() throws {
+        let flood = (0..<200).map { ("x-ratelimit-remaining-made-up-\($0)", "1") } + [("x-ratelimit-remaining-Evil\u{1B}[2J", "1")]
+        let parsed = try #require(RateLimitHeadroom.parse(flood, at: .now(), source: "gateway"))
+        #expect(parsed.limits.count == 8)
+        #expect(parsed.limits.allSatisfy { !$0.name.contains("\u{1B}") })
+        let probe = BalanceProbe(amount: "balance")
+        for text in ["nan", "inf", "-inf", "0x1p4", "1e3", "", "1.", ".5", "1.2.3", "١٢"] {
+            #expect(probe.read(Array(#"{"balance":"\#(text)"}"#.utf8), host: nil, at: .now()) == nil, "\(text)")
+        }
+        #expect(probe.read(Array(#"{"balance":"-3.20"}"#.utf8), host: nil, at: .now())?.amount == "-3.20")
+        #expect(probe.read(Array(#"{"balance":12}"#.utf8), host: nil, at: .now())?.amount == "12")
+    }
+
     @Test("balance probes read the providers' documented answers: amount as written, currency from the answer, the docs or the host")
     func readDocumented() throws {
         let now = Timestamp.now()

@@ -13,6 +13,11 @@ public final class PostgresLease: Sendable {
     private let connections: PostgresConnections
     private let lock: Int64
     private let held = NIOLockedValueBox<PostgresConnection?>(nil)
+    /// One claim at a time: the scheduler's rotation and recovery tasks both
+    /// ask, and two claims racing after a broken connection could each take
+    /// a new one, the second overwriting the first, which would then hold the
+    /// lock with nothing referencing it (no host could lead again).
+    private let claiming = NIOLock()
 
     init(connections: PostgresConnections, lock: Int64) {
         self.connections = connections
@@ -27,6 +32,10 @@ public final class PostgresLease: Sendable {
     /// lease whose connection broke is lost (another host may hold it now)
     /// and asked for again on a new connection.
     public func claim() -> Bool {
+        claiming.withLock { claimOnce() }
+    }
+
+    private func claimOnce() -> Bool {
         if let connection = held.withLockedValue({ $0 }) {
             if !connection.isClosed, (try? PostgresSession(connection: connection).execute("SELECT 1")) != nil { return true }
             PostgresConnections.close(connection)
