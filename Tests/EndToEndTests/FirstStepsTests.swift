@@ -56,7 +56,7 @@ struct FirstStepsTests {
         try cli.initVault()
         try cli.ok(["config", "set", "MODEL", "claude", "--scope", "dev"])
         let template = cli.directory.file("app.tpl"), output = cli.directory.file("app.conf")
-        try "model: {{ kw://dev/MODEL }}\n".write(toFile: template, atomically: true, encoding: .utf8)
+        try "model: {{ kw://dev/MODEL }}\n".write(toFile: template, atomically: false, encoding: .utf8)
         let injected = try cli.ok(["inject", "--in", template, "--out", output])
         #expect(injected.out.isEmpty)
         #expect(injected.err.contains("wrote \(output) from \(template)"))

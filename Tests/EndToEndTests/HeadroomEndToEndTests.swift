@@ -82,7 +82,7 @@ struct HeadroomEndToEndTests {
                                       (.selfSigned, "self-signed"), (.untrustedIssuer, "TLS-inspecting proxy")] {
             let server = try await MockTLSServer.start(presenting: presented)
             let ca = cli.directory.file("ca-\(presented.rawValue).pem")
-            try server.caPEM.write(toFile: ca, atomically: true, encoding: .utf8)
+            try server.caPEM.write(toFile: ca, atomically: false, encoding: .utf8)
             try cli.ok(["provider", "set", "openai", "--base-url", "https://localhost:\(server.port)/openai"])
             // A generous limit: on a busy machine resolving localhost can be slow.
             let doctor = try cli.run(["doctor", "openai", "--scope", "prod", "--ca-file", ca, "--timeout", "60s"])
@@ -101,7 +101,7 @@ struct HeadroomEndToEndTests {
         let cli = try e2e.vault(mock, providers: [])
         let base = "http://127.0.0.1:\(mock.port)/relay"
         let badRules = cli.directory.file("bad-rules.json")
-        try #"[{"status":[403],"outcome":"no_credit"}]"#.write(toFile: badRules, atomically: true, encoding: .utf8)
+        try #"[{"status":[403],"outcome":"no_credit"}]"#.write(toFile: badRules, atomically: false, encoding: .utf8)
         let refused = try cli.run(["provider", "add", "relay", "--base-url", base, "--env", "RELAY_API_KEY", "--probe-path", "/v1/models", "--rules", badRules])
         #expect(refused.status == 2)
         #expect(refused.err.contains("--rules \(badRules): rule 1 lacks \"reason\""), "\(refused.err)")
@@ -109,7 +109,7 @@ struct HeadroomEndToEndTests {
 
         let rules = cli.directory.file("rules.json")
         try #"[{"status":[503],"json":[{"path":"error.message","contains":"无可用渠道"}],"outcome":"provider_error","reason":"my relay has no channel for that model","fix":"ask #llm-ops"}]"#
-            .write(toFile: rules, atomically: true, encoding: .utf8)
+            .write(toFile: rules, atomically: false, encoding: .utf8)
         try cli.ok(["provider", "add", "relay", "--base-url", base, "--env", "RELAY_API_KEY", "--probe-path", "/v1/models", "--rules", rules])
         #expect(try cli.ok(["provider", "show", "relay"]).out.contains("own rules    1, before the built-in ones"))
         #expect(try cli.ok(["provider", "show", "moonshot"]).out.contains("balance      GET https://api.moonshot.ai/v1/users/me/balance, field data.available_balance"))

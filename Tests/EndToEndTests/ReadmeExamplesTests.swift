@@ -141,12 +141,12 @@ struct ReadmeExamplesTests {
             "app.py": "import os\nassert os.environ['ANTHROPIC_API_KEY'].startswith('sk-ant-')\n",
             "pasted": FakeKeys.anthropic("z") + "\n",
         ]
-        for (name, content) in files { try content.write(toFile: work + "/" + name, atomically: true, encoding: .utf8) }
-        try "#!/bin/sh\nprintf '%s' '\(FakeKeys.openai("c"))'\n".write(toFile: bin + "/pbpaste", atomically: true, encoding: .utf8)
+        for (name, content) in files { try content.write(toFile: work + "/" + name, atomically: false, encoding: .utf8) }
+        try "#!/bin/sh\nprintf '%s' '\(FakeKeys.openai("c"))'\n".write(toFile: bin + "/pbpaste", atomically: false, encoding: .utf8)
         chmod(bin + "/pbpaste", 0o755)
 
         let script = try Self.script(for: blocks, root: root, work: work, throughAgent: throughAgent)
-        try script.write(toFile: directory.file("readme.sh"), atomically: true, encoding: .utf8)
+        try script.write(toFile: directory.file("readme.sh"), atomically: false, encoding: .utf8)
         let environment = [
             "HOME": home, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"), "XDG_RUNTIME_DIR": runtime, "LANG": "C.UTF-8",
             "KEYWARDEN_ROOT": root, "USER": "readme", "LOGNAME": "readme",
@@ -154,7 +154,7 @@ struct ReadmeExamplesTests {
         let started = Date()
         let result = try CommandRunner.run("/bin/bash", [directory.file("readme.sh")], environment: environment, currentDirectory: work, timeout: 120)
         if let log = ProcessInfo.processInfo.environment["KEYWARDEN_README_LOG"] {  // for debugging a failing example
-            try? (script + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err).write(toFile: log, atomically: true, encoding: .utf8)
+            try? (script + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err).write(toFile: log, atomically: false, encoding: .utf8)
         }
         let failures = result.err.split(separator: "\n").filter { $0.hasPrefix("@@FAIL") }
         #expect(result.status == 0 && failures.isEmpty, "README examples failed:\n\(failures.joined(separator: "\n"))\n--- stderr (end) ---\n\(result.err.suffix(4000))")

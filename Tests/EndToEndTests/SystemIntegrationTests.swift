@@ -190,9 +190,9 @@ struct SystemIntegrationTests {
                                              currentDirectory: built.deletingLastPathComponent().path, timeout: 120)
         #expect(relative.status == 0, "\(relative.err)")
         let precious = directory.file("precious.txt")
-        try "keep me".write(toFile: precious, atomically: true, encoding: .utf8)
+        try "keep me".write(toFile: precious, atomically: false, encoding: .utf8)
         let manifest = home + "/.local/share/doc/keywarden/installed-files"
-        try (try String(contentsOfFile: manifest, encoding: .utf8) + precious + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: manifest, encoding: .utf8) + precious + "\n").write(toFile: manifest, atomically: false, encoding: .utf8)
         let second = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--uninstall"], environment: environment, timeout: 60)
         #expect(second.status == 0 && second.err.contains("not removing '\(precious)'"), "\(second.err)")
         #expect(FileManager.default.fileExists(atPath: precious))
@@ -255,13 +255,13 @@ struct SystemIntegrationTests {
 
         // 300 entries: config values, imported in one transaction.
         let file = cli.directory.file("big.env")
-        try (0..<300).map { "SETTING_\($0)=value-\($0)" }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (0..<300).map { "SETTING_\($0)=value-\($0)" }.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
         let imported = try onTerminal(cli, ["import", file, "--scope", "staging"])
         #expect(imported.contains(erase + "importing \(file): 300/300" + erase), "\(imported.suffix(300))")
         #expect(imported.contains("Imported 300 change(s) into staging."))
 
         let script = cli.directory.file("new-key.sh")
-        try "#!/bin/sh\necho sk-ant-api03-valid-new-\(String(repeating: "n", count: 40))\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho sk-ant-api03-valid-new-\(String(repeating: "n", count: 40))\n".write(toFile: script, atomically: false, encoding: .utf8)
         chmod(script, 0o700)
         try cli.ok(["rotate", "policy", "anthropic", "--scope", "dev", "--every", "1s", "--command", script])
         sleep(2)

@@ -65,7 +65,7 @@ final class GatewayFixture: @unchecked Sendable {
         let caDirectory = TemporaryDirectory(prefix: "keywarden-gateway-ca")
         if trustMock {
             let path = caDirectory.file("mock-ca.pem")
-            try mock.certificatePEM.write(toFile: path, atomically: true, encoding: .utf8)
+            try mock.certificatePEM.write(toFile: path, atomically: false, encoding: .utf8)
             settings.network = NetworkSettings(environment: [:], caFile: path)
         }
         let fixture = try AgentFixture(gateway: settings)

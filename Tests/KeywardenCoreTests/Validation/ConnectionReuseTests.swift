@@ -130,7 +130,7 @@ struct ConnectionReuseTests {
         #expect(mock.tlsConnections == 6, "a connection that failed verification is never pooled")
 
         let folder = TemporaryDirectory()
-        try mock.certificatePEM.write(toFile: folder.file("mock-ca.pem"), atomically: true, encoding: .utf8)
+        try mock.certificatePEM.write(toFile: folder.file("mock-ca.pem"), atomically: false, encoding: .utf8)
         let trusted = "https://localhost:\(mock.tlsPort)/anthropic"
         let results = await validator(concurrency: 3, caFile: folder.file("mock-ca.pem")).check(keys(30, baseURL: trusted))
         #expect(results.allSatisfy { $0.outcome == .valid }, "\(results.first?.reason ?? "")")

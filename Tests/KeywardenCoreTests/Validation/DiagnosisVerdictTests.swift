@@ -21,7 +21,7 @@ struct DiagnosisVerdictTests {
         var caFile: String?
         if let caPEM {
             caFile = folder.file("ca.pem")
-            try caPEM.write(toFile: caFile!, atomically: true, encoding: .utf8)
+            try caPEM.write(toFile: caFile!, atomically: false, encoding: .utf8)
         }
         return ProbeClient(resolver: LoopbackResolver(), proxies: ProxySettings(environment: [:]), caFile: caFile)
     }
