@@ -51,9 +51,9 @@ struct DotenvReader: Sendable, CustomTestStringConvertible {
         var readers: [DotenvReader] = []
         let python = try #require(which("python3"), "python3 is missing")
         readers.append(DotenvReader(name: "python-dotenv (interpolate)", decodesEscapedLineBreaks: true,
-                                    command: [python, "-c", pythonScript, "1"]))
+                                    command: [python, "-c", DotenvReaderScripts.python, "1"]))
         readers.append(DotenvReader(name: "python-dotenv (no interpolation)", decodesEscapedLineBreaks: true,
-                                    command: [python, "-c", pythonScript, "0"]))
+                                    command: [python, "-c", DotenvReaderScripts.python, "0"]))
         readers.append(DotenvReader(name: "godotenv", decodesEscapedLineBreaks: true, command: [try buildGodotenvReader(in: directory)]))
         let ruby = try #require(which("ruby"), "ruby is missing: scripts/setup.sh --for-tests installs ruby-dotenv")
         let script = directory + "/dotenv-reader.rb"
@@ -81,17 +81,6 @@ struct DotenvReader: Sendable, CustomTestStringConvertible {
         }
         return nil
     }
-
-    static let pythonScript = """
-        import json, sys
-        from dotenv import dotenv_values
-        interpolate = sys.argv[1] == "1"
-        result = {}
-        for path in sys.argv[2:]:
-            values = dotenv_values(path, interpolate=interpolate)
-            result[path] = {k: (None if v is None else v.encode("utf-8", "surrogatepass").hex()) for k, v in values.items()}
-        print(json.dumps(result))
-        """
 
     /// `Dotenv::Parser.call` is the parser of every release from 2.4 to 3.x
     /// (`Dotenv.parse` is not in 2.4); it runs `$(cmd)` as `Dotenv.load` does.

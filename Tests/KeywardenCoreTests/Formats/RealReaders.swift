@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KeywardenTestSupport
 
 @testable import KeywardenCore
 
@@ -130,18 +131,8 @@ enum Sandwich {
 // MARK: python-dotenv
 
 enum PythonDotenv {
-    /// Reads each file with `dotenv_values` and prints
-    /// `{path: {name: hex of the UTF-8 value, or null}}` as JSON.
-    static let script = """
-        import json, sys
-        from dotenv import dotenv_values
-        interpolate = sys.argv[1] == "1"
-        result = {}
-        for path in sys.argv[2:]:
-            values = dotenv_values(path, interpolate=interpolate)
-            result[path] = {k: (None if v is None else v.encode("utf-8", "surrogatepass").hex()) for k, v in values.items()}
-        print(json.dumps(result))
-        """
+    /// Reads each file with `dotenv_values`; see ``DotenvReaderScripts/python``.
+    static let script = DotenvReaderScripts.python
 
     /// Reads `files` and returns, per path, the name → hex map.
     static func read(_ files: [URL], interpolate: Bool, in directory: URL) throws -> [String: [String: String?]] {
