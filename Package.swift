@@ -28,11 +28,25 @@ let packedRelocations: [String] = {
 let packedRelocations: [String] = []
 #endif
 
+// Linux release builds of both executables: no symbol tables or debug info
+// (187 MB → 85 MB), and no dynamic export of the program's own 47,000
+// symbols, which `-static-stdlib` asks for and the Swift runtime's start-up
+// `dladdr` walks one by one (1.6 M instructions per start). Relative
+// relocations packed (DT_RELR, GNU ld; gold has no such option) where glibc
+// loads them (`packedRelocations` above): the 139,000 of a PIE this size took
+// a 3.3 MB table that every start read and kept resident; packed, 28 KB
+// (`--version` 7.9 → 6.5 ms, the agent 1.9 MiB smaller).
+let releaseLinking: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all"] + packedRelocations,
+                 .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "Keywarden",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "keywarden", targets: ["keywarden"]),
+        .executable(name: "keywarden-cli", targets: ["keywarden-cli"]),
         .executable(name: "keywarden-mock", targets: ["keywarden-mock"]),
     ],
     dependencies: [
@@ -96,6 +110,7 @@ let package = Package(
             name: "KeywardenCore",
             dependencies: [
                 "KeywardenCrypto",
+                "KeywardenLaunch",
                 "KeywardenMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +127,22 @@ let package = Package(
         ),
         // `struct ucred` / SO_PEERCRED, which Swift's Glibc hides.
         .target(name: "CPeerCredentials"),
+        // What the small `keywarden` launcher shares with the full command
+        // line, kept free of KeywardenCore (and of Foundation) so that the
+        // launcher stays small: the agent's socket (a blocking Unix socket,
+        // the trust checks, one HTTP/1.1 exchange with SwiftNIO's codec in an
+        // EmbeddedChannel), starting a command (PATH search, signals,
+        // descriptors, core dumps) and the names those need.
+        .target(
+            name: "KeywardenLaunch",
+            dependencies: [
+                "CPeerCredentials",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: directMetadataAccessors
+        ),
         // The agent: HTTP/1.1 over a Unix socket, peer checks, tokens, metrics.
         .target(
             name: "KeywardenServer",
@@ -135,6 +166,7 @@ let package = Package(
             name: "KeywardenClient",
             dependencies: [
                 "KeywardenCore",
+                "KeywardenLaunch",
                 "CPeerCredentials",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -144,30 +176,29 @@ let package = Package(
             ],
             swiftSettings: directMetadataAccessors
         ),
-        // The executable: argument parsing and printing, one file per subcommand.
+        // `keywarden`, the launcher: `--version` and `run` through the agent
+        // (its everyday form) are answered by this small binary, which starts
+        // in about half the time of the full command line; everything else is
+        // handed to `keywarden-cli` by exec (same process, same arguments).
         .executableTarget(
             name: "keywarden",
+            dependencies: ["KeywardenLaunch"],
+            swiftSettings: directMetadataAccessors,
+            linkerSettings: releaseLinking
+        ),
+        // The full command line: argument parsing and printing, one file per subcommand.
+        .executableTarget(
+            name: "keywarden-cli",
             dependencies: [
                 "KeywardenCore",
                 "KeywardenClient",
+                "KeywardenLaunch",
                 "KeywardenServer",
                 "CPeerCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: directMetadataAccessors,
-            // Linux release builds: no symbol tables or debug info (187 MB → 85 MB),
-            // and no dynamic export of the program's own 47,000 symbols, which
-            // `-static-stdlib` asks for and the Swift runtime's start-up
-            // `dladdr` walks one by one (1.6 M instructions per start).
-            // Relative relocations packed (DT_RELR, GNU ld; gold has no such
-            // option) where glibc loads them (`packedRelocations` above): the
-            // 139,000 of a PIE this size took a 3.3 MB table that every start
-            // read and kept resident; packed, 28 KB (`--version` 7.9 → 6.5 ms,
-            // the agent 1.9 MiB smaller).
-            linkerSettings: [
-                .unsafeFlags(["-Xlinker", "--no-export-dynamic", "-Xlinker", "--strip-all"] + packedRelocations,
-                             .when(platforms: [.linux], configuration: .release)),
-            ]
+            linkerSettings: releaseLinking
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.
         .target(name: "KeywardenTestSupport"),
@@ -187,6 +218,7 @@ let package = Package(
         ),
         .executableTarget(name: "keywarden-mock", dependencies: ["KeywardenMockProvider", "KeywardenCore"]),
         .testTarget(name: "KeywardenCryptoTests", dependencies: ["KeywardenCrypto"]),
+        .testTarget(name: "KeywardenLaunchTests", dependencies: ["KeywardenLaunch", "KeywardenCore"]),
         .testTarget(
             name: "KeywardenCoreTests",
             dependencies: ["KeywardenCore", "KeywardenTestSupport", "KeywardenMockProvider", .product(name: "GRDB", package: "GRDB.swift")]
@@ -209,7 +241,7 @@ let package = Package(
             ]
         ),
         // Runs the built `keywarden` binary as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-mock", "KeywardenServer", "KeywardenTestSupport", "KeywardenMockProvider",
+        .testTarget(name: "EndToEndTests", dependencies: ["keywarden", "keywarden-cli", "keywarden-mock", "KeywardenServer", "KeywardenTestSupport", "KeywardenMockProvider",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ],
     swiftLanguageModes: [.v6]

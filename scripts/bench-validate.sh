@@ -30,7 +30,7 @@ if [ -n "${KEYWARDEN_BIN:-}" ]; then
   BIN="$KEYWARDEN_BIN"
 elif [ -f scripts/build-release.sh ]; then
   source scripts/build-release.sh
-  build_release keywarden keywarden-mock
+  build_release keywarden keywarden-cli keywarden-mock
   BIN="$RELEASE_BIN"
 else
   swift build -c release --static-swift-stdlib --product keywarden >/dev/null

@@ -15,7 +15,9 @@ if [ -x "$(swift build -c release --static-swift-stdlib --show-bin-path)/keyward
 else
   echo "run: building keywarden (release). The first build compiles every dependency: 10-20 minutes on two cores; later builds take seconds."
 fi
-swift build -c release --static-swift-stdlib --product keywarden || { echo "run: the build failed (its errors are above)" >&2; exit 1; }
+for product in keywarden-cli keywarden; do
+  swift build -c release --static-swift-stdlib --product "$product" || { echo "run: the build failed (its errors are above)" >&2; exit 1; }
+done
 BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/keywarden"
 [ -x "$BIN" ] || { echo "run: build failed" >&2; exit 1; }
 

@@ -7,6 +7,7 @@ import KeywardenCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import KeywardenLaunch
 
 /// One keep-alive HTTP/1.1 connection to the agent's Unix socket: a blocking
 /// socket (``UnixSocket``) with SwiftNIO's HTTP client codec

@@ -1,4 +1,5 @@
 import KeywardenCore
+import KeywardenLaunch
 
 /// The one place that decides whether a command talks to the agent.
 ///

@@ -3,6 +3,7 @@ import KeywardenCore
 import NIOCore
 import NIOHTTP1
 import NIOFoundationCompat
+import KeywardenLaunch
 
 /// ``KeywardenService`` through the agent: each operation is
 /// `POST /v1/ops/{name}` with the operation as its JSON body, answered with
@@ -80,15 +81,4 @@ public struct AgentHealth: Codable, Sendable {
     public var startedAt: String?
     public var version: String?
     enum CodingKeys: String, CodingKey { case locked, startedAt = "started_at", version }
-}
-
-extension ByteBuffer {
-    /// Overwrites the readable bytes with zeros in place. Through the
-    /// read-only view on purpose: the mutable one would copy a shared storage
-    /// first (copy-on-write) and wipe only the new copy, leaving the original.
-    func wipeReadableBytes() {
-        withUnsafeReadableBytes { raw in
-            if let base = raw.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, raw.count) }
-        }
-    }
 }

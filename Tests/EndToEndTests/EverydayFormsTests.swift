@@ -1,4 +1,4 @@
-@testable import keywarden
+@testable import keywarden_cli
 import KeywardenTestSupport
 import Testing
 

@@ -160,6 +160,7 @@ struct SystemIntegrationTests {
             ".local/bin/keywarden", ".local/share/bash-completion/completions/keywarden", ".local/share/zsh/site-functions/_keywarden",
             ".config/fish/completions/keywarden.fish", ".config/systemd/user/keywarden.service",
             ".config/systemd/user/keywarden-rotate.service", ".config/systemd/user/keywarden-rotate.timer", ".local/share/doc/keywarden/README.md",
+            ".local/libexec/keywarden/keywarden-cli",
         ].map { home + "/" + $0 }
         for file in files { #expect(FileManager.default.fileExists(atPath: file), "\(file)") }
         let mode = (try FileManager.default.attributesOfItem(atPath: files[0])[.posixPermissions] as! NSNumber).intValue
@@ -176,6 +177,13 @@ struct SystemIntegrationTests {
         #expect(try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--uninstall"], environment: environment).status == 1, "nothing left to remove")
         let bad = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--bin", directory.file("nope")], environment: environment)
         #expect(bad.status == 2 && bad.err.contains("nope"))
+        // A launcher without its full command line beside it is refused: it could answer only run and --version.
+        let alone = directory.file("alone")
+        try FileManager.default.createDirectory(atPath: alone, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CommandRunner.keywardenBinary, toPath: alone + "/keywarden")
+        let lonely = try CommandRunner.run(Self.repository + "/scripts/install.sh", ["--bin", alone + "/keywarden"], environment: environment)
+        #expect(lonely.status == 2 && lonely.err.contains("keywarden-cli"), "\(lonely.err)")
+        #expect(!FileManager.default.fileExists(atPath: files[0]))
 
         // A folder a unit's ExecStart= would split is refused before anything is written.
         var spaced = environment

@@ -1,3 +1,4 @@
+import KeywardenLaunch
 import Foundation
 
 /// Which variables a delivery command asked for (`--only A,B`), and the check
@@ -21,21 +22,10 @@ public enum RequestedVariables {
     /// the agent's socket decides these answers, so `run` must not let it
     /// choose the child's loader.
     public static func check(_ names: [String], only: [String]?) throws(KeywardenError) {
-        if Set(names).count != names.count {
-            throw KeywardenError(.failed, "the agent sent a variable twice; nothing was used")
-        }
-        if let only {
-            let wanted = Set(only)
-            if let extra = names.first(where: { !wanted.contains($0) }) {
-                throw KeywardenError(.failed, "the agent sent \(extra), which was not asked for; nothing was used")
-            }
-            if let missing = only.first(where: { !names.contains($0) }) {
-                throw KeywardenError(.failed, "the agent did not send \(missing); nothing was used")
-            }
-            return
-        }
-        if let loader = names.first(where: LoaderVariables.contains) {
-            throw KeywardenError(.invalidInput, "the agent sent \(loader), which changes how programs load; it is used only when asked for by name (--only \(loader),…)")
+        switch DeliveredVariables.problem(names, only: only) {
+        case nil: return
+        case .failed(let message)?: throw KeywardenError(.failed, message)
+        case .invalidInput(let message)?: throw KeywardenError(.invalidInput, message)
         }
     }
 }

@@ -1,11 +1,11 @@
+import KeywardenLaunch
+
 /// Validation of the names users type. Rules are strict so that names survive
 /// every export format and every shell without quoting.
 public enum Names {
     /// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most 128 bytes.
     public static func isEnvironmentVariable(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, bytes.count <= 128, isLetterOrUnderscore(first) else { return false }
-        return bytes.allSatisfy { isLetterOrUnderscore($0) || isDigit($0) }
+        EnvironmentVariableName.isValid(name)
     }
 
     /// A scope: segments of `[a-z0-9][a-z0-9._-]*` joined by `/` (`prod`, `team/app`).

@@ -5,11 +5,12 @@ import Darwin
 #endif
 import ArgumentParser
 import KeywardenCore
+import KeywardenLaunch
 
 /// The `keywarden` command line. Each subcommand lives in its own file under
 /// `Commands/`; all logic is in KeywardenCore.
 struct Keywarden: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = KeywardenVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "keywarden",

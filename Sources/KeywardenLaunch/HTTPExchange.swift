@@ -1,4 +1,3 @@
-import KeywardenCore
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -10,18 +9,18 @@ import NIOHTTP1
 /// A fresh channel per exchange: an `EmbeddedChannel` belongs to the thread
 /// that made it, and an async command may resume on another thread between
 /// two requests. The codec keeps no state between keep-alive exchanges.
-enum HTTPExchange {
+public enum HTTPExchange {
     /// The status and the whole body of an answer.
-    struct Answer: Sendable {
-        var status: Int
-        var body: ByteBuffer
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: ByteBuffer
         /// False when the agent said it closes the connection after this answer.
-        var keepAlive = true
+        public var keepAlive = true
     }
 
     /// Why an exchange failed, and whether the request had left: a caller
     /// may say "nothing was done" only for `.notSent`.
-    enum Failure: Error {
+    public enum Failure: Error {
         case notSent(any Error)
         case closedBeforeAnswer
         case unreadable(any Error)
@@ -30,7 +29,7 @@ enum HTTPExchange {
     /// Writes `head` (and `body`) and reads until the answer's end. The
     /// buffers the answer arrived in are zeroed once it is decoded; the
     /// answer's body is the caller's to wipe.
-    static func perform(_ head: HTTPRequestHead, body: ByteBuffer?, on socket: UnixSocket) throws(Failure) -> Answer {
+    public static func perform(_ head: HTTPRequestHead, body: ByteBuffer?, on socket: UnixSocket) throws(Failure) -> Answer {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let outgoing: [ByteBuffer]

@@ -1,4 +1,5 @@
 import KeywardenCore
+import KeywardenLaunch
 
 /// The everyday forms of `run` and `export` — the commands programs and
 /// shell prompts start most often — recognised without ArgumentParser.
@@ -21,7 +22,7 @@ enum EverydayForms {
         switch name {
         case "run":
             guard let terminator = arguments.firstIndex(of: "--"),
-                  let options = options(arguments[1..<terminator], allowed: ["--scope", "--only", "--env-file", "--keyfile", "--database"], flags: ["--clean"])
+                  let options = EverydayArguments.parse(arguments[1..<terminator], allowed: ["--scope", "--only", "--env-file", "--keyfile", "--database"], flags: ["--clean"])
             else { return nil }
             var run = Run()
             run.vault = vaultOptions(options)
@@ -36,7 +37,7 @@ enum EverydayForms {
             run.command = Array(arguments[(terminator + 1)...])
             return (try? run.validate()) == nil ? nil : run
         case "export":
-            guard let options = options(arguments[1...], allowed: ["--scope", "--format", "--output", "--only", "--keyfile", "--database"], flags: []),
+            guard let options = EverydayArguments.parse(arguments[1...], allowed: ["--scope", "--format", "--output", "--only", "--keyfile", "--database"], flags: []),
                   let scope = options["--scope"] else { return nil }
             var format = ExportFormat.dotenv
             if let given = options["--format"] {
@@ -57,40 +58,7 @@ enum EverydayForms {
         }
     }
 
-    private struct Options {
-        var values: [String: String] = [:]
-        var flags: Set<String> = []
-
-        subscript(_ name: String) -> String? { values[name] }
-    }
-
-    /// `--name value`, `--name=value` and `--flag`, each at most once; nil
-    /// for anything else.
-    private static func options(_ tokens: ArraySlice<String>, allowed: Set<String>, flags allowedFlags: Set<String>) -> Options? {
-        var options = Options()
-        var index = tokens.startIndex
-        while index < tokens.endIndex {
-            let token = tokens[index]
-            index += 1
-            if allowedFlags.contains(token) {
-                guard options.flags.insert(token).inserted else { return nil }
-                continue
-            }
-            let name: String, value: String
-            if let equals = token.firstIndex(of: "=") {
-                (name, value) = (String(token[..<equals]), String(token[token.index(after: equals)...]))
-            } else {
-                guard index < tokens.endIndex else { return nil }
-                (name, value) = (token, tokens[index])
-                index += 1
-            }
-            guard allowed.contains(name), !value.isEmpty, !value.hasPrefix("-"), options[name] == nil else { return nil }
-            options.values[name] = value
-        }
-        return options
-    }
-
-    private static func vaultOptions(_ options: Options) -> VaultOptions {
+    private static func vaultOptions(_ options: EverydayArguments) -> VaultOptions {
         var vault = VaultOptions()
         vault.keyfile = options["--keyfile"]
         vault.database = options["--database"]

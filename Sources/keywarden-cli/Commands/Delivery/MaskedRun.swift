@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CPeerCredentials
 import KeywardenCore
+import KeywardenLaunch
 
 /// `run --mask`: the command runs as a child whose stdout and stderr pass
 /// through an ``OutputMasker`` on their way to ours.

@@ -11,12 +11,12 @@ import NIOCore
 /// SwiftNIO's event loop group cost a command more than the request itself).
 /// It moves bytes only; the HTTP on top is SwiftNIO's codec
 /// (``HTTPExchange``). Errors are NIO's `IOError`, as they were on a channel.
-final class UnixSocket {
+public final class UnixSocket {
     private var descriptor: Int32
 
     /// Connects to `path`. A Unix socket connects at once or fails: ENOENT
     /// or ECONNREFUSED when nothing listens there.
-    init(connectingTo path: String) throws(IOError) {
+    public init(connectingTo path: String) throws(IOError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -44,14 +44,14 @@ final class UnixSocket {
     deinit { close() }
 
     /// Closes the connection (again: a no-op).
-    func close() {
+    public func close() {
         if descriptor >= 0 { _ = systemClose(descriptor) }
         descriptor = -1
     }
 
     /// The process listening at the other end, as the kernel recorded it when
     /// it accepted the connection (`SO_PEERCRED`); nil when the kernel does not say.
-    func peerCredentials() -> kw_ucred? {
+    public func peerCredentials() -> kw_ucred? {
         var credentials = kw_ucred()
         var length = socklen_t(MemoryLayout<kw_ucred>.size)
         guard getsockopt(descriptor, SOL_SOCKET, kw_so_peercred(), &credentials, &length) == 0,
@@ -62,7 +62,7 @@ final class UnixSocket {
     /// Whether the connection can carry another request. The agent closes
     /// idle connections, which shows as the socket turning readable (at its
     /// end); bytes nobody asked for make it unusable as well.
-    var isReusable: Bool {
+    public var isReusable: Bool {
         guard descriptor >= 0 else { return false }
         var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 0
@@ -70,7 +70,7 @@ final class UnixSocket {
 
     /// Writes all of each buffer, in order. `MSG_NOSIGNAL`: an agent that went
     /// away is an error here, not a SIGPIPE that ends the command.
-    func send(_ buffers: [ByteBuffer]) throws(IOError) {
+    public func send(_ buffers: [ByteBuffer]) throws(IOError) {
         for buffer in buffers {
             let failure: Int32? = buffer.withUnsafeReadableBytes { raw in
                 var offset = 0
@@ -90,7 +90,7 @@ final class UnixSocket {
 
     /// Appends what has arrived to `buffer`, waiting until something does;
     /// false at the end of the stream (the agent closed the connection).
-    func receive(into buffer: inout ByteBuffer, atMost count: Int = 65536) throws(IOError) -> Bool {
+    public func receive(into buffer: inout ByteBuffer, atMost count: Int = 65536) throws(IOError) -> Bool {
         while true {
             var code: Int32 = 0
             let received = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in

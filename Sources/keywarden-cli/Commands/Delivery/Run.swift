@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import KeywardenClient
 import KeywardenCore
+import KeywardenLaunch
 
 struct Run: KeywardenCommand, Sendable {
     static let configuration = CommandConfiguration(
@@ -74,7 +75,8 @@ struct Run: KeywardenCommand, Sendable {
         let inherited = InheritedDescriptors.current()
         // The command is found with the caller's PATH, before any of the
         // scope's variables (which may hold a PATH of their own) are set.
-        let executable = try Self.resolve(command[0], path: context.environment["PATH"])
+        let executable: String
+        do { executable = try CommandStart.resolve(command[0], path: context.environment["PATH"]) } catch { throw CommandFailure(code: error.code, message: error.message) }
         var variables: [EnvironmentVariable] = []
         var fromTemplate: [EnvironmentVariable] = []
         // Each value a template referenced, on its own: a rendered line may
@@ -87,7 +89,7 @@ struct Run: KeywardenCommand, Sendable {
             (variables, unset) = try await gatewayEnvironment(context, scope: scope)
         } else {
             let service = try await Session.service(context, vault, command: "run")
-            let destination = "command \(Self.programName(command[0]))"
+            let destination = "command \(CommandStart.programName(command[0]))"
             if let scope {
                 variables = try await service.environment(scope: scope, only: RequestedVariables.parse(only: only), action: .run, destination: destination)
                 if mask {
@@ -101,18 +103,14 @@ struct Run: KeywardenCommand, Sendable {
                                                                                                      service: service, action: .run, destination: destination)
             }
         }
-        if clean {
-            let keep: [(String, String)] = ["PATH", "HOME"].compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
-            clearenv()
-            for (name, value) in keep { setenv(name, value, 1) }
-        }
+        if clean { CommandStart.clearEnvironmentKeepingPathAndHome() }
         // Keywarden's own credentials unlock the whole vault; the command gets
         // only what the scope gives it (a scope may still define one of these
         // names on purpose, which is set below).
-        for name in Self.ownCredentials { unsetenv(name) }
+        CommandStart.removeOwnCredentials()
         // With --gateway: every provider key the parent had, so only the token is left.
         for name in unset { unsetenv(name) }
-        for variable in variables + fromTemplate { Self.export(variable.name, variable.value) }
+        for variable in variables + fromTemplate { variable.value.withUnsafeBytes { CommandStart.setVariable(variable.name, bytes: $0) } }
         inherited.closeOthersOnExec()
         if mask {
             // keywarden stays non-dumpable with a core limit of 0; the child
@@ -121,18 +119,8 @@ struct Run: KeywardenCommand, Sendable {
             let values = variables.filter { !plainNames.contains($0.name) }.map(\.value) + fromTemplate.map(\.value) + templateValues
             try MaskedRun.run(executable: executable, arguments: command, masking: values)
         }
-        Self.restoreDefaultSignals()
-        CoreDumps.restoreForChild()
-        fflush(nil)
-        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        execv(executable, &argv)
-        if errno == ENOEXEC {
-            // A script without a #! line: run it with sh, as execvp does.
-            var shArgv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), strdup(executable)] + command.dropFirst().map { strdup($0) } + [nil]
-            execv("/bin/sh", &shArgv)
-        }
-        let code: Int32 = errno == ENOENT ? 127 : 126
-        throw CommandFailure(code: code, message: "cannot run \(command[0]): \(String(cString: strerror(errno)))")
+        let failure = CommandStart.exec(executable, arguments: command)
+        throw CommandFailure(code: failure.code, message: failure.message)
     }
 
     /// `--gateway`: a run token from the agent and the environment that goes
@@ -149,7 +137,7 @@ struct Run: KeywardenCommand, Sendable {
                                                        warn: { context.output.error("keywarden: \($0)") }) else {
             throw KeywardenError.gatewayNeedsAgent
         }
-        let answer = try await agent.gatewayToken(scope: scope, providers: providers, ttl: ttl, program: Self.programName(command[0]))
+        let answer = try await agent.gatewayToken(scope: scope, providers: providers, ttl: ttl, program: CommandStart.programName(command[0]))
         // Whatever answers at the socket must not choose the child's loader
         // (as for a plain `run`) nor slip in a name setenv would mangle.
         let names = Array(answer.variables.keys)
@@ -169,52 +157,5 @@ struct Run: KeywardenCommand, Sendable {
             throw KeywardenError(.invalidInput, "invalid provider name '\(bad)' in --only: with --gateway, --only takes provider names (anthropic,openai)")
         }
         return names
-    }
-
-    /// The variables that carry Keywarden's own credentials.
-    static let ownCredentials = KeywardenCredentialsEnvironment.names
-
-    /// The file `name` runs: itself when it contains a `/`, else the first
-    /// executable regular file of that name in `path` (as execvp searches;
-    /// an empty entry is the current folder). Exit 127 when there is none,
-    /// 126 when only non-executable ones exist.
-    static func resolve(_ name: String, path: String?) throws -> String {
-        if name.contains("/") { return name }
-        guard !name.isEmpty else { throw CommandFailure(code: 127, message: "cannot run an empty command name") }
-        var denied = false
-        for entry in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (entry.isEmpty ? "." : String(entry)) + "/" + name
-            var info = stat()
-            guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            if access(candidate, X_OK) == 0 { return candidate }
-            denied = true
-        }
-        if denied { throw CommandFailure(code: 126, message: "cannot run \(name): Permission denied") }
-        throw CommandFailure(code: 127, message: "cannot run \(name): command not found in PATH")
-    }
-
-    /// A program expects default signal dispositions and an empty signal mask;
-    /// ignored signals and the mask survive exec, so an inherited blocked
-    /// SIGTERM or ignored SIGPIPE would change how the command dies.
-    static func restoreDefaultSignals() {
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
-        for sig in 1..<32 where sig != SIGKILL && sig != SIGSTOP {
-            signal(Int32(sig), SIG_DFL)
-        }
-    }
-
-    /// Only the program's name is recorded: its arguments are the user's and may hold anything.
-    static func programName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
-    }
-
-    static func export(_ name: String, _ value: Secret) {
-        var bytes = value.copyBytes() + [0]
-        defer { Secrets.wipe(&bytes) }
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { setenv(name, $0.baseAddress!, 1) }
-        }
     }
 }
