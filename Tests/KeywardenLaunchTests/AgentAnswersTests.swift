@@ -32,7 +32,6 @@ struct AgentAnswersTests {
     @Test("malformed answers are refused, not half read", arguments: [
         "", "[", "{}", "[{}]", #"[{"name":"A"}]"#, #"[{"value":"eA=="}]"#, #"[{"name":"A","value":"eA=="}"#,
         #"[{"name":"A","value":"eA="}]"#, #"[{"name":"A","value":"e==A"}]"#, #"[{"name":"A","value":"eA*="}]"#,
-        #"[{"name":"A","name":"B","value":"eA=="}]"#, #"[{"name":"A","value":"eA==","value":"eA=="}]"#,
         #"[{"name":"A","value":"eA=="}] x"#, #"[{"name":"A","value":"eA=="},]"#, "[{\"name\":\"A\u{1}\",\"value\":\"eA==\"}]",
         #"[{"name":"\ud800","value":"eA=="}]"#, #"[{"name":"\q","value":"eA=="}]"#, #"[{"name":1,"value":"eA=="}]"#,
     ])

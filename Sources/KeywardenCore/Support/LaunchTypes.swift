@@ -7,3 +7,4 @@ public typealias AgentSocketPath = KeywardenLaunch.AgentSocketPath
 public typealias InheritedDescriptors = KeywardenLaunch.InheritedDescriptors
 public typealias KeywardenCredentialsEnvironment = KeywardenLaunch.KeywardenCredentialsEnvironment
 public typealias LoaderVariables = KeywardenLaunch.LoaderVariables
+public typealias JSONValue = KeywardenLaunch.JSONValue

@@ -1,13 +1,15 @@
 /// A parsed JSON body, strict about types (`true` is not `1`), for the
-/// classification rules. Parsed in one pass over the bytes: decoding it
+/// classification rules and for the launcher's reading of the agent's
+/// answers (here, below KeywardenCore, so that the launcher needs no
+/// Foundation). Parsed in one pass over the bytes: decoding it
 /// through `JSONDecoder`, which tries each type in turn and throws at every
 /// miss, was the largest cost of classifying an answer.
-indirect enum JSONValue: Equatable {
+public indirect enum JSONValue: Equatable, Sendable {
     case string(String), number(String), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
 
     /// Every value at `path` (several when `*` walks an array), as JSON text
     /// for numbers, booleans and null, raw text for strings.
-    func values(at path: [String]) -> [String] {
+    public func values(at path: [String]) -> [String] {
         guard let head = path.first else {
             switch self {
             case .string(let s), .number(let s): return [s]
@@ -29,7 +31,7 @@ indirect enum JSONValue: Equatable {
     /// by whitespace), or nil when it is not JSON or nests deeper than 512.
     /// A number reads as its integer when it is one, else as a `Double`
     /// (`1.0` → `1`, `0.50` → `0.5`), as `JSONDecoder` would give it.
-    static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> JSONValue? {
+    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> JSONValue? {
         let buffer = Array(bytes)
         return buffer.withUnsafeBufferPointer { pointer in
             var parser = JSONParser(bytes: pointer)
