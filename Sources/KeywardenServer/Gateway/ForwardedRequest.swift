@@ -28,7 +28,6 @@ struct ForwardedRequest {
     static let errorBodyLimit = 64 * 1024
     /// Request bodies up to this size are read whole before the first attempt.
     static let collectedBodyLimit = 256 * 1024
-    static let maxAttempts = 5
 
     init(gateway: Gateway, request: Request, serving: ServingPool, remainder: String, caller: GatewayCaller, tokenInQuery: Bool,
          arrived: NIODeadline) async throws {
@@ -67,132 +66,75 @@ struct ForwardedRequest {
     }
 
     private func attempts() async -> Response {
-        var excluded = Set<Int>()
-        var transientRetries = 0
-        var resentAfterRefusal = false
-        var attempts = 0
-        let budgetEnd = arrived + gateway.settings.retryBudget
-        var last: Response?
-        var lastRuntime: KeyRuntime?
-        var lastOutcome = GatewayOutcome.unexpected
-        while attempts < Self.maxAttempts {
-            let now = NIODeadline.now()
-            guard let index = serving.pick(excluding: excluded, now: now) else { break }
+        var plan = AttemptPlan(gateway: gateway, serving: serving, caller: caller, method: method.rawValue, remainder: remainder, arrived: arrived)
+        var last: (response: Response, runtime: KeyRuntime, outcome: GatewayOutcome)?
+        while let index = plan.nextMember() {
             let member = serving.pool.members[index]
             let runtime = serving.runtimes[index]
-            attempts += 1
             runtime.begin()
             let ticket = InFlight(runtime)
             let started = NIODeadline.now()
             let answer: HTTPClientResponse
+            let next: AttemptPlan.Next
             do {
                 answer = try await send(member)
             } catch {
                 ticket.end()
                 // The client's own body failed: not the key's doing, and nothing to retry.
-                switch body.failure {
-                case .tooLarge:
-                    return finish(GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes").response,
-                                  runtime: runtime, outcome: .clientError)
-                case .overloaded:
-                    return finish(GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "the gateway holds as many request bodies as it may right now; retry shortly").response,
-                                  runtime: runtime, outcome: .cancelled)
-                case .client:
-                    return finish(GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request body broke off before its end").response,
-                                  runtime: runtime, outcome: .cancelled)
-                case nil: break
+                if let (refusal, outcome) = body.failure.map(refusal(for:)) {
+                    plan.count(outcome, runtime: runtime)
+                    return refusal.response
                 }
                 let failure = UpstreamFailure.classify(error, host: target.host)
-                runtime.counters.attempt(failure.outcome, seconds: nil)
-                lastRuntime = runtime
-                lastOutcome = failure.outcome
-                last = failure.response
-                if failure.outcome.isTransient, let wait = retryWait(outcome: failure.outcome, headers: [], retry: transientRetries, budgetEnd: budgetEnd) {
-                    runtime.counters.retry(failure.outcome.rawValue)
-                    transientRetries += 1
-                    await sleep(wait)
-                    continue
-                }
-                break
+                last = (failure.response, runtime, failure.outcome)
+                next = plan.afterFailure(failure, runtime: runtime)
+                if case .retry(let wait) = next { await sleep(wait) }
+                if next == .giveUp { break } else { continue }
             }
             let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
             let status = Int(answer.status.code)
-            gateway.traffic.observeRateLimits(keyID: runtime.keyID, headers: answer.headers)
-            if (200...299).contains(status) {
-                runtime.counters.attempt(.ok, seconds: seconds)
-                runtime.succeeded()
+            switch plan.received(status: status, headers: answer.headers, seconds: seconds, runtime: runtime) {
+            case .success:
                 // Counted when the stream ends, by how it ended.
-                return streamed(answer, ticket: ticket)
-            }
-            if (300...399).contains(status) {
+                return streamed(answer, ticket: ticket, plan: plan)
+            case .redirect(let refusal):
                 ticket.end()
-                runtime.counters.attempt(.unexpected, seconds: seconds)
-                // The host only: a redirect may echo the query, and with it a key sent as `?key=`.
-                let location = answer.headers.first(name: "location").flatMap { URLComponents(string: $0)?.host }.map { " to \($0)" } ?? ""
-                return finish(GatewayRefusal(status: .badGateway, kind: "unexpected",
-                                             "\(provider.name) answered HTTP \(status) (a redirect\(location)); the gateway does not follow redirects, so the key was not sent there",
-                                             final: true, outcome: .unexpected).response, runtime: runtime, outcome: .unexpected)
+                plan.count(.unexpected, runtime: runtime)
+                return refusal.response
+            case .classify:
+                break
             }
             let headers = answer.headers.map { ($0.name, $0.value) }
             let errorBody: ByteBuffer
             do {
                 errorBody = try await answer.body.collect(upTo: Self.errorBodyLimit)
             } catch {
-                // Too big to be an error document, or broken: passed on by status alone.
                 ticket.end()
-                runtime.counters.attempt(.unexpected, seconds: seconds)
-                return finish(GatewayRefusal(status: .badGateway, kind: "unexpected", "\(provider.name) answered HTTP \(status) with a body the gateway could not read", outcome: .unexpected).response,
-                              runtime: runtime, outcome: .unexpected)
+                plan.count(.unexpected, runtime: runtime)
+                return plan.unreadableBody(status: status, seconds: seconds, runtime: runtime).response
             }
             ticket.end()
-            let (outcome, _) = GatewayClassifier.classify(status: status, headers: headers, body: Array(errorBody.readableBytesView), provider: provider)
-            runtime.counters.attempt(outcome, seconds: seconds)
-            let unchanged = passOn(answer, body: errorBody)
-            last = unchanged
-            lastRuntime = runtime
-            lastOutcome = outcome
-            switch outcome {
-            case .invalid, .forbidden, .noCredit:
-                gateway.recordRejection(member: member, runtime: runtime, pool: serving.pool, outcome: outcome, status: status, method: method.rawValue,
-                                        path: String(remainder.prefix(200)), caller: caller)
-                excluded.insert(index)
-                if !resentAfterRefusal, serving.nextAfterRefusal(excluding: excluded, now: .now()) != nil {
-                    resentAfterRefusal = true
-                    runtime.counters.failover()
-                    continue
-                }
-            case .rateLimited:
-                let consecutive = runtime.rateLimited()
-                runtime.coolDown(for: GatewayRetry.cooldown(headers: headers, consecutive: consecutive), now: .now())
-                excluded.insert(index)
-                if serving.hasUsable(excluding: excluded, now: .now()) { continue }
-            default:
-                if let wait = retryWait(outcome: outcome, headers: headers, retry: transientRetries, budgetEnd: budgetEnd) {
-                    runtime.counters.retry(outcome.isTransient ? outcome.rawValue : "x_should_retry")
-                    transientRetries += 1
-                    await sleep(wait)
-                    continue
-                }
-            }
-            break
+            let outcome: GatewayOutcome
+            (outcome, next) = plan.afterAnswer(status: status, headers: headers, body: Array(errorBody.readableBytesView), seconds: seconds, index: index)
+            last = (passOn(answer, body: errorBody), runtime, outcome)
+            if case .retry(let wait) = next { await sleep(wait) }
+            if next == .giveUp { break }
         }
-        guard let last, let lastRuntime else {
-            gateway.metrics.keylessRequest(provider: provider.name, outcome: .refused)
-            return GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "no \(provider.name) key of scope \(serving.pool.scope) can serve now (every key failed or is resting)").response
-        }
-        return finish(last, runtime: lastRuntime, outcome: lastOutcome)
+        guard let last else { return plan.noKeyCanServe().response }
+        plan.count(last.outcome, runtime: last.runtime)
+        return last.response
     }
 
-    /// Counts the request `response` answers (a streamed answer counts itself when it ends).
-    private func finish(_ response: Response, runtime: KeyRuntime, outcome: GatewayOutcome) -> Response {
-        runtime.counters.request(outcome)
-        gateway.traffic.count(keyID: runtime.keyID, caller: caller, outcome: outcome)
-        return response
-    }
-
-    private func retryWait(outcome: GatewayOutcome, headers: [(String, String)], retry: Int, budgetEnd: NIODeadline) -> Double? {
-        guard let wait = GatewayRetry.transientWait(outcome: outcome, headers: headers, retry: retry, random: Double.random(in: 0..<1)) else { return nil }
-        return NIODeadline.now() + .nanoseconds(Int64(wait * 1e9)) < budgetEnd ? wait : nil
+    /// What the client gets when its own request body failed, and how the request counts.
+    private func refusal(for failure: ReplayableBody.Failure) -> (GatewayRefusal, GatewayOutcome) {
+        switch failure {
+        case .tooLarge:
+            (GatewayRefusal(status: .contentTooLarge, kind: "invalidInput", "the request body is larger than the gateway's limit of \(gateway.settings.maxBody) bytes"), .clientError)
+        case .overloaded:
+            (GatewayRefusal(status: .serviceUnavailable, kind: "unavailable", "the gateway holds as many request bodies as it may right now; retry shortly"), .cancelled)
+        case .client:
+            (GatewayRefusal(status: .badRequest, kind: "invalidInput", "the request body broke off before its end"), .cancelled)
+        }
     }
 
     private func sleep(_ seconds: Double) async {
@@ -221,23 +163,19 @@ struct ForwardedRequest {
 
     /// A 2xx answer, streamed: each chunk is written to the client as it
     /// arrives. The key counts as in flight until the stream ends.
-    private func streamed(_ answer: HTTPClientResponse, ticket: InFlight) -> Response {
+    private func streamed(_ answer: HTTPClientResponse, ticket: InFlight, plan: AttemptPlan) -> Response {
         let length = answer.headers.first(name: "content-length").flatMap { Int($0) }
         let metrics = gateway.metrics
         let provider = provider.name, scope = serving.pool.poolScope
         let arrived = arrived
         let upstreamBody = answer.body
         let runtime = ticket.runtime
-        let caller = caller, traffic = gateway.traffic
         return Response(status: HTTPResponse.Status(code: Int(answer.status.code)), headers: responseHeaders(answer),
                         body: ResponseBody(contentLength: length) { writer in
                             defer { ticket.end() }
                             metrics.headWritten(provider: provider, scope: scope, seconds: Double((NIODeadline.now() - arrived).nanoseconds) / 1e9)
                             var outcome = GatewayOutcome.ok
-                            defer {
-                                runtime.counters.request(outcome)
-                                traffic.count(keyID: runtime.keyID, caller: caller, outcome: outcome)
-                            }
+                            defer { plan.count(outcome, runtime: runtime) }
                             // The head is out: whatever happens now, nothing is retried, and
                             // Hummingbird closes the connection if this throws.
                             var chunks = upstreamBody.makeAsyncIterator()
@@ -262,12 +200,7 @@ struct ForwardedRequest {
     }
 
     private func responseHeaders(_ answer: HTTPClientResponse) -> HTTPFields {
-        var fields = HTTPFields()
-        fields.reserveCapacity(answer.headers.count)
-        for (name, value) in answer.headers where !UpstreamRequest.droppedResponseHeaders.contains(name.lowercased()) {
-            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
-        }
-        return fields
+        UpstreamRequest.responseFields(answer.headers)
     }
 }
 

@@ -22,6 +22,11 @@ struct GatewayCaller: Sendable, Hashable {
 
     var actor: AuditActor { AuditActor(uid: uid, pid: pid, name: name) }
 
+    /// A caller of the TCP listener, named by its token (the kernel gives no peer credentials for TCP).
+    static func tcp(token: AgentToken, ports: (client: Int, server: Int)?) -> GatewayCaller {
+        GatewayCaller(uid: 0, pid: 0, name: "gateway client, token '\(token.name)'", token: token, tcpPorts: ports)
+    }
+
     func hash(into hasher: inout Hasher) {
         hasher.combine(uid)
         hasher.combine(pid)
@@ -68,7 +73,12 @@ final class Gateway: Sendable {
     /// The scope a request uses: `x-keywarden-scope`, else the token's only
     /// scope, else (the owner) the gateway's default scope.
     func scope(of request: Request, caller: GatewayCaller) throws(GatewayRefusal) -> String {
-        if let named = request.headers[HTTPField.Name("x-keywarden-scope")!] {
+        try scope(of: request.headers, caller: caller)
+    }
+
+    /// The same, from a request's fields (``FastForwarding`` has no `Request`).
+    func scope(of fields: HTTPFields, caller: GatewayCaller) throws(GatewayRefusal) -> String {
+        if let named = fields[Self.scopeField] {
             guard Names.isScope(named) else { throw GatewayRefusal(status: .badRequest, kind: "invalidInput", "x-keywarden-scope is not a valid scope name") }
             return named
         }
@@ -76,6 +86,16 @@ final class Gateway: Sendable {
         if let scope = settings.defaultScope { return scope }
         throw GatewayRefusal(status: .badRequest, kind: "invalidInput",
                              "name the scope whose keys to use: send the x-keywarden-scope header, or start the agent with --gateway-scope")
+    }
+
+    private static let scopeField = HTTPField.Name("x-keywarden-scope")!
+
+    /// The pool serving `provider` for `scope` when it is held already and
+    /// the agent is unlocked: what ``FastForwarding`` can use without
+    /// waiting. nil otherwise (the slow path loads it).
+    func heldPool(provider: String, scope: String) -> ServingPool? {
+        guard state.current != nil else { return nil }
+        return pools.held(provider: provider, scope: scope)
     }
 
     /// Forwards `request` for `caller` to `provider` (the path after

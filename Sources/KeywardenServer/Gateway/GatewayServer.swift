@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdCore
 import HTTPTypes
 import Hummingbird
 import KeywardenCore
@@ -35,30 +36,61 @@ struct GatewayRequestContext: RequestContext {
 struct GatewayResponder: HTTPResponder {
     typealias Context = GatewayRequestContext
     let gateway: Gateway
+    /// The `Server` field of every answer.
+    static let serverName = "keywarden-gateway"
 
-    func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
-        let path = request.uri.path
+    /// What a request's head says before its token is checked: the
+    /// provider, the path after it, and the credential.
+    struct Admission {
+        var provider: String
+        var remainder: String
+        var credential: PresentedCredential
+    }
+
+    /// Why a head is refused before its token is checked; `audited`: the
+    /// refusal concerns the caller's credential and is audited as `agent.deny`.
+    struct Refused: Error {
+        var refusal: GatewayRefusal
+        var provider: String
+        var audited: Bool
+    }
+
+    /// The checks of a request's head, shared with ``FastForwarding``: path
+    /// `/{provider}/…`, no `Origin`, a loopback `Host`, one Keywarden token.
+    static func admit(path: String, query: String?, authority: String?, headers: HTTPFields) throws(Refused) -> Admission {
         let rest = path.dropFirst()
         let provider = String(rest.prefix { $0 != "/" })
         guard path.hasPrefix("/"), Names.isProvider(provider) else {
-            return refuse(GatewayRefusal(status: .notFound, kind: "notFound", "use /{provider}/…, e.g. /anthropic/v1/messages"), provider: "none")
+            throw Refused(refusal: GatewayRefusal(status: .notFound, kind: "notFound", "use /{provider}/…, e.g. /anthropic/v1/messages"), provider: "none", audited: false)
         }
-        if request.headers[HTTPField.Name("origin")!] != nil {
-            return refuse(GatewayRefusal(status: .forbidden, kind: "denied", "the gateway does not answer browsers (a request with an Origin header)"), provider: provider)
+        if headers[originField] != nil {
+            throw Refused(refusal: GatewayRefusal(status: .forbidden, kind: "denied", "the gateway does not answer browsers (a request with an Origin header)"), provider: provider, audited: false)
         }
-        if let host = request.head.authority, !Self.isLoopbackAuthority(host) {
-            return refuse(GatewayRefusal(status: .forbidden, kind: "denied", "the gateway answers only requests addressed to a loopback host (Host: 127.0.0.1:PORT or localhost:PORT)"), provider: provider)
+        if let host = authority, !isLoopbackAuthority(host) {
+            throw Refused(refusal: GatewayRefusal(status: .forbidden, kind: "denied", "the gateway answers only requests addressed to a loopback host (Host: 127.0.0.1:PORT or localhost:PORT)"),
+                          provider: provider, audited: false)
         }
-        let credential: PresentedCredential
-        do {
-            guard let presented = try PresentedCredential.of(request) else {
+        do throws(GatewayRefusal) {
+            guard let presented = try PresentedCredential.of(headers: headers, query: query) else {
                 throw GatewayRefusal(status: .unauthorized, kind: "denied", "the gateway needs a Keywarden token where the SDK sends its key (Authorization: Bearer, x-api-key, x-goog-api-key or api-key)")
             }
-            credential = presented
-        } catch let refusal as GatewayRefusal {
-            deny(provider: provider, detail: refusal.message)
-            return refuse(refusal, provider: provider)
+            return Admission(provider: provider, remainder: String(rest.dropFirst(provider.count)), credential: presented)
+        } catch {
+            throw Refused(refusal: error, provider: provider, audited: true)
         }
+    }
+
+    private static let originField = HTTPField.Name("origin")!
+
+    func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
+        let admission: Admission
+        do {
+            admission = try Self.admit(path: request.uri.path, query: request.uri.query, authority: request.head.authority, headers: request.headers)
+        } catch {
+            if error.audited { deny(provider: error.provider, detail: error.refusal.message) }
+            return refuse(error.refusal, provider: error.provider)
+        }
+        let (provider, credential) = (admission.provider, admission.credential)
         let token: AgentToken
         do {
             switch try await gateway.tokens.check(credential) {
@@ -70,8 +102,8 @@ struct GatewayResponder: HTTPResponder {
         } catch let error as KeywardenError {
             return refuse(GatewayRefusal(status: error.kind == .locked ? HTTPResponse.Status(code: 423) : .serviceUnavailable, kind: "\(error.kind)", error.message), provider: provider)
         }
-        let caller = GatewayCaller(uid: 0, pid: 0, name: "gateway client, token '\(token.name)'", token: token, tcpPorts: context.ports)
-        return await gateway.forward(request, provider: provider, remainder: String(rest.dropFirst(provider.count)), caller: caller, tokenInQuery: credential.inQuery)
+        let caller = GatewayCaller.tcp(token: token, ports: context.ports)
+        return await gateway.forward(request, provider: provider, remainder: admission.remainder, caller: caller, tokenInQuery: credential.inQuery)
     }
 
     private func refuse(_ refusal: GatewayRefusal, provider: String) -> Response {
@@ -107,9 +139,41 @@ func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger
                              onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
     Application(
         responder: GatewayResponder(gateway: gateway),
-        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
-        configuration: .init(address: .hostname(host, port: port), serverName: "keywarden-gateway", backlog: 1024),
+        server: .gatewayHTTP1(configuration: .init(idleTimeout: .seconds(60)), gateway: gateway),
+        configuration: .init(address: .hostname(host, port: port), serverName: GatewayResponder.serverName, backlog: 1024),
         services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
         logger: logger)
+}
+
+/// Hummingbird's HTTP/1.1 child channel with the gateway's fast path:
+/// ``FastForwarding`` right after its connection state handler, which still
+/// sees every decoded request and answer (idle timeout, graceful shutdown).
+struct GatewayHTTPChannel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let http1: HTTP1Channel
+    let gateway: Gateway
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+            try pipeline.addHandler(FastForwarding(gateway: gateway), position: .after(state))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the gateway's fast path.
+    static func gatewayHTTP1(configuration: HTTP1Channel.Configuration, gateway: Gateway) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            GatewayHTTPChannel(http1: HTTP1Channel(responder: responder, configuration: configuration), gateway: gateway)
+        }
+    }
 }

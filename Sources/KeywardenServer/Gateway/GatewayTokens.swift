@@ -24,10 +24,15 @@ struct PresentedCredential {
     /// instead of a token, or two different tokens, is refused: neither is
     /// ever forwarded (every credential header is dropped anyway).
     static func of(_ request: Request) throws(GatewayRefusal) -> PresentedCredential? {
+        try of(headers: request.headers, query: request.uri.query)
+    }
+
+    /// The same, from a request's fields and query.
+    static func of(headers: HTTPFields, query: String?) throws(GatewayRefusal) -> PresentedCredential? {
         var found: [Substring] = []
         var inQuery = false
         for name in headerNames {
-            for value in request.headers[values: name] {
+            for value in headers[values: name] {
                 var text = Substring(value)
                 if name == .authorization {
                     guard text.hasPrefix("Bearer ") || text.hasPrefix("bearer ") else {
@@ -38,7 +43,7 @@ struct PresentedCredential {
                 found.append(text.drop { $0 == " " })
             }
         }
-        if let query = request.uri.query {
+        if let query {
             for pair in query.split(separator: "&") where pair.hasPrefix("key=") {
                 found.append(pair.dropFirst(4))
                 inQuery = true
@@ -75,6 +80,21 @@ final class GatewayTokens: Sendable {
         self.state = state
         self.pool = pool
         self.runTokens = runTokens
+    }
+
+    /// The token `presented` names when that is known without waiting: a
+    /// run token, or a vault token whose check is held for the vault's
+    /// current state. nil on a miss (the async ``check(_:)`` fills the
+    /// cache), when the agent is locked, or for a refused token: those take
+    /// the slow path, which answers and audits them.
+    func cachedCheck(_ presented: PresentedCredential) -> AgentToken? {
+        if let run = runTokens?.authenticate(presented.bytes) { return run }
+        guard let vault = state.current, let hash = try? KeyedHash.hash([presented.bytes], key: hashKey) else { return nil }
+        let generation = state.cache.generation()
+        let held = cache.withLockedValue { cache in cache.generation == generation ? cache.tokens[hash] : nil }
+        guard case .success(let token) = held else { return nil }
+        if let expires = token.expiresAt, expires <= vault.context.clock() { return nil }
+        return token
     }
 
     /// The token `presented` names, or why it is refused.

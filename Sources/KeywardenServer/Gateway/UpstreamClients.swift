@@ -42,9 +42,12 @@ final class UpstreamClients: Sendable {
     private let proxies: ProxySettings
     private let clients = NIOLockedValueBox<[String: HTTPClient]>([:])
     private let closed = NIOLockedValueBox(false)
+    /// The fast path's own plain-HTTP connections (``FastForwarding``).
+    let connections: UpstreamConnections
 
     init(settings: GatewaySettings) {
         self.settings = settings
+        connections = UpstreamConnections(settings: settings)
         proxies = ProxySettings(environment: settings.network.variables)
     }
 
@@ -93,10 +96,11 @@ final class UpstreamClients: Sendable {
             return Array(clients.values)
         }
         for client in all { try? await client.shutdown() }
+        await connections.shutdown()
     }
 }
 
-/// Closes the upstream clients when the agent shuts down.
+/// Closes the upstream clients and the fast path's connections when the agent shuts down.
 struct UpstreamClientsService: Service {
     let clients: UpstreamClients
 

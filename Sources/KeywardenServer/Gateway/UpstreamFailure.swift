@@ -28,15 +28,25 @@ struct GatewayRefusal: Error, Sendable {
     }
 
     var response: Response {
+        Response(status: status, headers: headerFields, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The answer's fields (Hummingbird, or ``FastForwarding``, adds the length, date and server).
+    var headerFields: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json"]
         if final { headers[HTTPField.Name("x-should-retry")!] = "false" }
+        return headers
+    }
+
+    /// `{"error": …, "kind": …}`.
+    var body: ByteBuffer {
         struct Body: Encodable {
             var error: String
             var kind: String
         }
         var buffer = ByteBuffer()
         buffer.writeString((try? String(decoding: JSONEncoder.compact.encode(Body(error: message, kind: kind)), as: UTF8.self)) ?? "{}")
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+        return buffer
     }
 }
 

@@ -30,6 +30,16 @@ struct UpstreamRequest {
         "alt-svc",
     ]
 
+    /// The provider's answer fields the client gets: all but ``droppedResponseHeaders``.
+    static func responseFields(_ headers: HTTPHeaders) -> HTTPFields {
+        var fields = HTTPFields()
+        fields.reserveCapacity(headers.count + 3)
+        for (name, value) in headers where !droppedResponseHeaders.contains(name.lowercased()) {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        return fields
+    }
+
     /// A provider's base URL, parsed once per pool snapshot: what every
     /// request's URL is built from. A refusal when the base URL cannot carry a key.
     struct Base: Sendable {
