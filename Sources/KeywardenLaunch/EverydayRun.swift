@@ -19,7 +19,7 @@ public struct EverydayRun: Sendable, Equatable {
                 ",_ ".utf8.contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || (48...57).contains(byte)
             }
             guard plain else { return nil }
-            let names = text.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty }
+            let names = text.split(separator: ",").map(Self.trimmingSpaces).filter { !$0.isEmpty }
             guard !names.isEmpty, names.allSatisfy(EnvironmentVariableName.isValid) else { return nil }
             only = names
         } else {
@@ -28,5 +28,15 @@ public struct EverydayRun: Sendable, Equatable {
         self.scope = scope
         clean = options.flags.contains("--clean")
         command = Array(arguments[(terminator + 1)...])
+    }
+
+    /// Spaces around a name dropped. (Walking the indices: the generic
+    /// `String(reversed…)` form made the runtime instantiate three nested
+    /// collection types, a tenth of the launcher's `run`.)
+    static func trimmingSpaces(_ part: Substring) -> String {
+        var part = part
+        while part.first == " " { part.removeFirst() }
+        while part.last == " " { part.removeLast() }
+        return String(part)
     }
 }
