@@ -5,10 +5,6 @@ extension SQLiteTransaction {
         try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit_events") ?? 0
     }
 
-    func auditEvents(after seq: Int64) throws -> [AuditEventRecord] {
-        try AuditEventRecord.filter(Column("seq") > seq).order(Column("seq")).fetchAll(db)
-    }
-
     func auditEvents(_ query: AuditQuery) throws -> [AuditEventRecord] {
         var request = AuditEventRecord.all()
         if let p = query.provider { request = request.filter(Column("provider") == p) }

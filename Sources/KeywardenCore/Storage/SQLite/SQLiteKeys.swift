@@ -26,7 +26,6 @@ extension KeyQuery {
 
 extension SQLiteTransaction {
     func key(id: String) throws -> KeyRecord? { try KeyRecord.fetchOne(db, key: id) }
-    func keys(_ query: KeyQuery) throws -> [KeyRecord] { try query.request.fetchAll(db) }
     func countKeys(_ query: KeyQuery) throws -> Int { try query.request.fetchCount(db) }
 
     func keyCountsByProvider() throws -> [String: Int] {
@@ -59,11 +58,6 @@ extension SQLiteTransaction {
 
     func configEntry(scope: String, name: String) throws -> ConfigEntryRecord? { try configRequest(scope: scope, name: name).fetchOne(db) }
     func configEntryExists(scope: String, name: String) throws -> Bool { try configRequest(scope: scope, name: name).fetchCount(db) > 0 }
-
-    func configEntries(scope: String?) throws -> [ConfigEntryRecord] {
-        guard let scope else { return try ConfigEntryRecord.order(Column("scope"), Column("name")).fetchAll(db) }
-        return try ConfigEntryRecord.filter(Column("scope") == scope).order(Column("name")).fetchAll(db)
-    }
 
     func countConfigEntries(scope: String) throws -> Int { try ConfigEntryRecord.filter(Column("scope") == scope).fetchCount(db) }
 

@@ -15,10 +15,6 @@ struct SQLiteTransaction: StoreWriting {
 // MARK: - Header and keyslots
 
 extension SQLiteTransaction {
-    func header() throws -> VaultHeaderRecord? {
-        try VaultHeaderRecord.fetchOne(db)
-    }
-
     func headerMACState() throws -> (hasMAC: Bool, pending: Bool)? {
         guard let row = try Row.fetchOne(db, sql: "SELECT mac, row_macs_pending FROM vault") else { return nil }
         let mac: Data? = row["mac"]
@@ -60,7 +56,6 @@ extension SQLiteTransaction {
 // MARK: - Scopes and providers
 
 extension SQLiteTransaction {
-    func scope(named name: String) throws -> ScopeRecord? { try ScopeRecord.fetchOne(db, key: name) }
     func scopeExists(_ name: String) throws -> Bool { try ScopeRecord.exists(db, key: name) }
     func scopes() throws -> [ScopeRecord] { try ScopeRecord.order(Column("name")).fetchAll(db) }
 
