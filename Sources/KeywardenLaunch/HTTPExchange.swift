@@ -44,12 +44,16 @@ public enum HTTPExchange {
             try channel.writeOutbound(HTTPClientRequestPart.head(head))
             if let body { try channel.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(body))) }
             try channel.writeOutbound(HTTPClientRequestPart.end(nil))
-            var buffers: [ByteBuffer] = []
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
-            outgoing = buffers
+            // One write for head and body: sent apart, the agent wakes for the
+            // head, and again for the body (a millisecond on every request).
+            var request = ByteBuffer()
+            while var buffer = try channel.readOutbound(as: ByteBuffer.self) { request.writeBuffer(&buffer) }
+            outgoing = [request]
         } catch {
             throw .notSent(error)
         }
+        // The request may carry a value (import, config set): its copy is wiped once sent.
+        defer { for buffer in outgoing { buffer.wipeReadableBytes() } }
         do {
             try socket.send(outgoing)
         } catch {
