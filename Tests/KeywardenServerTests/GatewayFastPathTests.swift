@@ -218,6 +218,19 @@ func rawTCPReadAnswers(_ fd: Int32, count: Int) throws -> [(status: Int, body: [
     return answers
 }
 
+/// An HTTP/1.1 server on 127.0.0.1 (a port the system picks) whose connections end in `handler()`.
+func startHTTPServer(_ handler: @escaping @Sendable () -> any ChannelHandler) async throws -> any Channel {
+    try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                try channel.pipeline.syncOperations.addHandler(handler())
+            }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+}
+
 /// An HTTP/1.1 server that answers the first request of each connection
 /// (keep-alive) and closes the connection when a second one arrives.
 final class OneRequestPerConnectionServer: @unchecked Sendable {
@@ -237,15 +250,7 @@ final class OneRequestPerConnectionServer: @unchecked Sendable {
 
     static func start() async throws -> OneRequestPerConnectionServer {
         let counts = NIOLockedValueBox((answered: 0, dropped: 0))
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(counts: counts))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await startHTTPServer { Handler(counts: counts) }
         return OneRequestPerConnectionServer(port: channel.localAddress?.port ?? 0, channel: channel, counts: counts)
     }
 
@@ -312,15 +317,7 @@ final class LargeBodyServer: @unchecked Sendable {
 
     static func start(bytes: Int) async throws -> LargeBodyServer {
         let written = NIOLockedValueBox(0)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(total: bytes, written: written))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await startHTTPServer { Handler(total: bytes, written: written) }
         return LargeBodyServer(port: channel.localAddress?.port ?? 0, channel: channel, written: written)
     }
 

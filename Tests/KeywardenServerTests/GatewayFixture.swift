@@ -164,20 +164,10 @@ func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async ret
 /// Sends `text` as it is over a new TCP connection to 127.0.0.1:`port` and
 /// returns the first line of the answer (for requests no HTTP client would send).
 func rawTCPStatusLine(port: Int, _ text: String) throws -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = try rawTCPConnect(port: port)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = recv(fd, &buffer, buffer.count, 0)
-    let answer = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+    try? rawTCPSend(fd, text)
+    let answer = rawTCPReceive(fd)
     // "\r\n" is one Character: look at scalars.
     return String(String.UnicodeScalarView(answer.unicodeScalars.prefix { $0 != "\r" && $0 != "\n" }))
 }

@@ -3,26 +3,23 @@ import HummingbirdCore
 import Logging
 import NIOCore
 
-/// Hummingbird's HTTP/1.1 child channel with the agent's hot path: ``HotKeyReads``
-/// right after its connection state handler, so that hot key reads are
-/// answered on the event loop while the state handler still sees every
-/// decoded request and answer (idle timeout, graceful shutdown);
-/// `additionalChannelHandlers` go before that handler, where answering
-/// requests would hide them from it. And ``RawKeyReads`` first of all, for
-/// repeats that need no decoding.
-struct AgentHTTPChannel: ServerChildChannel {
+/// Hummingbird's HTTP/1.1 child channel with handlers of Keywarden's own
+/// that answer some requests on the event loop: `addHandlers` puts them in
+/// place, given the connection state handler (idle timeout, graceful
+/// shutdown). Handlers right after that one answer requests while the state
+/// handler still sees every decoded request and answer;
+/// `additionalChannelHandlers` go before it, where answering requests would
+/// hide them from it.
+struct HTTP1ChannelWithFastPath: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let http1: HTTP1Channel
-    let agent: AgentDependencies
+    let addHandlers: @Sendable (ChannelPipeline.SynchronousOperations, HTTPConnectionStateHandler) throws -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
-            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            let connection = HotConnection(agent: agent)
-            try pipeline.addHandler(HotKeyReads(connection: connection), position: .after(state))
-            try pipeline.addHandler(RawKeyReads(connection: connection), position: .first)
+            try addHandlers(pipeline, try pipeline.handler(type: HTTPConnectionStateHandler.self))
             return value
         }
     }
@@ -33,10 +30,26 @@ struct AgentHTTPChannel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the agent's hot path.
+    /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the agent's hot
+    /// path: ``HotKeyReads`` right after the connection state handler, and
+    /// ``RawKeyReads`` first of all, for repeats that need no decoding.
     static func agentHTTP1(configuration: HTTP1Channel.Configuration, agent: AgentDependencies) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            AgentHTTPChannel(http1: HTTP1Channel(responder: responder, configuration: configuration), agent: agent)
+            HTTP1ChannelWithFastPath(http1: HTTP1Channel(responder: responder, configuration: configuration)) { pipeline, state in
+                let connection = HotConnection(agent: agent)
+                try pipeline.addHandler(HotKeyReads(connection: connection), position: .after(state))
+                try pipeline.addHandler(RawKeyReads(connection: connection), position: .first)
+            }
+        }
+    }
+
+    /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the gateway's
+    /// fast path: ``FastForwarding`` right after the connection state handler.
+    static func gatewayHTTP1(configuration: HTTP1Channel.Configuration, gateway: Gateway) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            HTTP1ChannelWithFastPath(http1: HTTP1Channel(responder: responder, configuration: configuration)) { pipeline, state in
+                try pipeline.addHandler(FastForwarding(gateway: gateway), position: .after(state))
+            }
         }
     }
 }

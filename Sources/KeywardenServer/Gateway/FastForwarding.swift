@@ -57,11 +57,6 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
         var arrived: NIODeadline
     }
 
-    private enum Held {
-        case part(HTTPRequestPart)
-        case inputClosed
-    }
-
     let gateway: Gateway
     private var upstream: LoopUpstreamConnections?
     private var ports: (client: Int, server: Int)?
@@ -71,14 +66,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
     private var reading: Taken?
     /// The request being answered here: later requests and reads wait.
     private var answering: FastRequest?
-    private var held = CircularBuffer<Held>()
-    private var readHeld = false
-    /// Parts handed to Hummingbird outside a read of the channel's (held
-    /// ones, replayed after an answer): they need a read complete of their
-    /// own, or Hummingbird's inbound stream, which passes reads on at a read
-    /// complete, keeps them until the next bytes arrive (``HotKeyReads``).
-    private var forwardedOutsideRead = false
-    private var inRead = false
+    private let holding = HeldRequestParts()
     private var date: (second: time_t, text: String) = (-1, "")
 
     init(gateway: Gateway) {
@@ -97,19 +85,11 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if answering != nil {
-            held.append(.part(part))
-            return
-        }
-        inRead = true
-        defer { inRead = false }
-        handle(part, context: context)
+        holding.channelRead(unwrapInboundIn(data), busy: answering != nil) { handle($0, context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        forwardedOutsideRead = false
-        context.fireChannelReadComplete()
+        holding.channelReadComplete(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -123,20 +103,11 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The end of input must not overtake an answer being written.
-        if answering != nil, let event = event as? ChannelEvent, event == .inputClosed {
-            held.append(.inputClosed)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
+        holding.userInboundEventTriggered(event, busy: answering != nil, context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if answering != nil {
-            readHeld = true
-            return
-        }
-        context.read()
+        holding.read(busy: answering != nil, context: context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -215,8 +186,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Passes a request part on to Hummingbird.
     private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        if !inRead { forwardedOutsideRead = true }
-        context.fireChannelRead(wrapInboundOut(part))
+        holding.forward(part, context: context)
     }
 
     /// The fast answer ended (or the client left): what arrived meanwhile, then reading.
@@ -224,20 +194,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
         answering = nil
         // A client that left gets nothing more.
         guard let context, context.channel.isActive else { return }
-        while answering == nil, let next = held.popFirst() {
-            switch next {
-            case .part(let part): handle(part, context: context)
-            case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
-        }
-        if forwardedOutsideRead {
-            forwardedOutsideRead = false
-            context.fireChannelReadComplete()
-        }
-        if answering == nil, readHeld {
-            readHeld = false
-            context.read()
-        }
+        holding.resume(context: context, busy: { answering != nil }) { handle($0, context: context) }
     }
 
     /// The `Date` field, as Hummingbird writes it, made once a second.

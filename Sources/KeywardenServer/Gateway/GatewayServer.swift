@@ -1,5 +1,4 @@
 import Foundation
-import HummingbirdCore
 import HTTPTypes
 import Hummingbird
 import KeywardenCore
@@ -144,36 +143,4 @@ func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger
         services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
         logger: logger)
-}
-
-/// Hummingbird's HTTP/1.1 child channel with the gateway's fast path:
-/// ``FastForwarding`` right after its connection state handler, which still
-/// sees every decoded request and answer (idle timeout, graceful shutdown).
-struct GatewayHTTPChannel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
-
-    let http1: HTTP1Channel
-    let gateway: Gateway
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(FastForwarding(gateway: gateway), position: .after(state))
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await http1.handle(value: value, logger: logger)
-    }
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the gateway's fast path.
-    static func gatewayHTTP1(configuration: HTTP1Channel.Configuration, gateway: Gateway) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
-            GatewayHTTPChannel(http1: HTTP1Channel(responder: responder, configuration: configuration), gateway: gateway)
-        }
-    }
 }

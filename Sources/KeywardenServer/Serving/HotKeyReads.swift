@@ -35,58 +35,30 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
     /// The route's template, as the router's metrics name it.
     static let route = "/v1/keys/{provider}"
 
-    private enum Held {
-        case part(HTTPRequestPart)
-        case inputClosed
-    }
-
     private let connection: HotConnection
     /// A hot request whose head is held until its end arrives.
     private var reading: (request: HotKeyRequest, head: HTTPRequest)?
-    private var held = CircularBuffer<Held>()
-    private var readHeld = false
-    /// Parts handed to the router outside a read of the channel's (held
-    /// ones, replayed after an answer or a peer lookup): they need a read
-    /// complete of their own, or Hummingbird's inbound stream, which passes
-    /// reads on at a read complete, keeps them until the next bytes arrive.
-    private var forwardedOutsideRead = false
-    private var inRead = false
+    /// What waits while an answer is prepared (a peer lookup, a commit).
+    private let holding = HeldRequestParts()
 
     init(connection: HotConnection) {
         self.connection = connection
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if connection.busy {
-            held.append(.part(part))
-            return
-        }
-        inRead = true
-        defer { inRead = false }
-        handle(part, context: context)
+        holding.channelRead(unwrapInboundIn(data), busy: connection.busy) { handle($0, context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        forwardedOutsideRead = false
-        context.fireChannelReadComplete()
+        holding.channelReadComplete(context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The end of input must not overtake an answer being prepared.
-        if connection.busy, let event = event as? ChannelEvent, event == .inputClosed {
-            held.append(.inputClosed)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
+        holding.userInboundEventTriggered(event, busy: connection.busy, context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if connection.busy {
-            readHeld = true
-            return
-        }
-        context.read()
+        holding.read(busy: connection.busy, context: context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -191,26 +163,12 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Passes a request part on to the router.
     private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        if !inRead { forwardedOutsideRead = true }
-        context.fireChannelRead(wrapInboundOut(part))
+        holding.forward(part, context: context)
     }
 
     /// After an answer or a hand-over: what arrived meanwhile, then reading.
     private func resume(_ context: ChannelHandlerContext) {
         connection.busy = false
-        while !connection.busy, let next = held.popFirst() {
-            switch next {
-            case .part(let part): handle(part, context: context)
-            case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
-        }
-        if forwardedOutsideRead {
-            forwardedOutsideRead = false
-            context.fireChannelReadComplete()
-        }
-        if !connection.busy, readHeld {
-            readHeld = false
-            context.read()
-        }
+        holding.resume(context: context, busy: { connection.busy }) { handle($0, context: context) }
     }
 }
