@@ -60,7 +60,9 @@ enum Launcher {
     static func candidates() -> [String] {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let own = length > 0 ? String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        // Without /proc (some containers): argv[0], found in PATH as the shell found it.
+        let own = length > 0 ? String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : (try? CommandStart.resolve(CommandLine.arguments[0], path: getenv("PATH").map { String(cString: $0) })) ?? CommandLine.arguments[0]
         let folder = own.lastIndex(of: "/").map { String(own[..<$0]) } ?? "."
         return [folder + "/keywarden-cli", folder + "/../libexec/keywarden/keywarden-cli"]
     }
