@@ -59,8 +59,16 @@ final class GatewayMetrics: Sendable {
     private let keys = NIOLockedValueBox<[String: KeyCounters]>([:])
     /// Requests answered without a key (refused, no pool), per provider and outcome.
     private let keyless = NIOLockedValueBox<[String: [GatewayOutcome: Int]]>([:])
+    /// A provider and scope, escaped into labels only when rendered: every
+    /// streamed answer counts here, and building the label text each time
+    /// (Foundation's string replacing) cost 7% of the fast path's CPU.
+    private struct PoolLabels: Hashable {
+        var provider: String
+        var scope: String
+    }
+
     /// Request arrival → head written, per provider and scope.
-    private let firstByte = NIOLockedValueBox<[String: Histogram]>([:])
+    private let firstByte = NIOLockedValueBox<[PoolLabels: Histogram]>([:])
 
     /// The counters of `key` (made on first use). Labels carry its id, its
     /// provider and the scope whose pool holds it.
@@ -79,7 +87,7 @@ final class GatewayMetrics: Sendable {
     }
 
     func headWritten(provider: String, scope: String, seconds: Double) {
-        firstByte.withLockedValue { $0["provider=\"\(Self.escaped(provider))\",scope=\"\(Self.escaped(scope))\"", default: Histogram()].record(seconds) }
+        firstByte.withLockedValue { $0[PoolLabels(provider: provider, scope: scope), default: Histogram()].record(seconds) }
     }
 
     /// Label values come from names Keywarden checked (providers, scopes, key
@@ -92,7 +100,9 @@ final class GatewayMetrics: Sendable {
     func render() -> String {
         let snapshot = keys.withLockedValue { $0.values.map { ($0.labels, $0.counts.withLockedValue { $0 }) } }.sorted { $0.0 < $1.0 }
         let keylessCounts = keyless.withLockedValue { $0 }
-        let heads = firstByte.withLockedValue { $0 }
+        let heads = firstByte.withLockedValue { $0 }.map { key, histogram in
+            ("provider=\"\(Self.escaped(key.provider))\",scope=\"\(Self.escaped(key.scope))\"", histogram)
+        }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         family("keywarden_gateway_requests_total", "counter", "Gateway requests by the outcome of the attempt that answered; key=\"none\" when no key was used.")
@@ -116,7 +126,7 @@ final class GatewayMetrics: Sendable {
             out += "keywarden_gateway_upstream_duration_seconds_count{\(labels)} \(c.upstream.total)\n"
         }
         family("keywarden_gateway_first_byte_seconds", "histogram", "Request arrival to the answer's head written to the client.")
-        for (labels, h) in heads.sorted(by: { $0.key < $1.key }) {
+        for (labels, h) in heads.sorted(by: { $0.0 < $1.0 }) {
             for (i, bound) in Self.buckets.enumerated() { out += "keywarden_gateway_first_byte_seconds_bucket{\(labels),le=\"\(bound)\"} \(h.counts[i])\n" }
             out += "keywarden_gateway_first_byte_seconds_bucket{\(labels),le=\"+Inf\"} \(h.total)\n"
             out += "keywarden_gateway_first_byte_seconds_sum{\(labels)} \(h.sum)\n"
