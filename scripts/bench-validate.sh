@@ -38,6 +38,7 @@ else
   BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)"
 fi
 WORK="$(mktemp -d)"; MOCK_PID=""; NGINX_PID=""
+export KEYWARDEN_STATE_DIR="$WORK/state"   # the throwaway vaults' audit anchors stay with them
 trap 'for p in $MOCK_PID $NGINX_PID; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # --- the ceiling: nginx on loopback, the probe path answered with a small 200 body

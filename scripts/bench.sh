@@ -68,6 +68,8 @@ echo "keywarden: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), binary $
 
 # A vault with one key in scope "bench", and an agent serving it.
 export KEYWARDEN_HOME="$WORK/vault" KEYWARDEN_KEYFILE="$WORK/vault.key" KEYWARDEN_SOCKET="$WORK/run/agent.sock"
+# The vaults here are thrown away: so are their audit anchors (not in ~/.local/state).
+export KEYWARDEN_STATE_DIR="$WORK/state"
 "$BIN/keywarden" init --keyfile "$KEYWARDEN_KEYFILE" --scope bench >/dev/null
 python3 -c 'import random; r=random.Random(7); print("sk-ant-api03-" + "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(93)) + "AA")' \
   | "$BIN/keywarden" key add anthropic --scope bench >/dev/null

@@ -21,7 +21,8 @@ ALPHABET = string.ascii_letters + string.digits
 
 work = tempfile.mkdtemp(prefix="kw-memory-keys-")
 env = dict(os.environ, KEYWARDEN_HOME=f"{work}/vault", KEYWARDEN_KEYFILE=f"{work}/vault.key",
-           KEYWARDEN_SOCKET=f"{work}/agent.sock", KEYWARDEN_LOG_LEVEL="warning")
+           KEYWARDEN_SOCKET=f"{work}/agent.sock", KEYWARDEN_LOG_LEVEL="warning",
+           KEYWARDEN_STATE_DIR=f"{work}/state")  # the throwaway vault's audit anchor goes with it
 providers = [f"p{i:03d}" for i in range(PROVIDERS)]
 scopes = [f"s{i:03d}" for i in range((N + PROVIDERS - 1) // PROVIDERS)]
 reads = [(p, s) for s in scopes for p in providers][:N]
