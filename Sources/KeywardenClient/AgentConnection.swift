@@ -93,14 +93,7 @@ final class AgentConnection: @unchecked Sendable {
             } catch {
                 // Whatever is left on this connection belongs to no request.
                 socket.close()
-                switch error {
-                case .notSent(let cause):
-                    throw KeywardenError(.failed, "the request could not be sent to the agent: \(cause)")
-                case .closedBeforeAnswer:
-                    throw KeywardenError(.failed, "the agent closed the connection before answering")
-                case .unreadable(let cause):
-                    throw KeywardenError(.failed, "the agent's answer could not be read: \(cause)")
-                }
+                throw KeywardenError(.failed, error.message)
             }
         }
     }

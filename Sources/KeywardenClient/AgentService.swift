@@ -41,7 +41,7 @@ public final class AgentService: KeywardenService {
             return try JSONDecoder().decode(Operation.Response.self, from: answer.body)
         } catch {
             // Not the decoder's own text: it may quote the answer, which can hold a value.
-            throw KeywardenError(.failed, "the agent sent an answer to \(Operation.name) that this keywarden cannot read; is the agent a different version? Restart it with `keywarden serve`")
+            throw KeywardenError(.failed, HTTPExchange.Failure.unknownAnswer(to: Operation.name))
         }
     }
 

@@ -1,4 +1,5 @@
-/// What `run` accepts from an agent: only what was asked for. With `only`,
+/// What `run` accepts from an agent: valid names, each once, and only what
+/// was asked for. With `only`,
 /// exactly those names; without, any name except one that changes how
 /// programs load (`PATH`, `LD_PRELOAD`, …), which must be asked for by name.
 /// Whatever listens at the agent's socket decides these answers, so `run`
@@ -13,6 +14,10 @@ public enum DeliveredVariables {
     }
 
     public static func problem(_ names: [String], only: [String]?) -> Problem? {
+        // A name setenv would refuse or mangle (`A=B`, empty) is used by nobody.
+        if let bad = names.first(where: { !EnvironmentVariableName.isValid($0) }) {
+            return .failed("the agent sent an invalid variable name '\(bad.prefix(80))'; nothing was used")
+        }
         if Set(names).count != names.count {
             return .failed("the agent sent a variable twice; nothing was used")
         }

@@ -24,6 +24,20 @@ public enum HTTPExchange {
         case notSent(any Error)
         case closedBeforeAnswer
         case unreadable(any Error)
+
+        /// What the command line says (both programs: the launcher and keywarden-cli).
+        public var message: String {
+            switch self {
+            case .notSent(let cause): "the request could not be sent to the agent: \(cause)"
+            case .closedBeforeAnswer: "the agent closed the connection before answering"
+            case .unreadable(let cause): "the agent's answer could not be read: \(cause)"
+            }
+        }
+
+        /// An answer of `operation` that parses as none of its documented shapes.
+        public static func unknownAnswer(to operation: String) -> String {
+            "the agent sent an answer to \(operation) that this keywarden cannot read; is the agent a different version? Restart it with `keywarden serve`"
+        }
     }
 
     /// Writes `head` (and `body`) and reads until the answer's end. The

@@ -35,8 +35,8 @@ enum Launcher {
             print(KeywardenVersion.current)
             return
         }
-        if arguments.first == "run", let run = AgentRun(arguments: arguments) {
-            run.start()  // returns only when the full command line should answer
+        if let run = EverydayRun(arguments) {
+            run.startThroughAgent()  // returns only when the full command line should answer
         }
         handOver()
     }
@@ -75,21 +75,10 @@ enum Launcher {
 }
 
 /// `keywarden run --scope S [--only A,B] [--clean] -- CMD …` through the agent.
-struct AgentRun {
-    let form: EverydayRun
-    var scope: String { form.scope }
-    var only: [String]? { form.only }
-    var clean: Bool { form.clean }
-    var command: [String] { form.command }
-
-    init?(arguments: [String]) {
-        guard let form = EverydayRun(arguments) else { return nil }
-        self.form = form
-    }
-
+extension EverydayRun {
     /// Runs the command with the scope's variables, or returns when the full
     /// command line should answer instead (nothing was delivered then).
-    func start() {
+    func startThroughAgent() {
         if let off = getenv("KEYWARDEN_NO_AGENT").map({ String(cString: $0) }), !off.isEmpty, off != "0" { return }
         // Before anything is opened: the command inherits these descriptors only.
         let inherited = InheritedDescriptors.current()
@@ -116,11 +105,8 @@ struct AgentRun {
         do throws(HTTPExchange.Failure) {
             answer = try HTTPExchange.perform(head, body: body, on: socket)
         } catch {
-            switch error {
-            case .notSent: return  // nothing reached the agent
-            case .closedBeforeAnswer: Launcher.fail(1, "the agent closed the connection before answering")
-            case .unreadable(let cause): Launcher.fail(1, "the agent's answer could not be read: \(cause)")
-            }
+            if case .notSent = error { return }  // nothing reached the agent
+            Launcher.fail(1, error.message)
         }
         defer { answer.body.wipeReadableBytes() }
         // A locked or unavailable agent served nothing: the full command line opens the vault itself.
@@ -130,16 +116,13 @@ struct AgentRun {
             Launcher.fail(failure.exitCode, failure.message)
         }
         guard var variables = answer.body.withUnsafeReadableBytes({ AgentAnswers.variables($0) }) else {
-            Launcher.fail(1, "the agent sent an answer to delivery.environment that this keywarden cannot read; is the agent a different version? Restart it with `keywarden serve`")
+            Launcher.fail(1, HTTPExchange.Failure.unknownAnswer(to: "delivery.environment"))
         }
         defer { for index in variables.indices { for byte in variables[index].value.indices { variables[index].value[byte] = 0 } } }
         switch DeliveredVariables.problem(variables.map(\.name), only: only) {
         case .failed(let message)?: Launcher.fail(1, message)
         case .invalidInput(let message)?: Launcher.fail(2, message)
         case nil: break
-        }
-        if let bad = variables.first(where: { !EnvironmentVariableName.isValid($0.name) }) {
-            Launcher.fail(1, "the agent sent an invalid variable name '\(bad.name.prefix(80))'; nothing was used")
         }
 
         if clean { CommandStart.clearEnvironmentKeepingPathAndHome() }

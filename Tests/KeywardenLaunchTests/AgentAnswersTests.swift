@@ -70,6 +70,9 @@ struct AgentAnswersTests {
         #expect(DeliveredVariables.problem(["LD_PRELOAD"], only: ["LD_PRELOAD"]) == nil)
         #expect(DeliveredVariables.problem(["A", "B"], only: ["A"]) == .failed("the agent sent B, which was not asked for; nothing was used"))
         #expect(DeliveredVariables.problem(["A"], only: ["A", "C"]) == .failed("the agent did not send C; nothing was used"))
+        // A name setenv would refuse or mangle, asked for or not.
+        #expect(DeliveredVariables.problem(["A=B"], only: nil) == .failed("the agent sent an invalid variable name 'A=B'; nothing was used"))
+        #expect(DeliveredVariables.problem([""], only: [""]) == .failed("the agent sent an invalid variable name ''; nothing was used"))
     }
 
     @Test("variable names: the rule of Names.isEnvironmentVariable", arguments: ["A", "_", "a_1", "1A", "", "A-B", "É", "A B", String(repeating: "A", count: 128), String(repeating: "A", count: 129)])
