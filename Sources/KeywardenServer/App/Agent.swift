@@ -67,7 +67,11 @@ public func runAgent(vault: Vault?, socket: AgentSocket, logger: Logger, schedul
     // A locked agent forwards nothing: its gateway would have no key to use.
     let agent = AgentDependencies(state: state, logger: logger, auditPool: auditPool, vaultPool: vaultPool,
                                   gateway: vault == nil ? nil : listen?.settings)
-    let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler, onRunning: onRunning)
+    let app = buildApplication(agent, socket: socket, limits: limits, scheduler: scheduler) {
+        // Start-up is over: its code need not stay mapped (StartupCodePages).
+        StartupCodePages.release()
+        onRunning()
+    }
     defer { unlink(socket.path) }
     // A group stops its services in reverse order: the gateway's upstream
     // clients and traffic records come first so that they stop last, after
