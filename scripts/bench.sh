@@ -16,17 +16,21 @@
 #             (scripts/bench-validate.sh)
 #   memory    the agent's RSS after serving 10,000 values
 #   gateway   POST /anthropic/v1/messages (JSON, then SSE) sent straight to
-#             `keywarden-mock --bench` vs the same through `serve --gateway`
-#             with a token, interleaved direct/gateway/direct/gateway, medians;
-#             added latency, throughput ratio, SSE added time to first byte,
-#             the agent's CPU per request and VmHWM (issue 11, design §10)
+#             `keywarden-mock --bench`, through `serve --gateway` with a
+#             token, and through nginx (1 worker) as a keep-alive reverse
+#             proxy that adds the key: the ceiling of any proxy on this
+#             machine. Interleaved direct/gateway/nginx, medians. Throughput
+#             (closed loop), added latency at a fixed offered load
+#             (GATEWAY_RATE req/s over the same connections, open loop) and
+#             under the closed loop, SSE added time to first byte, the
+#             agent's CPU per request and VmHWM (issue 11, design §10)
 #   storage   the same vault on SQLite and on PostgreSQL (a throwaway local
 #             server, fsync on): key reads per second through the agent (both
 #             served from its cache) and writes per second (config.set over
 #             the agent's API: a transaction, its audit event, the commit)
 #
 # Environment: CONNECTIONS (32), DURATION (seconds per load run, 10), RUNS (start-up repetitions, 200),
-# ROUNDS (direct/gateway pairs per workload, 2),
+# ROUNDS (direct/gateway/nginx rounds per workload, 2), GATEWAY_RATE (fixed load, 5000 req/s),
 # BENCH_BIN (a folder of already built binaries to measure instead of building).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -192,7 +196,8 @@ PY
 
 section_gateway() {
   local rounds="${ROUNDS:-2}" g="$WORK/gateway"
-  echo; echo "== gateway vs direct to the mock: $CONNECTIONS keep-alive connections, $SECONDS_PER_RUN s each (+1 s warm-up), $rounds rounds interleaved, medians"
+  local rate="${GATEWAY_RATE:-5000}"
+  echo; echo "== gateway vs direct to the mock, and nginx as a reverse proxy (the ceiling): $CONNECTIONS keep-alive connections, $SECONDS_PER_RUN s each (+1 s warm-up), $rounds rounds interleaved, medians"
   mkdir -p "$g"
   # Its own vault (scope bench, one anthropic key of fault-free letters: the mock reads words in keys) and agent.
   local -x KEYWARDEN_HOME="$g/vault" KEYWARDEN_KEYFILE="$g/vault.key" KEYWARDEN_SOCKET="$g/run/agent.sock"
@@ -214,6 +219,31 @@ section_gateway() {
     [ -n "$gateway" ] && break; sleep 0.05
   done
   [ -n "$gateway" ] || { echo "bench: the agent's gateway did not start:" >&2; cat "$g/agent.log" >&2; exit 1; }
+  # nginx as the same kind of proxy: keep-alive to the mock, the key added, answers streamed (no buffering).
+  mkdir -p "$g/nginx"
+  cat >"$g/nginx/nginx.conf" <<NGINX
+worker_processes 1; daemon off; pid $g/nginx/nginx.pid; error_log $g/nginx/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 100000000;
+  client_body_temp_path $g/nginx/body; proxy_temp_path $g/nginx/proxy; fastcgi_temp_path $g/nginx/fastcgi;
+  uwsgi_temp_path $g/nginx/uwsgi; scgi_temp_path $g/nginx/scgi;
+  upstream mock { server 127.0.0.1:$mock_port; keepalive 64; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:0;
+    location / {
+      proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header x-api-key "$key"; proxy_buffering off; proxy_request_buffering off;
+    }
+  }
+}
+NGINX
+  # nginx cannot listen on port 0 and say which port it got: find a free one first.
+  local nginx_port; nginx_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  sed -i "s/listen 127.0.0.1:0;/listen 127.0.0.1:$nginx_port;/" "$g/nginx/nginx.conf"
+  "$NGINX" -c "$g/nginx/nginx.conf" -p "$g/nginx" 2>/dev/null & local nginx_pid=$!; PIDS+=("$nginx_pid")
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && break; sleep 0.05; done
+  local proxy="127.0.0.1:$nginx_port"
   local token; token="$("$BIN/keywarden" token create bench --scope bench --provider anthropic 2>/dev/null)"
   [[ "$token" == kwt_* ]] || { echo "bench: no token" >&2; exit 1; }
   local direct="127.0.0.1:$mock_port" path="/anthropic/v1/messages"
@@ -221,7 +251,7 @@ section_gateway() {
   printf '%s' '{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Say something about keys."}]}' >"$g/sse.body"
   # A check first: both ways answer 200 (a wrong setup would otherwise measure error answers).
   local side status
-  for side in "$direct $key" "$gateway $token"; do
+  for side in "$direct $key" "$gateway $token" "$proxy -"; do
     set -- $side
     status="$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$1$path" -H "x-api-key: $2" -H 'anthropic-version: 2023-06-01' \
       -H 'content-type: application/json' --data-binary @"$g/json.body")"
@@ -229,51 +259,75 @@ section_gateway() {
   done
   local ticks; ticks="$(getconf CLK_TCK)"
   cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
-  # load WORKLOAD SIDE CONNECTIONS: one run, its line appended to $g/WORKLOAD.SIDE with the agent's CPU ticks during it.
+  # load WORKLOAD SIDE CONNECTIONS [RATE]: one run (closed loop, or RATE req/s offered), its line appended to
+  # $g/WORKLOAD.SIDE with the agent's CPU ticks during it.
   load() {
-    local workload="$1" side="$2" connections="$3" target secret before after line
-    if [ "$side" = direct ]; then target="$direct" secret="$key"; else target="$gateway" secret="$token"; fi
+    local workload="$1" side="$2" connections="$3" target secret before after line offered=()
+    case "$side" in
+      direct) target="$direct" secret="$key" ;;
+      gateway) target="$gateway" secret="$token" ;;
+      nginx) target="$proxy" secret="-" ;;
+    esac
+    [ -n "${4:-}" ] && offered=(-R "$4")
     before="$(cpu_ticks)"
-    line="$("$WORK/loadgen" -c "$connections" -d "$SECONDS_PER_RUN" -w 1 --ttfb -X POST -H "x-api-key: $secret" \
+    line="$("$WORK/loadgen" -c "$connections" -d "$SECONDS_PER_RUN" -w 1 "${offered[@]}" --ttfb -X POST -H "x-api-key: $secret" \
       -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' -d @"$g/${workload%%-*}.body" "$target" "$path")"
     after="$(cpu_ticks)"
     echo "$line agent_cpu_ticks=$((after - before))" >>"$g/$workload.$side"
     printf "  %-9s %-8s %s\n" "$workload" "$side" "$line"
   }
   local round workload
-  for workload in json sse; do
-    for round in $(seq "$rounds"); do load "$workload" direct "$CONNECTIONS"; load "$workload" gateway "$CONNECTIONS"; done
+  local side
+  for workload in json sse json-rate; do
+    for round in $(seq "$rounds"); do
+      for side in direct gateway nginx; do
+        if [ "$workload" = json-rate ]; then load "$workload" "$side" "$CONNECTIONS" "$rate"; else load "$workload" "$side" "$CONNECTIONS"; fi
+      done
+    done
   done
-  load json-1c direct 1; load json-1c gateway 1
-  python3 - "$g" "$ticks" "$(grep VmHWM "/proc/$agent_pid/status" | awk '{print $2}')" "$rounds" <<'PY'
+  load json-1c direct 1; load json-1c gateway 1; load json-1c nginx 1
+  python3 - "$g" "$ticks" "$(grep VmHWM "/proc/$agent_pid/status" | awk '{print $2}')" "$rounds" "$rate" <<'PY'
 import statistics, sys
-folder, ticks, hwm_kib, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+folder, ticks, hwm_kib, rounds, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 def runs(name):
     return [dict(f.split("=", 1) for f in line.split()) for line in open(f"{folder}/{name}")]
 def med(rs, field):
     return statistics.median(float(r[field]) for r in rs)
 def verdict(ok):
     return "PASS" if ok else "MISS"
-bad = [f"{n}.{s}" for n in ("json", "sse", "json-1c") for s in ("direct", "gateway")
+sides = ("direct", "gateway", "nginx")
+bad = [f"{n}.{s}" for n in ("json", "sse", "json-rate", "json-1c") for s in sides
        for r in runs(f"{n}.{s}") if int(r["non2xx"]) or int(r["errors"]) or not int(r["ok"])]
-d, w = runs("json.direct"), runs("json.gateway")
-sd, sw = runs("sse.direct"), runs("sse.gateway")
-od, ow = runs("json-1c.direct"), runs("json-1c.gateway")
+d, w, n = (runs(f"json.{s}") for s in sides)
+sd, sw, sn = (runs(f"sse.{s}") for s in sides)
+rd, rw, rn = (runs(f"json-rate.{s}") for s in sides)
+od, ow, on = (runs(f"json-1c.{s}") for s in sides)
 print(f"  medians of {rounds} runs each (ms):")
-fmt = "    {:<28} rps {:>7.0f}  p50 {:6.3f}  p99 {:6.3f}{}"
-for label, rs, ttfb in (("JSON direct", d, False), ("JSON gateway", w, False), ("SSE direct", sd, True),
-                        ("SSE gateway", sw, True), ("JSON 1 connection direct", od, False), ("JSON 1 connection gateway", ow, False)):
+fmt = "    {:<34} rps {:>7.0f}  p50 {:6.3f}  p99 {:6.3f}{}"
+for label, rs, ttfb in (("JSON direct", d, False), ("JSON gateway", w, False), ("JSON nginx proxy", n, False),
+                        (f"JSON at {rate}/s direct", rd, False), (f"JSON at {rate}/s gateway", rw, False), (f"JSON at {rate}/s nginx proxy", rn, False),
+                        ("SSE direct", sd, True), ("SSE gateway", sw, True), ("SSE nginx proxy", sn, True),
+                        ("JSON 1 connection direct", od, False), ("JSON 1 connection gateway", ow, False), ("JSON 1 connection nginx proxy", on, False)):
     extra = f"  TTFB p50 {med(rs, 'ttfb_p50_ms'):6.3f}  p99 {med(rs, 'ttfb_p99_ms'):6.3f}" if ttfb else ""
     print(fmt.format(label, med(rs, "rps"), med(rs, "p50_ms"), med(rs, "p99_ms"), extra))
-a50, a99 = med(w, "p50_ms") - med(d, "p50_ms"), med(w, "p99_ms") - med(d, "p99_ms")
-ratio = med(w, "rps") / med(d, "rps")
-t50, t99 = med(sw, "ttfb_p50_ms") - med(sd, "ttfb_p50_ms"), med(sw, "ttfb_p99_ms") - med(sd, "ttfb_p99_ms")
-print(f"  added p50/p99: {a50:.3f} / {a99:.3f} ms  (target ≤0.2/≤1 ms)  {verdict(a50 <= 0.2 and a99 <= 1)}")
-print(f"  throughput ratio gateway / direct: {ratio:.2f}  (target ≥0.5)  {verdict(ratio >= 0.5)}")
-print(f"  SSE added TTFB p50/p99: {t50:.3f} / {t99:.3f} ms  (target ≤1 ms)  {verdict(t50 <= 1 and t99 <= 1)}")
-print(f"  SSE added full-stream p50/p99: {med(sw, 'p50_ms') - med(sd, 'p50_ms'):.3f} / {med(sw, 'p99_ms') - med(sd, 'p99_ms'):.3f} ms;"
+def added(proxied, straight, field="p50_ms"):
+    return med(proxied, field) - med(straight, field)
+ra50, ra99 = added(rw, rd), added(rw, rd, "p99_ms")
+print(f"  added p50/p99 at {rate} req/s offered, {rd[0]['connections']} connections: {ra50:.3f} / {ra99:.3f} ms"
+      f"  (target ≤0.2/≤1 ms)  {verdict(ra50 <= 0.2 and ra99 <= 1)};"
+      f" nginx proxy {added(rn, rd):.3f} / {added(rn, rd, 'p99_ms'):.3f} ms")
+ratio, ceiling = med(w, "rps") / med(d, "rps"), med(n, "rps") / med(d, "rps")
+print(f"  throughput ratio gateway / direct: {ratio:.2f}  (target ≥0.5)  {verdict(ratio >= 0.5)};"
+      f" nginx proxy / direct {ceiling:.2f} (the ceiling); gateway / nginx proxy {ratio / ceiling:.2f}")
+print(f"  added p50/p99 under the closed loop (mostly the queue: connections ÷ throughput): {added(w, d):.3f} / {added(w, d, 'p99_ms'):.3f} ms;"
+      f" nginx proxy {added(n, d):.3f} / {added(n, d, 'p99_ms'):.3f} ms  (informative)")
+t50, t99 = added(sw, sd, "ttfb_p50_ms"), added(sw, sd, "ttfb_p99_ms")
+print(f"  SSE added TTFB p50/p99: {t50:.3f} / {t99:.3f} ms  (target ≤1 ms)  {verdict(t50 <= 1 and t99 <= 1)};"
+      f" nginx proxy {added(sn, sd, 'ttfb_p50_ms'):.3f} / {added(sn, sd, 'ttfb_p99_ms'):.3f} ms")
+print(f"  SSE added full-stream p50/p99: {added(sw, sd):.3f} / {added(sw, sd, 'p99_ms'):.3f} ms;"
       f" stream throughput ratio {med(sw, 'rps') / med(sd, 'rps'):.2f}  (informative)")
-print(f"  1 connection, added p50/p99 (no queueing): {med(ow, 'p50_ms') - med(od, 'p50_ms'):.3f} / {med(ow, 'p99_ms') - med(od, 'p99_ms'):.3f} ms  (informative)")
+print(f"  1 connection, added p50/p99 (no queueing): {added(ow, od):.3f} / {added(ow, od, 'p99_ms'):.3f} ms;"
+      f" nginx proxy {added(on, od):.3f} / {added(on, od, 'p99_ms'):.3f} ms  (informative)")
 def cpu(rs):  # the agent's utime+stime over a run (warm-up included) per answer (warm-up included)
     return statistics.median(int(r["agent_cpu_ticks"]) * 1e6 / ticks / max(1, int(r["answers"])) for r in rs)
 print(f"  gateway CPU µs/req: JSON {cpu(w):.0f}, SSE stream {cpu(sw):.0f}, JSON 1 connection {cpu(ow):.0f}"
@@ -282,7 +336,7 @@ print(f"  agent VmHWM: {hwm_kib / 1024:.1f} MiB")
 if bad:
     print(f"  WARNING: runs with non-2xx answers, errors or no answer: {', '.join(bad)}")
 PY
-  kill -TERM "$agent_pid" "$mock_pid" 2>/dev/null || true; wait "$agent_pid" "$mock_pid" 2>/dev/null || true
+  kill -TERM "$agent_pid" "$mock_pid" "$nginx_pid" 2>/dev/null || true; wait "$agent_pid" "$mock_pid" "$nginx_pid" 2>/dev/null || true
 }
 
 section_validate() {

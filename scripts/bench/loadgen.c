@@ -10,7 +10,7 @@
 // Content-Length or be chunked (an SSE stream, say).
 //
 //   gcc -O2 -o loadgen scripts/bench/loadgen.c
-//   loadgen [-c 32] [-d 10] [-w 1] [-X METHOD] [-H 'name: value']... [-d @FILE] [--ttfb] TARGET PATH
+//   loadgen [-c 32] [-d 10] [-w 1] [-R RATE] [-X METHOD] [-H 'name: value']... [-d @FILE] [--ttfb] TARGET PATH
 //     TARGET: unix:/path/to/socket, or host:port (TCP, IPv4)
 //     -d is the duration, or with a leading @ the file whose bytes are the body
 //
@@ -24,6 +24,14 @@
 // request's write to the first byte of the answer's body (for a chunked
 // answer, its first chunk). `answers` counts every answer, warm-up included
 // (for CPU per request). Exit status 1 when nothing was answered.
+//
+// `-R RATE` offers a fixed load instead (open loop, as wrk2 does): RATE
+// requests per second in all, each connection sending on its own schedule
+// of C/RATE seconds apart, staggered. Latency is then counted from when a
+// request was due, not from when it was written, so a server that falls
+// behind is charged for the wait it caused (no coordinated omission). It
+// measures what a proxy adds to each request at a load both sides can
+// carry, where the closed loop mostly measures the queue.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +63,8 @@ struct connection {
     uint64_t first_body_at; // ns, when the first byte of the current answer's body arrived (0: not yet)
     int chunked;            // the current answer's body is chunked (need is then unknown until its end)
     int status;
+    uint64_t due;           // -R: ns, when this connection's next request is due
+    int waiting;            // -R: answered, its next request not due yet
     char buffer[BUFFER_SIZE];
 };
 
@@ -68,6 +78,7 @@ struct samples {
 };
 static struct samples latencies, ttfbs;
 static uint64_t ok_count, non2xx_count, error_count, answer_count;
+static uint64_t interval_ns;  // -R: between one connection's requests; 0 for the closed loop
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -125,6 +136,9 @@ static int send_request(struct connection *c) {
     c->head_length = 0;
     c->chunked = 0;
     c->first_body_at = 0;
+    c->waiting = 0;
+    // Open loop: counted from when it was due, even if written later.
+    if (interval_ns && c->due && c->due < c->sent_at) c->sent_at = c->due;
     while (written < request_length) {
         ssize_t n = write(c->fd, request + written, request_length - written);
         if (n < 0) {
@@ -279,9 +293,10 @@ int main(int argc, char **argv) {
     char *body = NULL;
     size_t body_length = 0;
     int want_ttfb = 0;
+    double rate = 0;
     static const struct option long_options[] = {{"ttfb", no_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
     int option;
-    while ((option = getopt_long(argc, argv, "c:d:w:H:X:", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "c:d:w:H:X:R:", long_options, NULL)) != -1) {
         switch (option) {
         case 'c': connections = atoi(optarg); break;
         case 'd':
@@ -289,6 +304,7 @@ int main(int argc, char **argv) {
             else seconds = atof(optarg);
             break;
         case 'X': method = optarg; break;
+        case 'R': rate = atof(optarg); break;
         case 'T': want_ttfb = 1; break;
         case 'w': warmup = atof(optarg); break;
         case 'H':
@@ -299,7 +315,8 @@ int main(int argc, char **argv) {
         default: usage();
         }
     }
-    if (argc - optind != 2 || connections < 1 || seconds <= 0 || warmup < 0) usage();
+    if (argc - optind != 2 || connections < 1 || seconds <= 0 || warmup < 0 || rate < 0) usage();
+    if (rate > 0) interval_ns = (uint64_t)((double)connections / rate * 1e9);
     parse_target(argv[optind]);
     char *head;
     size_t head_length;
@@ -327,16 +344,31 @@ int main(int argc, char **argv) {
     }
 
     uint64_t start = now_ns();
+    // -R: the first requests went out as the connections opened; from now on
+    // each connection keeps its own schedule, staggered across one interval.
+    for (int i = 0; i < connections && interval_ns; i++) pool[i].due = start + interval_ns * (uint64_t)i / (uint64_t)connections;
     uint64_t counting_from = start + (uint64_t)(warmup * 1e9);
     uint64_t deadline = counting_from + (uint64_t)(seconds * 1e9);
     struct epoll_event events[256];
     for (;;) {
         uint64_t now = now_ns();
         if (now >= deadline) break;
-        int ready = epoll_wait(epoll, events, 256, (int)((deadline - now) / 1000000) + 1);
+        uint64_t wake = deadline;
+        for (int i = 0; i < connections && interval_ns; i++) {
+            if (!pool[i].waiting) continue;
+            if (pool[i].due <= now) {
+                if (send_request(&pool[i]) < 0) pool[i].waiting = 0;  // its read sees the break
+            } else if (pool[i].due < wake) {
+                wake = pool[i].due;
+            }
+        }
+        // A timeout in nanoseconds: a request due in 0.2 ms must not wait a whole millisecond.
+        uint64_t wait = (interval_ns ? wake : deadline) - now;
+        struct timespec timeout = {.tv_sec = (time_t)(wait / 1000000000), .tv_nsec = (long)(wait % 1000000000)};
+        int ready = epoll_pwait2(epoll, events, 256, &timeout, NULL);
         if (ready < 0) {
             if (errno == EINTR) continue;
-            fail("epoll_wait");
+            fail("epoll_pwait2");
         }
         for (int e = 0; e < ready; e++) {
             struct connection *c = events[e].data.ptr;
@@ -357,6 +389,10 @@ int main(int argc, char **argv) {
                     record(&latencies, done - c->sent_at);
                     if (want_ttfb) record(&ttfbs, c->first_body_at - c->sent_at);
                     if (c->status >= 200 && c->status < 300) ok_count++; else non2xx_count++;
+                }
+                if (interval_ns) {
+                    c->due += interval_ns;
+                    if (c->due > now_ns()) { c->waiting = 1; break; }
                 }
                 if (send_request(c) < 0) broken = 1;
                 break;
