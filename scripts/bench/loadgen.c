@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -92,7 +93,7 @@ static void fail(const char *what) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: loadgen [-c CONNECTIONS] [-d SECONDS] [-w WARMUP_SECONDS] [-X METHOD] [-H 'name: value']... "
+    fprintf(stderr, "usage: loadgen [-c CONNECTIONS] [-d SECONDS] [-w WARMUP_SECONDS] [-R REQUESTS_PER_SECOND] [-X METHOD] [-H 'name: value']... "
                     "[-d @BODY_FILE] [--ttfb] unix:/path/to/socket|host:port PATH\n");
     exit(64);
 }
@@ -332,6 +333,8 @@ int main(int argc, char **argv) {
     memcpy(request, head, head_length);
     if (body_length) memcpy(request + head_length, body, body_length);
 
+    // A write to a connection the server reset is an error to count, not a reason to die.
+    signal(SIGPIPE, SIG_IGN);
     int epoll = epoll_create1(EPOLL_CLOEXEC);
     if (epoll < 0) fail("epoll_create1");
     struct connection *pool = calloc((size_t)connections, sizeof *pool);

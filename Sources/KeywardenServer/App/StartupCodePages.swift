@@ -16,28 +16,37 @@ import Glibc
 /// half of the agent's resident memory, most of it never run again. Measured
 /// with `scripts/bench/memory-keys.py` (issue 12; docs/benchmarks.md).
 ///
-/// Only the text segment (`PF_X`, read-only, never written: the binary has no
-/// text relocations) and only whole pages inside it. Private file pages that
-/// were written — the data segment, which the loader relocated — would lose
-/// their contents, so they are never given back.
+/// Only text segments (`PF_X`, not writable) and only whole pages inside
+/// each. Private file pages that were written would lose what was written:
+/// the data segment the loader relocated is never touched, a binary with
+/// text relocations is left alone, and so is a segment with written
+/// (anonymous) pages in it, such as a debugger's breakpoint or a uprobe.
 public enum StartupCodePages {
     /// Returns the number of bytes given back, 0 if there was nothing to do
     /// or `madvise` refused (the agent runs on either way).
     @discardableResult
     public static func release() -> Int {
-        guard let pages = textPages(), let address = UnsafeMutableRawPointer(bitPattern: pages.lowerBound) else { return 0 }
-        return madvise(address, pages.count, MADV_DONTNEED) == 0 ? pages.count : 0
+        var released = 0
+        for pages in textPages() where kw_range_has_written_pages("/proc/self/smaps", pages.lowerBound, pages.upperBound) == 0 {
+            guard let address = UnsafeMutableRawPointer(bitPattern: pages.lowerBound) else { continue }
+            if madvise(address, pages.count, MADV_DONTNEED) == 0 { released += pages.count }
+        }
+        return released
     }
 
-    /// The whole pages of the executable's text segment: inward from its
-    /// bounds, so that a page it shares with another segment is left alone.
-    static func textPages() -> Range<UInt>? {
-        var textStart: UInt = 0, textEnd: UInt = 0
-        guard kw_executable_text(&textStart, &textEnd) == 0 else { return nil }
+    /// The whole pages of each of the executable's text segments: inward
+    /// from its bounds, so that a page shared with another segment is left
+    /// alone. Empty for a binary with text relocations.
+    static func textPages() -> [Range<UInt>] {
+        var starts = [UInt](repeating: 0, count: 8), ends = [UInt](repeating: 0, count: 8)
+        let count = kw_executable_text_segments(&starts, &ends, 8)
+        guard count > 0 else { return [] }
         let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (textStart + page - 1) / page * page
-        let end = textEnd / page * page
-        return end > start ? start..<end : nil
+        return (0..<Int(count)).compactMap { index in
+            let start = (starts[index] + page - 1) / page * page
+            let end = ends[index] / page * page
+            return end > start ? start..<end : nil
+        }
     }
 }
 #else

@@ -106,6 +106,10 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler {
         holding.userInboundEventTriggered(event, busy: answering != nil, context: context)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        holding.errorCaught(error, busy: answering != nil, context: context)
+    }
+
     func read(context: ChannelHandlerContext) {
         holding.read(busy: answering != nil, context: context)
     }

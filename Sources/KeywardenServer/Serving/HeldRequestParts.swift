@@ -12,6 +12,7 @@ final class HeldRequestParts {
     private enum Held {
         case part(HTTPRequestPart)
         case inputClosed
+        case error(any Error)
     }
 
     private var held = CircularBuffer<Held>()
@@ -49,6 +50,17 @@ final class HeldRequestParts {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// An error from below (a malformed request the decoder refused, say)
+    /// must not overtake an answer being prepared either: Hummingbird closes
+    /// the connection on it, which would cut that answer off.
+    func errorCaught(_ error: any Error, busy: Bool, context: ChannelHandlerContext) {
+        if busy {
+            held.append(.error(error))
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
     /// A read of the socket asked for: held while `busy` once something is
     /// held. A client that waits for its answer (nearly all: pipelining is
     /// rare) sends nothing meanwhile, so reading on costs nothing, while
@@ -77,6 +89,7 @@ final class HeldRequestParts {
             switch next {
             case .part(let part): handle(part)
             case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            case .error(let error): context.fireErrorCaught(error)
             }
         }
         if forwardedOutsideRead {

@@ -57,6 +57,10 @@ final class HotKeyReads: ChannelDuplexHandler, RemovableChannelHandler {
         holding.userInboundEventTriggered(event, busy: connection.busy, context: context)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        holding.errorCaught(error, busy: connection.busy, context: context)
+    }
+
     func read(context: ChannelHandlerContext) {
         holding.read(busy: connection.busy, context: context)
     }
