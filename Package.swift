@@ -201,7 +201,7 @@ let package = Package(
             linkerSettings: releaseLinking
         ),
         // Helpers shared by the test targets: temporary folders, a process runner.
-        .target(name: "KeywardenTestSupport"),
+        .target(name: "KeywardenTestSupport", dependencies: ["CPeerCredentials"]),
         // The providers, played on loopback with their real answers and faults (tests, README demo).
         .target(
             name: "KeywardenMockProvider",

@@ -21,3 +21,12 @@ int kw_open_pty_master(char *path, size_t size) {
 int kw_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 short kw_posix_spawn_setsid(void) { return POSIX_SPAWN_SETSID; }
+
+int kw_posix_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+#else
+    (void)actions; (void)lowest;
+    return ENOSYS;
+#endif
+}

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CPeerCredentials
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -129,6 +130,11 @@ public final class PrivatePostgresServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process: `restart` leaves a daemon running,
+        // and a pipe another test held open at that moment (its write end
+        // made without close-on-exec) kept that test's reader waiting for an
+        // EOF that never came — a CI run hung on it.
+        guard kw_posix_spawn_close_from(&actions, 3) == 0 else { throw PostgresTestDatabase.Failed(description: "cannot set up \(script): closefrom") }
         let arguments = [script, command, directory]
         let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
         var argv = arguments.map { strdup($0) } + [nil]

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CPeerCredentials
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -112,14 +113,20 @@ public enum RotateCommand {
 
     private static func spawnBlocking(_ command: String, environment extra: [String: String], stdin input: [UInt8], timeout: Int64) throws -> Outcome {
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw KeywardenError(.failed, "cannot create pipes") }
+        // Close-on-exec pipes, and the child closes every descriptor from 3 up: a
+        // command run at the same time (the agent's scheduler, a hook that starts
+        // a daemon) must not inherit another's pipe, or its reader never sees EOF.
+        guard kw_pipe_cloexec(&inPipe) == 0, kw_pipe_cloexec(&outPipe) == 0, kw_pipe_cloexec(&errPipe) == 0 else { throw KeywardenError(.failed, "cannot create pipes") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in inPipe + outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        guard kw_posix_spawn_close_from(&actions, 3) == 0 else {
+            for fd in inPipe + outPipe + errPipe { close(fd) }
+            throw KeywardenError(.failed, "cannot start /bin/sh: posix_spawn cannot close descriptors")
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
