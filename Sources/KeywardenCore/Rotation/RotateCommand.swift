@@ -123,9 +123,13 @@ public enum RotateCommand {
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        guard kw_posix_spawn_close_from(&actions, 3) == 0 else {
+        // glibc before 2.34 has no closefrom action (ENOSYS): the command still
+        // runs there, and still gets none of these pipes (close-on-exec) nor any
+        // other descriptor opened close-on-exec, which is all of Keywarden's own.
+        let closing = kw_posix_spawn_close_from(&actions, 3)
+        guard closing == 0 || closing == ENOSYS else {
             for fd in inPipe + outPipe + errPipe { close(fd) }
-            throw KeywardenError(.failed, "cannot start /bin/sh: posix_spawn cannot close descriptors")
+            throw KeywardenError(.failed, "cannot start /bin/sh: posix_spawn cannot close descriptors (\(String(cString: strerror(closing))))")
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
