@@ -149,6 +149,7 @@ let package = Package(
             dependencies: [
                 "KeywardenCrypto",
                 "KeywardenCore",
+                "KeywardenLaunch",
                 "CPeerCredentials",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

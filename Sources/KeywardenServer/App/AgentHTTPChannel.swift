@@ -44,11 +44,15 @@ extension HTTPServerBuilder {
     }
 
     /// HTTP/1.1 as `.http1(configuration:)` serves it, plus the gateway's
-    /// fast path: ``FastForwarding`` right after the connection state handler.
+    /// fast path: ``FastForwarding`` right after the connection state
+    /// handler, and ``RawForwarding`` first of all, for requests that need
+    /// no decoding.
     static func gatewayHTTP1(configuration: HTTP1Channel.Configuration, gateway: Gateway) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             HTTP1ChannelWithFastPath(http1: HTTP1Channel(responder: responder, configuration: configuration)) { pipeline, state in
-                try pipeline.addHandler(FastForwarding(gateway: gateway), position: .after(state))
+                let decoded = FastForwarding(gateway: gateway)
+                try pipeline.addHandler(decoded, position: .after(state))
+                try pipeline.addHandler(RawForwarding(gateway: gateway, decoded: decoded), position: .first)
             }
         }
     }

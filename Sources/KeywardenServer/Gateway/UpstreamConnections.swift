@@ -1,14 +1,22 @@
 import AsyncHTTPClient
+import KeywardenLaunch
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
-/// The gateway's own plain-HTTP upstream connections, for ``FastForwarding``:
-/// HTTP/1.1 keep-alive connections kept per event loop and `host:port`,
-/// each used by one exchange at a time on the event loop of the client
-/// connection it serves. A request never leaves that event loop, so no lock,
-/// task or hop sits between the client's bytes and the provider's.
+/// The gateway's own plain-HTTP upstream connections, for the fast path
+/// (``RawForwarding``, ``FastForwarding``): HTTP/1.1 keep-alive connections
+/// kept per event loop and `host:port`, each used by one exchange at a time
+/// on the event loop of the client connection it serves. A request never
+/// leaves that event loop, so no lock, task or hop sits between the
+/// client's bytes and the provider's.
+///
+/// They carry bytes, not HTTP parts: the request goes out as written
+/// (``UpstreamRequestBytes``) and the answer is read by
+/// ``UpstreamAnswerReader``, whose body bytes a raw client gets as they
+/// arrived. NIO's client codec decoded each answer and a proxy then
+/// encoded it again: two of the largest costs of a forwarded request
+/// (perf, scripts/bench.sh gateway).
 ///
 /// Only for `http://` providers (loopback, or `--allow-insecure-http`): no
 /// proxy ever applies to them and there is no TLS. `https` goes through
@@ -103,8 +111,11 @@ struct UpstreamAddress {
 
 /// Receives one exchange's answer, on the event loop.
 protocol UpstreamExchangeDelegate: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
-    func upstreamBody(_ buffer: ByteBuffer)
+    func upstreamHead(_ head: UpstreamAnswerReader.Head)
+    /// Body bytes as they arrived, framing included (``UpstreamAnswerReader/Event/wire(_:)``).
+    func upstreamWire(_ bytes: ByteBuffer)
+    /// Body bytes without framing.
+    func upstreamData(_ bytes: ByteBuffer)
     /// A read of the upstream socket ended: the moment to flush what was passed on.
     func upstreamReadComplete()
     func upstreamEnd()
@@ -127,9 +138,9 @@ final class LoopUpstreamConnections {
         self.settings = settings
     }
 
-    /// Starts sending `head` (and `body`) to `address`; the answer goes to `delegate`.
-    func exchange(to address: UpstreamAddress, head: HTTPRequestHead, body: ByteBuffer?, delegate: any UpstreamExchangeDelegate) -> UpstreamExchange {
-        let exchange = UpstreamExchange(pool: self, address: address, head: head, body: body, delegate: delegate)
+    /// Starts sending `request` (a whole request's bytes) to `address`; the answer goes to `delegate`.
+    func exchange(to address: UpstreamAddress, request: ByteBuffer, delegate: any UpstreamExchangeDelegate) -> UpstreamExchange {
+        let exchange = UpstreamExchange(pool: self, address: address, request: request, delegate: delegate)
         exchange.start()
         return exchange
     }
@@ -201,7 +212,15 @@ final class UpstreamConnection {
         self.pool = pool
     }
 
-    fileprivate func received(_ part: HTTPClientResponsePart) { exchange?.received(part) }
+    fileprivate func received(_ bytes: ByteBuffer) {
+        guard let exchange else {
+            // Bytes while idle answer nothing that was asked: the connection cannot be trusted with the next request.
+            pool?.drop(self)
+            channel.close(promise: nil)
+            return
+        }
+        exchange.received(bytes)
+    }
     fileprivate func readComplete() { exchange?.readComplete() }
     fileprivate func failed(_ error: any Error) { exchange?.connectionFailed(error) }
 
@@ -214,14 +233,14 @@ final class UpstreamConnection {
     }
 }
 
-/// The last handler of an upstream connection: passes the decoded answer
+/// The only handler of an upstream connection: passes the answer's bytes
 /// to the connection's exchange, and holds the socket's reads while the
 /// client cannot take more (backpressure: what is not read stays in the
 /// kernel's buffers and the provider's TCP window closes).
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     weak var connection: UpstreamConnection?
     private var context: ChannelHandlerContext?
@@ -258,11 +277,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    func send(_ head: HTTPRequestHead, body: ByteBuffer?) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    func send(_ request: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     func pauseReading() { paused = true }
@@ -277,18 +293,21 @@ final class UpstreamHandler: ChannelDuplexHandler {
 }
 
 /// One request sent upstream and its answer, with the connection rules:
-/// a connection is reused only after a clean, keep-alive end; a request
+/// a connection is reused only after a clean, keep-alive end with nothing
+/// after it; a request
 /// sent on a reused connection the server had already closed (no byte of
 /// an answer came back) is sent once more on a new connection — not a new
 /// attempt, the provider never saw it; the head must arrive within
 /// `headTimeout` of the start (connecting included, as AsyncHTTPClient's
 /// deadline), then the body may be silent at most `streamIdleTimeout`
 /// (while the client is not holding it back).
+///
+/// The request's bytes hold the key: they are wiped when the exchange is dropped.
 final class UpstreamExchange {
     private let pool: LoopUpstreamConnections
     private let address: UpstreamAddress
-    private let head: HTTPRequestHead
-    private let body: ByteBuffer?
+    private let request: ByteBuffer
+    private var reader = UpstreamAnswerReader()
     private var delegate: (any UpstreamExchangeDelegate)?
     private var connection: UpstreamConnection?
     private var reused = false
@@ -301,12 +320,17 @@ final class UpstreamExchange {
     private var idleTimer: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
 
-    fileprivate init(pool: LoopUpstreamConnections, address: UpstreamAddress, head: HTTPRequestHead, body: ByteBuffer?, delegate: any UpstreamExchangeDelegate) {
+    fileprivate init(pool: LoopUpstreamConnections, address: UpstreamAddress, request: ByteBuffer, delegate: any UpstreamExchangeDelegate) {
         self.pool = pool
         self.address = address
-        self.head = head
-        self.body = body
+        self.request = request
         self.delegate = delegate
+    }
+
+    deinit {
+        // Written, or never to be: NIO lets go of its reference once a write
+        // completes or fails, and the exchange outlives its writes.
+        request.wipeReadableBytes()
     }
 
     private var loop: NIOIsolatedEventLoop { pool.eventLoop.assumeIsolated() }
@@ -335,7 +359,6 @@ final class UpstreamExchange {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
@@ -366,24 +389,34 @@ final class UpstreamExchange {
         self.connection = connection
         connection.exchange = self
         if paused { connection.handler.pauseReading() }
-        connection.handler.send(head, body: body)
+        connection.handler.send(request)
     }
 
-    fileprivate func received(_ part: HTTPClientResponsePart) {
+    fileprivate func received(_ bytes: ByteBuffer) {
         guard !finished else { return }
         lastActivity = .now()
-        switch part {
+        do {
+            try reader.read(bytes) { event in handle(event) }
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func handle(_ event: UpstreamAnswerReader.Event) {
+        guard !finished else { return }
+        switch event {
         case .head(let answer):
-            // 1xx heads (100 Continue) are NIO's to skip; this is the answer's.
             answered = true
-            keepAlive = answer.isKeepAlive
+            keepAlive = answer.keepAlive
             headTimer?.cancel()
             headTimer = nil
             scheduleIdleCheck(in: pool.settings.streamIdleTimeout)
             delegate?.upstreamHead(answer)
-        case .body(let buffer):
-            delegate?.upstreamBody(buffer)
-        case .end:
+        case .wire(let bytes):
+            delegate?.upstreamWire(bytes)
+        case .data(let bytes):
+            delegate?.upstreamData(bytes)
+        case .end(let extra):
             finished = true
             idleTimer?.cancel()
             let delegate = delegate
@@ -391,7 +424,8 @@ final class UpstreamExchange {
             if let connection {
                 connection.exchange = nil
                 self.connection = nil
-                if keepAlive { pool.release(connection) } else { connection.channel.close(promise: nil) }
+                // Bytes after the answer: not HTTP/1.1 as agreed, so never reused.
+                if keepAlive, !extra { pool.release(connection) } else { connection.channel.close(promise: nil) }
             }
             delegate?.upstreamEnd()
         }
@@ -405,8 +439,17 @@ final class UpstreamExchange {
     /// The connection broke (`error`) or closed (nil).
     fileprivate func connectionFailed(_ error: (any Error)?) {
         guard !finished else { return }
-        let transportOnly = error == nil || !(error is HTTPParserError)
-        if reused, !resent, !answered, transportOnly {
+        if error == nil, reader.sawBytes {
+            // An answer without a length ends when the server closes.
+            do {
+                try reader.inputClosed { event in handle(event) }
+                if finished { return }
+            } catch {
+                fail(error)
+                return
+            }
+        }
+        if reused, !resent, !reader.sawBytes {
             // The server had closed the idle connection: the request never reached it.
             resent = true
             reused = false

@@ -90,6 +90,9 @@ enum UpstreamFailure {
         if error is NIOSSLError || error is BoringSSLError {
             return GatewayRefusal(status: .badGateway, kind: "tls_error", "TLS with \(host) failed: \(ProbeClient.describe(error))", final: true, outcome: .tlsError)
         }
+        if let broken = error as? UpstreamAnswerReader.Failure {
+            return GatewayRefusal(status: .badGateway, kind: "unexpected", "\(host) sent an answer that is not valid HTTP/1.1: \(broken.reason)", outcome: .unexpected)
+        }
         if case ChannelError.connectTimeout = error {
             return GatewayRefusal(status: .gatewayTimeout, kind: "timeout", "connecting to \(host) timed out", outcome: .timeout)
         }

@@ -140,15 +140,10 @@ struct UpstreamRequest {
     /// (`x-keywarden-*`); then the provider's required headers the client did
     /// not send (`anthropic-version`), then the key.
     static func headers(from client: HTTPFields, provider: ProviderDefinition, key: SecureBytes) -> HTTPHeaders {
-        var connectionNamed: Set<String> = []
-        for field in client where field.name == .connection {
-            for token in field.value.split(separator: ",") { connectionNamed.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
-        }
+        let connectionNamed = namedByConnection(client.lazy.filter { $0.name == .connection }.map(\.value))
         var headers = HTTPHeaders()
         headers.reserveCapacity(client.count + 2)
-        for field in client {
-            let name = field.name.canonicalName
-            if droppedRequestHeaders.contains(name) || name.hasPrefix("x-keywarden-") || connectionNamed.contains(name) { continue }
+        for field in client where forwards(field.name.canonicalName, connectionNamed: connectionNamed) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         for (name, value) in provider.headers where !headers.contains(name: name) {
@@ -163,6 +158,20 @@ struct UpstreamRequest {
         case .query: break
         }
         return headers
+    }
+
+    /// The field names listed by the client's `Connection` fields, lowercased: hop-by-hop too.
+    static func namedByConnection(_ values: some Sequence<String>) -> Set<String> {
+        var named: Set<String> = []
+        for value in values {
+            for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
+        return named
+    }
+
+    /// Whether the client's field `name` (lowercased) goes on to the provider.
+    static func forwards(_ name: String, connectionNamed: Set<String>) -> Bool {
+        !(droppedRequestHeaders.contains(name) || name.hasPrefix("x-keywarden-") || connectionNamed.contains(name))
     }
 
     /// For providers that take the key in the query: `name=<key>` appended, percent-encoded.

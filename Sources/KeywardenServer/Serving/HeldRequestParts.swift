@@ -25,6 +25,9 @@ final class HeldRequestParts {
     private var forwardedOutsideRead = false
     private var inRead = false
 
+    /// Nothing is held.
+    var isEmpty: Bool { held.isEmpty }
+
     /// A part read from the channel: held while `busy`, else handled now.
     func channelRead(_ part: HTTPRequestPart, busy: Bool, handle: (HTTPRequestPart) -> Void) {
         if busy {

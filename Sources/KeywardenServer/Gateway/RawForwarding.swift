@@ -1,0 +1,322 @@
+import HTTPTypes
+import KeywardenCore
+import NIOCore
+
+/// The first handler of a gateway connection: forwards a request straight
+/// from the bytes it arrived in, and writes the provider's answer back as
+/// bytes — a streamed body exactly as the provider framed it. Everything
+/// else goes, unchanged, to the HTTP decoder and on to ``FastForwarding``
+/// and Hummingbird.
+///
+/// Measured on the 2-core machine (scripts/bench.sh gateway), a request
+/// forwarded after HTTP decoding spent most of its CPU outside forwarding:
+/// two HTTP decodes and two encodes, the conversions to and from HTTPTypes,
+/// Hummingbird's codec. Here a request costs a scan of its head
+/// (``RawGatewayRequest``), the same admission as the decoded path
+/// (``FastAdmission``), one write upstream and the answer's bytes passed on.
+///
+/// It takes a request only when the scan accepts it whole, the admission
+/// does, nothing before it is unanswered (``FastForwarding/isIdle``), and a
+/// request of this connection went through the decoder less than
+/// ``decodeAtLeastEvery`` ago, so that Hummingbird's idle timer, which sees
+/// only decoded requests, knows the connection is busy. Anything the scan
+/// is unsure of sends the connection's bytes to the decoder for good; a
+/// body too large to collect goes to the decoder as it arrives, and the
+/// scan starts again after it.
+///
+/// While it answers, what arrives is kept (and reads stop once something
+/// is kept), the end of input waits, and a close asked by a handler after
+/// it (Hummingbird's idle timer or graceful shutdown, which see no request
+/// in progress) waits for the answer's end.
+final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastClient {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// As ``HotConnection/decodeAtLeastEvery``: well within Hummingbird's idle timeout (60 s here).
+    static let decodeAtLeastEvery = TimeAmount.seconds(10)
+
+    /// The fields ``FastAdmission`` reads (the `Host` is passed on its own).
+    private static let admissionFields: Set<String> = ["origin", "authorization", "x-api-key", "x-goog-api-key", "api-key", "x-keywarden-scope"]
+
+    let gateway: Gateway
+    private let decoded: FastForwarding
+    private var upstream: LoopUpstreamConnections?
+    private var ports: (client: Int, server: Int)?
+    private var context: ChannelHandlerContext?
+    /// Bytes read and neither taken nor passed on yet.
+    private var pending = ByteBuffer()
+    private var answering: FastRequest?
+    /// The scan was unsure once: every later byte goes to the decoder.
+    private var decoderOnly = false
+    /// Bytes of a body the decoder is reading that have not arrived yet.
+    private var decoderOwed = 0
+    private var lastDecoded = NIODeadline.uptimeNanoseconds(0)
+    private var readHeld = false
+    private var inputClosedHeld = false
+    private var closeHeld: [(mode: CloseMode, promise: EventLoopPromise<Void>?)] = []
+    /// The streamed answer has no length: the connection ends with it.
+    private var closeAfterAnswer = false
+    private var inRead = false
+    private var passedOutsideRead = false
+    private var date = DateField()
+
+    init(gateway: Gateway, decoded: FastForwarding) {
+        self.gateway = gateway
+        self.decoded = decoded
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        upstream = gateway.clients.connections.onLoop(context.eventLoop)
+        if let client = context.channel.remoteAddress?.port, let server = context.channel.localAddress?.port { ports = (client, server) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        answering?.clientLeft()
+        self.context = nil
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if decoderOwed > 0 {
+            let owed = min(decoderOwed, bytes.readableBytes)
+            decoderOwed -= owed
+            context.fireChannelRead(wrapInboundOut(bytes.readSlice(length: owed)!))
+            if bytes.readableBytes == 0 { return }
+        }
+        if decoderOnly {
+            context.fireChannelRead(wrapInboundOut(bytes))
+            return
+        }
+        if pending.readableBytes == 0 { pending = bytes } else { pending.writeImmutableBuffer(bytes) }
+        guard answering == nil else { return }
+        inRead = true
+        defer { inRead = false }
+        process(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        passedOutsideRead = false
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // A client that waits for its answer sends nothing meanwhile: reading on costs nothing (see HeldRequestParts).
+        if answering != nil, pending.readableBytes > 0 {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            if answering != nil {
+                inputClosedHeld = true
+                return
+            }
+            passPending(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        answering?.clientLeft()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        answering?.clientWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if answering != nil, mode == .all {
+            closeHeld.append((mode, promise))
+            return
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    /// Takes or passes on the whole requests in `pending`, until one is answered here or the rest has not arrived.
+    private func process(context: ChannelHandlerContext) {
+        while answering == nil, closeHeld.isEmpty, pending.readableBytes > 0 {
+            if decoderOnly {
+                passPending(context: context)
+                return
+            }
+            switch RawGatewayRequest.scan(pending, maxBody: ForwardedRequest.collectedBodyLimit) {
+            case .incomplete:
+                return
+            case .unsure:
+                decoderOnly = true
+            case .bodyTooLarge(let total):
+                // The decoder reads it, streamed to the slow path; the scan starts again after it.
+                lastDecoded = .now()
+                let now = min(total, pending.readableBytes)
+                decoderOwed = total - now
+                pass(pending.readSlice(length: now)!, context: context)
+            case .request(let request):
+                let whole = pending.readSlice(length: request.totalLength)!
+                let now = NIODeadline.now()
+                if now - lastDecoded < Self.decodeAtLeastEvery, decoded.isIdle, let upstream, let taken = take(request, whole, arrived: now),
+                   let fast = FastRequest(client: self, upstream: upstream, taken: taken) {
+                    answering = fast
+                    fast.next()
+                } else {
+                    lastDecoded = now
+                    pass(whole, context: context)
+                }
+            }
+        }
+        if pending.readableBytes == 0 { pending = ByteBuffer() }
+    }
+
+    /// `request` as the fast path forwards it, if the admission takes it.
+    private func take(_ request: RawGatewayRequest, _ bytes: ByteBuffer, arrived: NIODeadline) -> FastTaken? {
+        var fields = HTTPFields()
+        var host: String?
+        for field in request.fields {
+            if field.name == "host" {
+                // Two `Host` fields: the decoder's reading decides.
+                guard host == nil else { return nil }
+                host = field.value
+            } else if Self.admissionFields.contains(field.name), let name = HTTPField.Name(field.name) {
+                fields.append(HTTPField(name: name, value: field.value))
+            }
+        }
+        guard let admission = FastAdmission.of(gateway: gateway, method: request.method, path: request.target, authority: host,
+                                               fields: fields, contentLength: request.contentLength, ports: ports)
+        else { return nil }
+        let body = bytes.getSlice(at: bytes.readerIndex + request.headLength, length: request.contentLength ?? 0)!
+        let forwarded = UpstreamRequestBytes(host: admission.address.authority, client: request, bytes: bytes, provider: admission.serving.pool.provider)
+        return FastTaken(method: request.method, admission: admission, fields: forwarded, length: request.contentLength, body: body, arrived: arrived)
+    }
+
+    /// Hands bytes to the HTTP decoder.
+    private func pass(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        if !inRead { passedOutsideRead = true }
+        context.fireChannelRead(wrapInboundOut(bytes))
+    }
+
+    private func passPending(context: ChannelHandlerContext) {
+        guard pending.readableBytes > 0 else { return }
+        pass(pending, context: context)
+        pending = ByteBuffer()
+    }
+
+    // MARK: FastClient
+
+    var eventLoop: (any EventLoop)? { context?.eventLoop }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// The provider's head, as Hummingbird would pass it on (without the
+    /// fields of its hop, with the gateway's `Date` and `Server`), framed as
+    /// the provider framed the body, which follows unchanged.
+    func streamHead(_ head: UpstreamAnswerReader.Head) {
+        var bytes = ByteBuffer()
+        bytes.reserveCapacity(512)
+        Self.writeStatusLine(head.status, to: &bytes)
+        for (name, value) in head.headers {
+            let lowercased = name.lowercased()
+            if UpstreamRequest.droppedResponseHeaders.contains(lowercased) || lowercased == "date" || lowercased == "server" { continue }
+            bytes.writeString(name)
+            bytes.writeStaticString(": ")
+            bytes.writeString(value)
+            bytes.writeStaticString("\r\n")
+        }
+        switch head.framing {
+        case .length where head.status == 204 || head.status == 304:
+            break
+        case .length(let length):
+            bytes.writeStaticString("Content-Length: ")
+            bytes.writeString(String(length))
+            bytes.writeStaticString("\r\n")
+        case .chunked:
+            bytes.writeStaticString("Transfer-Encoding: chunked\r\n")
+        case .untilClose:
+            bytes.writeStaticString("Connection: close\r\n")
+            closeAfterAnswer = true
+        }
+        bytes.writeStaticString("Date: ")
+        bytes.writeString(date.now())
+        bytes.writeStaticString("\r\nServer: ")
+        bytes.writeString(GatewayResponder.serverName)
+        bytes.writeStaticString("\r\n\r\n")
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func streamWire(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// The wire bytes carry the body already.
+    func streamData(_ bytes: ByteBuffer) {}
+
+    /// The last chunk (or the last byte of the length) was in the wire bytes.
+    func streamEnd() {}
+
+    func writeWhole(_ head: HTTPResponse, body: ByteBuffer) {
+        var bytes = ByteBuffer()
+        bytes.reserveCapacity(256 + body.readableBytes)
+        Self.writeStatusLine(head.status.code, to: &bytes)
+        for field in head.headerFields {
+            bytes.writeString(field.name.rawName)
+            bytes.writeStaticString(": ")
+            bytes.writeString(field.value)
+            bytes.writeStaticString("\r\n")
+        }
+        bytes.writeStaticString("\r\n")
+        bytes.writeImmutableBuffer(body)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    func closeConnection() {
+        closeAfterAnswer = true
+    }
+
+    /// The answer ended (or the client left): a close that waited, else the requests that arrived meanwhile, then reading.
+    func requestEnded() {
+        answering = nil
+        guard let context, context.channel.isActive else { return }
+        if closeAfterAnswer || !closeHeld.isEmpty {
+            let held = closeHeld
+            closeHeld = []
+            context.close(promise: nil)
+            for close in held { close.promise?.succeed() }
+            return
+        }
+        process(context: context)
+        if passedOutsideRead {
+            passedOutsideRead = false
+            context.fireChannelReadComplete()
+        }
+        guard answering == nil else { return }
+        if inputClosedHeld {
+            inputClosedHeld = false
+            passPending(context: context)
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    func dateField() -> String { date.now() }
+
+    /// `HTTP/1.1 200 OK`, as NIO's encoder writes it.
+    private static func writeStatusLine(_ status: Int, to bytes: inout ByteBuffer) {
+        bytes.writeStaticString("HTTP/1.1 ")
+        bytes.writeString(String(status))
+        bytes.writeStaticString(" ")
+        bytes.writeString(HTTPResponse.Status(code: status).reasonPhrase)
+        bytes.writeStaticString("\r\n")
+    }
+}
