@@ -1,6 +1,7 @@
 import HTTPTypes
 import KeywardenCore
 import NIOCore
+import NIOHTTP1
 
 /// The first handler of a gateway connection: forwards a request straight
 /// from the bytes it arrived in, and writes the provider's answer back as
@@ -316,7 +317,8 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
         bytes.writeStaticString("HTTP/1.1 ")
         bytes.writeString(String(status))
         bytes.writeStaticString(" ")
-        bytes.writeString(HTTPResponse.Status(code: status).reasonPhrase)
+        // NIO's table of standard phrases (HTTPTypes' `Status(code:)` has none).
+        bytes.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
         bytes.writeStaticString("\r\n")
     }
 }

@@ -277,8 +277,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    func send(_ request: ByteBuffer) {
-        context?.writeAndFlush(wrapOutboundOut(request), promise: nil)
+    func send(_ request: ByteBuffer, promise: EventLoopPromise<Void>) {
+        guard let context else {
+            promise.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(request), promise: promise)
     }
 
     func pauseReading() { paused = true }
@@ -313,6 +317,11 @@ final class UpstreamExchange {
     private var reused = false
     private var resent = false
     private var answered = false
+    /// The request's bytes are all in the kernel's hands: a server may answer
+    /// before reading them all, and a connection with some still to write is
+    /// never reused.
+    private var written = false
+    private var sends = 0
     private var keepAlive = true
     private var paused = false
     private var finished = false
@@ -328,8 +337,8 @@ final class UpstreamExchange {
     }
 
     deinit {
-        // Written, or never to be: NIO lets go of its reference once a write
-        // completes or fails, and the exchange outlives its writes.
+        // Written, or never to be: each write holds the exchange until NIO
+        // has let go of the bytes (``send(on:)``).
         request.wipeReadableBytes()
     }
 
@@ -389,7 +398,15 @@ final class UpstreamExchange {
         self.connection = connection
         connection.exchange = self
         if paused { connection.handler.pauseReading() }
-        connection.handler.send(request)
+        written = false
+        sends += 1
+        let send = sends
+        let promise = pool.eventLoop.makePromise(of: Void.self)
+        // Holds the exchange, and with it the bytes it wipes when dropped, until NIO has let go of them.
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            if self.sends == send { self.written = true }
+        }
+        connection.handler.send(request, promise: promise)
     }
 
     fileprivate func received(_ bytes: ByteBuffer) {
@@ -425,7 +442,7 @@ final class UpstreamExchange {
                 connection.exchange = nil
                 self.connection = nil
                 // Bytes after the answer: not HTTP/1.1 as agreed, so never reused.
-                if keepAlive, !extra { pool.release(connection) } else { connection.channel.close(promise: nil) }
+                if keepAlive, !extra, written { pool.release(connection) } else { connection.channel.close(promise: nil) }
             }
             delegate?.upstreamEnd()
         }
