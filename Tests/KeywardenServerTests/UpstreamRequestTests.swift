@@ -29,6 +29,28 @@ import Testing
         #expect(target.url == expected)
     }
 
+    /// The fast path does not parse each request's URL: it puts the target on the base's address, parsed once.
+    @Test func theFastPathsAddressIsTheURLsAddress() throws {
+        for baseURL in ["http://127.0.0.1:8080", "http://127.0.0.1:8080/anthropic", "http://localhost/v1/", "http://[::1]:9/x/y", "http://Example.test:81"] {
+            for name in ["anthropic", "groq"] {
+                var definition = try provider(name, baseURL: baseURL)
+                definition.allowInsecureHTTP = true
+                let base = try UpstreamRequest.Base(provider: definition)
+                let plain = try #require(base.plainAddress)
+                for remainder in ["", "/", "/v1/messages", "/openai/v1/chat/completions", "//x"] {
+                    for query in [nil, "a=1&b=%20"] as [String?] {
+                        let url = try UpstreamRequest.url(base: base, remainder: remainder, query: query).url
+                        let parsed = try #require(UpstreamAddress(url: url))
+                        let fast = plain.target(of: url, baseText: base.text)
+                        #expect(fast.host == parsed.host && fast.port == parsed.port && fast.authority == parsed.authority, "\(url)")
+                        #expect(fast.pathAndQuery == parsed.pathAndQuery, "\(url)")
+                    }
+                }
+            }
+        }
+        #expect(try UpstreamRequest.Base(provider: try provider("anthropic")).plainAddress == nil)
+    }
+
     @Test func keepsABaseURLsOwnPathPrefix() throws {
         let target = try UpstreamRequest.url(provider: try provider("anthropic", baseURL: "https://gw.internal/anthropic"), remainder: "/v1/messages", query: nil)
         #expect(target.url == "https://gw.internal/anthropic/v1/messages")

@@ -35,12 +35,11 @@ struct FastAdmission {
         let caller = GatewayCaller.tcp(token: token, ports: ports)
         guard let scope = try? gateway.scope(of: fields, caller: caller), token.allows(provider: admission.provider, scope: scope),
               let serving = gateway.heldPool(provider: admission.provider, scope: scope),
-              case .success(let base) = serving.base, base.scheme == "http"
+              case .success(let base) = serving.base, let plain = base.plainAddress
         else { return nil }
         let query = admission.credential.inQuery ? UpstreamRequest.queryWithoutKey(uri.query) : uri.query
-        guard let target = try? UpstreamRequest.url(base: base, remainder: admission.remainder, query: query),
-              let address = UpstreamAddress(url: target.url)
-        else { return nil }
+        guard let target = try? UpstreamRequest.url(base: base, remainder: admission.remainder, query: query) else { return nil }
+        let address = plain.target(of: target.url, baseText: base.text)
         return FastAdmission(serving: serving, caller: caller, address: address, remainder: admission.remainder)
     }
 }

@@ -73,13 +73,15 @@ final class GatewayTokens: Sendable {
     private let state: AgentState
     private let pool: NIOThreadPool
     let runTokens: RunTokens?
-    private let hashKey = SymmetricKey.random()
+    /// The run tokens' key when there are run tokens: one hash serves both lookups.
+    private let hashKey: SymmetricKey
     private let cache = NIOLockedValueBox<(generation: Int?, tokens: [[UInt8]: Result<AgentToken, TokenRejection>])>((nil, [:]))
 
     init(state: AgentState, pool: NIOThreadPool, runTokens: RunTokens?) {
         self.state = state
         self.pool = pool
         self.runTokens = runTokens
+        hashKey = runTokens?.hashKey ?? SymmetricKey.random()
     }
 
     /// The token `presented` names when that is known without waiting: a
@@ -88,8 +90,9 @@ final class GatewayTokens: Sendable {
     /// cache), when the agent is locked, or for a refused token: those take
     /// the slow path, which answers and audits them.
     func cachedCheck(_ presented: PresentedCredential) -> AgentToken? {
-        if let run = runTokens?.authenticate(presented.bytes) { return run }
-        guard let vault = state.current, let hash = try? KeyedHash.hash([presented.bytes], key: hashKey) else { return nil }
+        guard let hash = try? KeyedHash.hash([presented.bytes], key: hashKey) else { return nil }
+        if let run = runTokens?.authenticate(presented.bytes, hash: hash) { return run }
+        guard let vault = state.current else { return nil }
         let generation = state.cache.generation()
         let held = cache.withLockedValue { cache in cache.generation == generation ? cache.tokens[hash] : nil }
         guard case .success(let token) = held else { return nil }

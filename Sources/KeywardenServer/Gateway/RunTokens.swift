@@ -39,7 +39,9 @@ public final class RunTokens: Sendable {
         }
     }
 
-    private let hashKey = SymmetricKey.random()
+    /// Also the key of ``GatewayTokens``' cache, so that a gateway request's
+    /// token is hashed once for both lookups.
+    let hashKey = SymmetricKey.random()
     private let entries = NIOLockedValueBox<[[UInt8]: Entry]>([:])
 
     public init() {}
@@ -68,8 +70,14 @@ public final class RunTokens: Sendable {
         guard presented.count == Self.tokenLength, presented.starts(with: AgentToken.secretPrefix.utf8) else { return nil }
         var bytes = Array(presented)
         defer { Secrets.wipe(&bytes) }
-        guard let hash = try? KeyedHash.hash([bytes], key: hashKey), let entry = entries.withLockedValue({ $0[hash] }),
-              constantTimeEquals(entry.hash, hash) else { return nil }
+        guard let hash = try? KeyedHash.hash([bytes], key: hashKey) else { return nil }
+        return authenticate(presented, hash: hash)
+    }
+
+    /// The same, given the token's keyed hash under ``hashKey``.
+    func authenticate(_ presented: some Collection<UInt8>, hash: [UInt8]) -> AgentToken? {
+        guard presented.count == Self.tokenLength, presented.starts(with: AgentToken.secretPrefix.utf8),
+              let entry = entries.withLockedValue({ $0[hash] }), constantTimeEquals(entry.hash, hash) else { return nil }
         if let expires = entry.token.expiresAt, expires <= Timestamp.now() { return nil }
         // A cheap check per request; the sweeper also catches a reused pid.
         guard ProcessProbe.isRunning(entry.pid) else { return nil }

@@ -109,6 +109,20 @@ struct UpstreamAddress {
     }
 }
 
+extension UpstreamAddress {
+    /// This address (a base URL's, ``UpstreamRequest/Base/plainAddress``)
+    /// with the target of `url`, a URL made from the base's text by
+    /// ``UpstreamRequest/url(base:remainder:query:)``: the base is not parsed again.
+    func target(of url: String, baseText: String) -> UpstreamAddress {
+        var address = self
+        let basePath = pathAndQuery == "/" ? "" : pathAndQuery
+        var path = basePath + Substring(url.utf8.dropFirst(baseText.utf8.count))
+        if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        address.pathAndQuery = path
+        return address
+    }
+}
+
 /// Receives one exchange's answer, on the event loop.
 protocol UpstreamExchangeDelegate: AnyObject {
     func upstreamHead(_ head: UpstreamAnswerReader.Head)

@@ -48,6 +48,9 @@ struct UpstreamRequest {
         var host: String
         /// The built-in base path (`/openai` for Groq), not doubled when a client sends it too.
         var prefix: String
+        /// A plain `http` base parsed for the fast path's connections
+        /// (``UpstreamAddress/target(of:baseText:)``), once per pool snapshot.
+        var plainAddress: UpstreamAddress?
 
         init(provider: ProviderDefinition) throws(GatewayRefusal) {
             guard let base = URLComponents(string: provider.baseURL), let scheme = base.scheme?.lowercased(), scheme == "http" || scheme == "https",
@@ -65,6 +68,7 @@ struct UpstreamRequest {
             self.text = text
             self.scheme = scheme
             self.host = host
+            plainAddress = scheme == "http" ? UpstreamAddress(url: text) : nil
         }
     }
 
