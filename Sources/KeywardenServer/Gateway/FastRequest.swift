@@ -29,12 +29,14 @@ struct FastAdmission {
         guard method != "HEAD", method != "CONNECT" else { return nil }
         if let contentLength, contentLength > ForwardedRequest.collectedBodyLimit || contentLength > gateway.settings.maxBody { return nil }
         let uri = URI(path)
+        // One look at the vault's state (an `fstat` of its WAL) for both caches.
+        let generation = gateway.state.cache.generation()
         guard let admission = try? GatewayResponder.admit(path: uri.path, query: uri.query, authority: authority, headers: fields),
-              let token = gateway.tokens.cachedCheck(admission.credential)
+              let token = gateway.tokens.cachedCheck(admission.credential, generation: generation)
         else { return nil }
         let caller = GatewayCaller.tcp(token: token, ports: ports)
         guard let scope = try? gateway.scope(of: fields, caller: caller), token.allows(provider: admission.provider, scope: scope),
-              let serving = gateway.heldPool(provider: admission.provider, scope: scope),
+              let serving = gateway.heldPool(provider: admission.provider, scope: scope, generation: generation),
               case .success(let base) = serving.base, let plain = base.plainAddress
         else { return nil }
         let query = admission.credential.inQuery ? UpstreamRequest.queryWithoutKey(uri.query) : uri.query

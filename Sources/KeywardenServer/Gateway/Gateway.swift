@@ -93,9 +93,9 @@ final class Gateway: Sendable {
     /// The pool serving `provider` for `scope` when it is held already and
     /// the agent is unlocked: what ``FastForwarding`` can use without
     /// waiting. nil otherwise (the slow path loads it).
-    func heldPool(provider: String, scope: String) -> ServingPool? {
+    func heldPool(provider: String, scope: String, generation: Int) -> ServingPool? {
         guard state.current != nil else { return nil }
-        return pools.held(provider: provider, scope: scope)
+        return pools.held(provider: provider, scope: scope, generation: generation)
     }
 
     /// Forwards `request` for `caller` to `provider` (the path after

@@ -202,10 +202,10 @@ final class GatewayPools: Sendable {
     }
 
     /// The pool serving `provider` for `scope` if it is held for the vault's
-    /// current state, without loading it: nil on a miss.
-    func held(provider: String, scope: String) -> ServingPool? {
-        let generation = cache.generation()
-        return state.withLockedValue { state in
+    /// state `generation` (``ActiveKeyCache/generation()``, read by the
+    /// caller), without loading it: nil on a miss.
+    func held(provider: String, scope: String, generation: Int) -> ServingPool? {
+        state.withLockedValue { state in
             state.generation == generation ? state.pools[Key(provider: provider, scope: scope)] : nil
         }
     }

@@ -89,11 +89,12 @@ final class GatewayTokens: Sendable {
     /// current state. nil on a miss (the async ``check(_:)`` fills the
     /// cache), when the agent is locked, or for a refused token: those take
     /// the slow path, which answers and audits them.
-    func cachedCheck(_ presented: PresentedCredential) -> AgentToken? {
+    /// `generation`: the vault's (``ActiveKeyCache/generation()``), read
+    /// once per request by the caller, as ``Gateway/heldPool(provider:scope:generation:)`` needs it too.
+    func cachedCheck(_ presented: PresentedCredential, generation: Int) -> AgentToken? {
         guard let hash = try? KeyedHash.hash([presented.bytes], key: hashKey) else { return nil }
         if let run = runTokens?.authenticate(presented.bytes, hash: hash) { return run }
         guard let vault = state.current else { return nil }
-        let generation = state.cache.generation()
         let held = cache.withLockedValue { cache in cache.generation == generation ? cache.tokens[hash] : nil }
         guard case .success(let token) = held else { return nil }
         if let expires = token.expiresAt, expires <= vault.context.clock() { return nil }

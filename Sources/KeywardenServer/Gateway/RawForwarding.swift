@@ -223,7 +223,8 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
         bytes.reserveCapacity(512)
         Self.writeStatusLine(head.status, to: &bytes)
         for (name, value) in head.headers {
-            let lowercased = name.lowercased()
+            // Most providers send lowercase names: no new String for those.
+            let lowercased = name.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) } ? name.lowercased() : name
             if UpstreamRequest.droppedResponseHeaders.contains(lowercased) || lowercased == "date" || lowercased == "server" { continue }
             bytes.writeString(name)
             bytes.writeStaticString(": ")
