@@ -46,13 +46,14 @@ import Testing
         #expect(upstream.requests.count == 2)
     }
 
-    // An answer without a length only ends when the provider closes: the client must be told (Connection: close) and see its connection end too.
-    @Test func anAnswerWithoutALengthEndsWithTheClientsConnection() async throws {
+    // An answer without a length only ends when the provider closes: passed on chunked, the client still sees where it ends (and a break as one), and keeps its connection.
+    @Test func anAnswerWithoutALengthIsPassedOnChunkedAndTheConnectionStaysOpen() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
         let upstream = try await ScriptedAnswerServer.start([
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nevery byte until the close", thenClose: true),
+            .json(#"{"after":true}"#),
         ])
         defer { Task { await upstream.shutdown() } }
         let token = try Self.pointOpenAI(gw, at: upstream)
@@ -62,13 +63,15 @@ import Testing
 
         let answer = try await connection.exchange(Self.chat(token))
         #expect(answer.status == 200)
-        #expect(answer.head.values("connection").map { $0.lowercased() } == ["close"])
+        #expect(answer.head.values("connection").isEmpty)
         #expect(answer.head.values("content-length").isEmpty)
-        #expect(answer.head.values("transfer-encoding").isEmpty)
-        #expect(answer.text == "every byte until the close")
-        // Read to the end of the connection: the gateway closed it after the body.
-        #expect(answer.endedByClose)
-        #expect(try await connection.closedByPeer())
+        #expect(answer.head.values("transfer-encoding") == ["chunked"])
+        #expect(RawAnswer.dechunked(answer.body).map { String(decoding: $0, as: UTF8.self) } == "every byte until the close")
+        #expect(!answer.endedByClose)
+        // The client's connection carries the next request.
+        let next = try await connection.exchange(Self.chat(token))
+        #expect(next.status == 200)
+        #expect(next.text == #"{"after":true}"#)
     }
 
     // An interim 100 head is the provider's business: passing it on would give the client two answers for one request.
@@ -254,6 +257,25 @@ import Testing
         #expect(!received.contains("HTTP/1.1 2"), "\(received.prefix(300))")
         #expect(gw.mock.requests.count == before)
         #expect(!gw.mock.requests.contains { $0.query?.contains("smuggled") == true })
+    }
+
+    // The decoder refuses a method it does not know and closes: a request pipelined behind it must not be forwarded (with a key) ahead of that refusal.
+    @Test func aRequestTheDecoderRefusesStopsTheRequestsBehindIt() async throws {
+        let gw = try await GatewayFixture.start()
+        defer { Task { await gw.shutdown() } }
+        let token = try gw.token("app")
+        for method in ["FOO", "get"] {
+            let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.messages(token))
+            defer { connection.disconnect() }
+            #expect(first.status == 200)
+            let before = gw.mock.requests.count
+            try await connection.write("\(method) /anthropic/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: \(token)\r\nContent-Length: 2\r\n\r\n{}"
+                + Self.messages(token))
+            let received = String(decoding: try await connection.drain(quietMilliseconds: 1000), as: UTF8.self)
+            #expect(received.isEmpty || received.hasPrefix("HTTP/1.1 4"), "\(method): \(received.prefix(300))")
+            #expect(!received.contains("HTTP/1.1 2"), "\(method): \(received.prefix(300))")
+            #expect(gw.mock.requests.count == before, "\(method)")
+        }
     }
 
     // Hummingbird sees no request in progress on the raw path: its graceful shutdown must still wait for the stream, then close the connection.

@@ -122,6 +122,13 @@ struct RawGatewayRequestTests {
         #expect(Self.kind(Self.scan("POST / HTTP/1.1\r\nContent-Length: \(Self.maxBody + 1)\r\n")) == "incomplete")
     }
 
+    @Test("the methods an API request uses, exactly as the decoder spells them")
+    func methods() {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            #expect(Self.request(Self.scan("\(method) /v1/x HTTP/1.1\r\nHost: a\r\n\r\n"))?.method == method)
+        }
+    }
+
     @Test("anything else goes to the HTTP decoder")
     func unsure() {
         let tooMany = "GET / HTTP/1.1\r\n" + (0...RawGatewayRequest.maxFields).map { "x-\($0): v\r\n" }.joined() + "\r\n"
@@ -129,6 +136,13 @@ struct RawGatewayRequestTests {
         let long = start + String(repeating: "x", count: RawGatewayRequest.maxHead - start.utf8.count)  // maxHead bytes
         for text in [
             "GET / HTTP/1.0\r\n\r\n",
+            // Methods outside the API's: llhttp reads CONNECT without its body, refuses unknown or lowercase ones.
+            "CONNECT /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /",
+            "HEAD / HTTP/1.1\r\n\r\n",
+            "get / HTTP/1.1\r\n\r\n",
+            "FOO / HTTP/1.1\r\n\r\n",
+            "POSTX / HTTP/1.1\r\n\r\n",
+            String(repeating: "A", count: 80) + " / HTTP/1.1\r\n\r\n",
             "GET / http/1.1\r\n\r\n",
             "GET / HTTP/1.1 \r\n\r\n",
             "GET  / HTTP/1.1\r\n\r\n",                                                     // double space

@@ -61,9 +61,13 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastC
     private let holding = HeldRequestParts()
     private var date = DateField()
 
+    /// The decoder refused this connection's bytes: Hummingbird answers 400
+    /// and closes, and nothing more may be answered ahead of that.
+    private var decoderFailed = false
+
     /// Nothing is being read, answered or held here, and Hummingbird owes no
     /// answer: ``RawForwarding`` may answer the next request itself.
-    var isIdle: Bool { slowAnswersDue == 0 && answering == nil && reading == nil && holding.isEmpty }
+    var isIdle: Bool { slowAnswersDue == 0 && answering == nil && reading == nil && holding.isEmpty && !decoderFailed }
 
     init(gateway: Gateway) {
         self.gateway = gateway
@@ -103,6 +107,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastC
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        decoderFailed = true
         holding.errorCaught(error, busy: answering != nil, context: context)
     }
 

@@ -28,7 +28,9 @@ import NIOHTTP1
 /// While it answers, what arrives is kept (and reads stop once something
 /// is kept), the end of input waits, and a close asked by a handler after
 /// it (Hummingbird's idle timer or graceful shutdown, which see no request
-/// in progress) waits for the answer's end.
+/// in progress) waits for the answer's end and for its bytes to be written.
+/// A request whose bytes keep arriving for ``decodeAtLeastEvery`` goes to
+/// the decoder, so that the idle timer sees it being read.
 final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastClient {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -57,8 +59,17 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     private var readHeld = false
     private var inputClosedHeld = false
     private var closeHeld: [(mode: CloseMode, promise: EventLoopPromise<Void>?)] = []
-    /// The streamed answer has no length: the connection ends with it.
+    /// The streamed answer broke off: the connection ends.
     private var closeAfterAnswer = false
+    /// The provider's answer has no length: it is passed on chunked, so that
+    /// the connection stays open and a break is seen as one.
+    private var rechunking = false
+    /// A close is under way (``closeAfterWrites(context:)``): nothing more is taken.
+    private var closing = false
+    /// When the request at the start of `pending` began to arrive.
+    private var pendingSince: NIODeadline?
+    /// How long unwritten answer bytes may hold a close back.
+    static let closeWaitsForWrites = TimeAmount.seconds(10)
     private var inRead = false
     private var passedOutsideRead = false
     private var date = DateField()
@@ -76,6 +87,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
 
     func handlerRemoved(context: ChannelHandlerContext) {
         answering?.clientLeft()
+        failHeldCloses()
         self.context = nil
     }
 
@@ -93,7 +105,12 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
             context.fireChannelRead(wrapInboundOut(bytes))
             return
         }
-        if pending.readableBytes == 0 { pending = bytes } else { pending.writeImmutableBuffer(bytes) }
+        if pending.readableBytes == 0 {
+            pending = bytes
+            pendingSince = .now()
+        } else {
+            pending.writeImmutableBuffer(bytes)
+        }
         guard answering == nil else { return }
         inRead = true
         defer { inRead = false }
@@ -145,13 +162,14 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
 
     /// Takes or passes on the whole requests in `pending`, until one is answered here or the rest has not arrived.
     private func process(context: ChannelHandlerContext) {
-        while answering == nil, closeHeld.isEmpty, pending.readableBytes > 0 {
+        while answering == nil, closeHeld.isEmpty, !closing, pending.readableBytes > 0 {
             if decoderOnly {
                 passPending(context: context)
                 return
             }
             switch RawGatewayRequest.scan(pending, maxBody: ForwardedRequest.collectedBodyLimit) {
             case .incomplete:
+                if let since = pendingSince, NIODeadline.now() - since >= Self.decodeAtLeastEvery { handOverSlowRequest(context: context) }
                 return
             case .unsure:
                 decoderOnly = true
@@ -164,6 +182,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
             case .request(let request):
                 let whole = pending.readSlice(length: request.totalLength)!
                 let now = NIODeadline.now()
+                pendingSince = pending.readableBytes > 0 ? now : nil
                 if now - lastDecoded < Self.decodeAtLeastEvery, decoded.isIdle, let upstream, let taken = take(request, whole, arrived: now),
                    let fast = FastRequest(client: self, upstream: upstream, taken: taken) {
                     answering = fast
@@ -175,6 +194,20 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
             }
         }
         if pending.readableBytes == 0 { pending = ByteBuffer() }
+    }
+
+    /// A request still arriving after ``decodeAtLeastEvery``: the decoder
+    /// reads it (its body as it comes, ``decoderOwed``), or, with its head
+    /// not yet whole, the rest of the connection.
+    private func handOverSlowRequest(context: ChannelHandlerContext) {
+        lastDecoded = .now()
+        pendingSince = nil
+        if case .bodyTooLarge(let total) = RawGatewayRequest.scan(pending, maxBody: 0) {
+            decoderOwed = total - pending.readableBytes
+        } else {
+            decoderOnly = true
+        }
+        passPending(context: context)
     }
 
     /// `request` as the fast path forwards it, if the admission takes it.
@@ -241,8 +274,8 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
         case .chunked:
             bytes.writeStaticString("Transfer-Encoding: chunked\r\n")
         case .untilClose:
-            bytes.writeStaticString("Connection: close\r\n")
-            closeAfterAnswer = true
+            bytes.writeStaticString("Transfer-Encoding: chunked\r\n")
+            rechunking = true
         }
         bytes.writeStaticString("Date: ")
         bytes.writeString(date.now())
@@ -253,14 +286,24 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     }
 
     func streamWire(_ bytes: ByteBuffer) {
-        context?.write(wrapOutboundOut(bytes), promise: nil)
+        guard let context else { return }
+        if rechunking {
+            context.write(wrapOutboundOut(ByteBuffer(string: String(bytes.readableBytes, radix: 16) + "\r\n")), promise: nil)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        }
     }
 
     /// The wire bytes carry the body already.
     func streamData(_ bytes: ByteBuffer) {}
 
-    /// The last chunk (or the last byte of the length) was in the wire bytes.
-    func streamEnd() {}
+    /// The last chunk (or the last byte of the length) was in the wire bytes,
+    /// unless the answer is passed on chunked here.
+    func streamEnd() {
+        if rechunking { context?.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil) }
+    }
 
     func writeWhole(_ head: HTTPResponse, body: ByteBuffer) {
         var bytes = ByteBuffer()
@@ -286,12 +329,13 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     /// The answer ended (or the client left): a close that waited, else the requests that arrived meanwhile, then reading.
     func requestEnded() {
         answering = nil
-        guard let context, context.channel.isActive else { return }
+        rechunking = false
+        guard let context, context.channel.isActive else {
+            failHeldCloses()
+            return
+        }
         if closeAfterAnswer || !closeHeld.isEmpty {
-            let held = closeHeld
-            closeHeld = []
-            context.close(promise: nil)
-            for close in held { close.promise?.succeed() }
+            closeAfterWrites(context: context)
             return
         }
         process(context: context)
@@ -312,6 +356,34 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     }
 
     func dateField() -> String { date.now() }
+
+    /// Closes once what was written has gone out: a close drops unwritten
+    /// bytes, which would cut the answer just finished. A client that reads
+    /// nothing holds it back at most ``closeWaitsForWrites``.
+    private func closeAfterWrites(context: ChannelHandlerContext) {
+        let held = closeHeld
+        closeHeld = []
+        closing = true
+        var closed = false
+        let close = { () -> Void in
+            guard !closed else { return }
+            closed = true
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.close(promise: promise)
+            for waiting in held { promise.futureResult.cascade(to: waiting.promise) }
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in close() }
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeWaitsForWrites) { close() }
+    }
+
+    /// The connection is gone: the closes that waited have nothing to do.
+    private func failHeldCloses() {
+        let held = closeHeld
+        closeHeld = []
+        for waiting in held { waiting.promise?.fail(ChannelError.alreadyClosed) }
+    }
 
     /// `HTTP/1.1 200 OK`, as NIO's encoder writes it.
     private static func writeStatusLine(_ status: Int, to bytes: inout ByteBuffer) {

@@ -107,10 +107,16 @@ struct RawGatewayRequest {
     private static let keepAlive = Array("keep-alive".utf8)
     private static let contentLengthName = Array("content-length".utf8)
 
+    /// The methods an API request uses. The decoder (llhttp) knows a fixed,
+    /// case-sensitive list and reads some of them its own way (`CONNECT` has
+    /// no body; an unknown method is an error that closes the connection):
+    /// anything else is the decoder's to read, never the scan's.
+    private static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map { Array($0.utf8) }
+
     /// `METHOD SP target SP HTTP/1.1`: the method's and the target's ranges.
     private static func requestLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> (method: Range<Int>, target: Range<Int>)? {
         guard let space = line.first(where: { bytes[$0] == 0x20 }), space > line.lowerBound,
-              bytes[line.lowerBound..<space].allSatisfy(RawHTTPHead.Field.isTokenByte)
+              methods.contains(where: { bytes[line.lowerBound..<space].elementsEqual($0) })
         else { return nil }
         let targetStart = space + 1
         // The target runs to the next space; each of its bytes visible ASCII.

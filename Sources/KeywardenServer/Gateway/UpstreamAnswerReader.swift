@@ -295,7 +295,8 @@ struct UpstreamAnswerReader {
         }
     }
 
-    /// 1–16 hex digits, then nothing or `;` and extensions (no CR or NUL).
+    /// 1–16 hex digits, then nothing or `;` and extensions of visible ASCII,
+    /// blanks and `=`/`"` (a client gets them as sent: nothing a strict parser refuses).
     private static func chunkSize(_ line: ByteBuffer) throws(Failure) -> Int {
         let bytes = line.readableBytesView
         let digitsEnd = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
@@ -305,7 +306,7 @@ struct UpstreamAnswerReader {
             size = size << 4 | digit
         }
         guard (1...16).contains(digitsEnd - bytes.startIndex), let chunk = Int(exactly: size),
-              !bytes[digitsEnd...].contains(where: { $0 == 0 || $0 == UInt8(ascii: "\r") })
+              bytes[digitsEnd...].allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 })
         else { throw Failure(reason: "a malformed chunk size") }
         return chunk
     }

@@ -74,11 +74,22 @@ struct UpstreamRequestBytes {
     func attempt(method: String, target: String, provider: ProviderDefinition, key: SecureBytes, body: ByteBuffer?) -> ByteBuffer? {
         let carriable = key.withUnsafeBytes { bytes in !bytes.isEmpty && bytes.allSatisfy { (0x21...0x7E).contains($0) } }
         guard carriable else { return nil }
+        let target = provider.auth.style == .query ? UpstreamRequest.appendingQueryKey(target, provider: provider, key: key) : target
+        let length = body.map { String($0.readableBytes) }
+        // Exactly the bytes written: a buffer that grew would leave the key in the freed block.
+        let keyLine = switch provider.auth.style {
+        case .bearer: "authorization: Bearer ".utf8.count + key.count + 2
+        case .header: (provider.auth.name ?? "x-api-key").utf8.count + 2 + key.count + 2
+        case .query: 0
+        }
+        let size = method.utf8.count + 1 + target.utf8.count + 11 + fields.readableBytes + keyLine
+            + (length.map { 16 + $0.utf8.count + 4 } ?? 2) + (body?.readableBytes ?? 0)
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(fields.readableBytes + target.utf8.count + key.count + 128 + (body?.readableBytes ?? 0))
+        buffer.reserveCapacity(size)
+        defer { assert(buffer.readableBytes == size, "the request's size was misjudged") }
         buffer.writeString(method)
         buffer.writeStaticString(" ")
-        buffer.writeString(provider.auth.style == .query ? UpstreamRequest.appendingQueryKey(target, provider: provider, key: key) : target)
+        buffer.writeString(target)
         buffer.writeStaticString(" HTTP/1.1\r\n")
         buffer.writeImmutableBuffer(fields)
         switch provider.auth.style {
@@ -94,9 +105,9 @@ struct UpstreamRequestBytes {
         case .query:
             break
         }
-        if let body {
+        if let body, let length {
             buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(body.readableBytes))
+            buffer.writeString(length)
             buffer.writeStaticString("\r\n\r\n")
             buffer.writeImmutableBuffer(body)
         } else {
