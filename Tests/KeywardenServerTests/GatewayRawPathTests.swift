@@ -24,15 +24,14 @@ import Testing
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
         let wire = "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nx-checksum: 42\r\n\r\n"
-        let upstream = try await ScriptedAnswerServer.start([
+        let (upstream, token, connection) = try await Self.scripted(gw, [
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nServer: scripted-upstream\r\nTransfer-Encoding: chunked\r\n\r\n" + wire),
         ])
-        defer { Task { await upstream.shutdown() } }
-        let token = try Self.pointOpenAI(gw, at: upstream)
-        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.chat(token))
-        defer { connection.disconnect() }
-        #expect(first.status == 200)
+        defer {
+            connection.disconnect()
+            Task { await upstream.shutdown() }
+        }
 
         let answer = try await connection.exchange(Self.chat(token))
         #expect(answer.status == 200)
@@ -50,16 +49,15 @@ import Testing
     @Test func anAnswerWithoutALengthIsPassedOnChunkedAndTheConnectionStaysOpen() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
-        let upstream = try await ScriptedAnswerServer.start([
+        let (upstream, token, connection) = try await Self.scripted(gw, [
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nevery byte until the close", thenClose: true),
             .json(#"{"after":true}"#),
         ])
-        defer { Task { await upstream.shutdown() } }
-        let token = try Self.pointOpenAI(gw, at: upstream)
-        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.chat(token))
-        defer { connection.disconnect() }
-        #expect(first.status == 200)
+        defer {
+            connection.disconnect()
+            Task { await upstream.shutdown() }
+        }
 
         let answer = try await connection.exchange(Self.chat(token))
         #expect(answer.status == 200)
@@ -78,15 +76,14 @@ import Testing
     @Test func anInterimContinueHeadIsNotPassedOn() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
-        let upstream = try await ScriptedAnswerServer.start([
+        let (upstream, token, connection) = try await Self.scripted(gw, [
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"after\":1}"),
         ])
-        defer { Task { await upstream.shutdown() } }
-        let token = try Self.pointOpenAI(gw, at: upstream)
-        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.chat(token))
-        defer { connection.disconnect() }
-        #expect(first.status == 200)
+        defer {
+            connection.disconnect()
+            Task { await upstream.shutdown() }
+        }
 
         let answer = try await connection.exchange(Self.chat(token))
         #expect(answer.status == 200)
@@ -100,15 +97,14 @@ import Testing
     @Test func anAnswerWithABareLFInItsHeadIsA502AndNoneOfItReachesTheClient() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
-        let upstream = try await ScriptedAnswerServer.start([
+        let (upstream, token, connection) = try await Self.scripted(gw, [
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 200 OK\r\nx-a: 1\nx-b: 2\r\nContent-Length: 2\r\n\r\nok"),
         ])
-        defer { Task { await upstream.shutdown() } }
-        let token = try Self.pointOpenAI(gw, at: upstream)
-        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.chat(token))
-        defer { connection.disconnect() }
-        #expect(first.status == 200)
+        defer {
+            connection.disconnect()
+            Task { await upstream.shutdown() }
+        }
 
         let answer = try await connection.exchange(Self.chat(token))
         #expect(answer.status == 502)
@@ -124,15 +120,14 @@ import Testing
     @Test func bytesAfterAnAnswerKeepItsConnectionFromBeingReused() async throws {
         let gw = try await GatewayFixture.start()
         defer { Task { await gw.shutdown() } }
-        let upstream = try await ScriptedAnswerServer.start([
+        let (upstream, token, connection) = try await Self.scripted(gw, [
             .json(#"{"first":true}"#),
             .init("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nokJUNK"),
         ])
-        defer { Task { await upstream.shutdown() } }
-        let token = try Self.pointOpenAI(gw, at: upstream)
-        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.chat(token))
-        defer { connection.disconnect() }
-        #expect(first.status == 200)
+        defer {
+            connection.disconnect()
+            Task { await upstream.shutdown() }
+        }
 
         let second = try await connection.exchange(Self.chat(token))
         #expect(second.status == 200)
@@ -308,6 +303,18 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// A scripted upstream for openai answering `answers` in turn, a token
+    /// for it, and a raw connection to the gateway whose first request (read
+    /// by the decoder, filling the caches) got the first answer.
+    private static func scripted(_ gw: GatewayFixture, _ answers: [ScriptedAnswerServer.Answer]) async throws
+        -> (upstream: ScriptedAnswerServer, token: String, connection: RawClientConnection) {
+        let upstream = try await ScriptedAnswerServer.start(answers)
+        let token = try pointOpenAI(gw, at: upstream)
+        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: chat(token))
+        #expect(first.status == 200)
+        return (upstream, token, connection)
+    }
 
     /// Points openai at `upstream`; a token for it.
     private static func pointOpenAI(_ gw: GatewayFixture, at upstream: ScriptedAnswerServer) throws -> String {

@@ -76,7 +76,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastC
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         upstream = gateway.clients.connections.onLoop(context.eventLoop)
-        if let client = context.channel.remoteAddress?.port, let server = context.channel.localAddress?.port { ports = (client, server) }
+        ports = context.channel.peerPorts
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -16,11 +16,7 @@ struct GatewayRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        if let client = source.channel.remoteAddress?.port, let server = source.channel.localAddress?.port {
-            ports = (client, server)
-        } else {
-            ports = nil
-        }
+        ports = source.channel.peerPorts
     }
 }
 

@@ -82,7 +82,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         upstream = gateway.clients.connections.onLoop(context.eventLoop)
-        if let client = context.channel.remoteAddress?.port, let server = context.channel.localAddress?.port { ports = (client, server) }
+        ports = context.channel.peerPorts
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

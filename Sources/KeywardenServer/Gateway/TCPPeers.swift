@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import KeywardenCore
+import NIOCore
 
 /// Who is on the other end of a loopback TCP connection to the gateway.
 /// The kernel gives no peer credentials for TCP, but on Linux it lists each
@@ -73,5 +74,13 @@ enum TCPPeers {
             }
         }
         return nil
+    }
+}
+
+extension Channel {
+    /// A TCP connection's client and local ports, which name its caller (``TCPPeers``).
+    var peerPorts: (client: Int, server: Int)? {
+        guard let client = remoteAddress?.port, let server = localAddress?.port else { return nil }
+        return (client, server)
     }
 }
