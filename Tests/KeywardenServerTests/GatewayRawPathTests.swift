@@ -273,6 +273,32 @@ import Testing
         }
     }
 
+    // Hummingbird's idle timer sees no raw answer: a stream that outlasts it (a reasoning model's, minutes long) must neither be cut
+    // nor end its connection afterwards; a connection that then stays idle is still closed.
+    @Test(.timeLimit(.minutes(1)))
+    func aStreamLongerThanTheIdleTimeoutKeepsItsConnection() async throws {
+        var settings = GatewayFixture.testSettings
+        settings.connectionIdleTimeout = .seconds(1)
+        let gw = try await GatewayFixture.start(settings: settings)
+        defer { Task { await gw.shutdown() } }
+        let token = try gw.token("app")
+        let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.messages(token))
+        defer { connection.disconnect() }
+        #expect(first.status == 200)
+
+        // 20 events 100 ms apart: about 2 s, twice the idle timeout.
+        gw.mock.streamDelay = .milliseconds(100)
+        let stream = try await connection.exchange(Self.messages(token, body: #"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[],"stream":true}"#))
+        #expect(stream.status == 200)
+        #expect(RawAnswer.dechunked(stream.body) == MockProviderServer.expectedStream(provider: "anthropic"))
+        #expect(!stream.endedByClose)
+        let next = try await connection.exchange(Self.messages(token))
+        #expect(next.status == 200)
+        let idleSince = Date()
+        #expect(try await connection.closedByPeer())
+        #expect(Date().timeIntervalSince(idleSince) < 5)
+    }
+
     // Hummingbird sees no request in progress on the raw path: its graceful shutdown must still wait for the stream, then close the connection.
     @Test(.timeLimit(.minutes(1)))
     func aGracefulShutdownLetsARawStreamFinishThenClosesTheConnection() async throws {

@@ -134,7 +134,7 @@ func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger
                              onRunning: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
     Application(
         responder: GatewayResponder(gateway: gateway),
-        server: .gatewayHTTP1(configuration: .init(idleTimeout: .seconds(60)), gateway: gateway),
+        server: .gatewayHTTP1(configuration: .init(idleTimeout: gateway.settings.connectionIdleTimeout), gateway: gateway),
         configuration: .init(address: .hostname(host, port: port), serverName: GatewayResponder.serverName, backlog: 1024),
         services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },

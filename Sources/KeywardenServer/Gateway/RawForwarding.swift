@@ -26,9 +26,11 @@ import NIOHTTP1
 /// scan starts again after it.
 ///
 /// While it answers, what arrives is kept (and reads stop once something
-/// is kept), the end of input waits, and a close asked by a handler after
-/// it (Hummingbird's idle timer or graceful shutdown, which see no request
-/// in progress) waits for the answer's end and for its bytes to be written.
+/// is kept) and the end of input waits. Hummingbird's handlers after it see
+/// no request in progress: a graceful shutdown's close waits for the
+/// answer's end and for its bytes to be written; the idle timer's close is
+/// not passed on (an answer streaming for minutes is not idleness), and the
+/// connection gets an idle timer of its own once the answer ends.
 /// A request whose bytes keep arriving for ``decodeAtLeastEvery`` goes to
 /// the decoder, so that the idle timer sees it being read.
 final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastClient {
@@ -64,6 +66,12 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     /// The provider's answer has no length: it is passed on chunked, so that
     /// the connection stays open and a break is seen as one.
     private var rechunking = false
+    /// A graceful shutdown began: a close asked during an answer is its, not the idle timer's.
+    private var quiescing = false
+    /// Hummingbird's idle timer asked for a close during an answer.
+    private var idleCloseDropped = false
+    /// Reads so far, to tell whether the connection stayed idle.
+    private var reads = 0
     /// A close is under way (``closeAfterWrites(context:)``): nothing more is taken.
     private var closing = false
     /// When the request at the start of `pending` began to arrive.
@@ -95,6 +103,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        reads &+= 1
         if decoderOwed > 0 {
             let owed = min(decoderOwed, bytes.readableBytes)
             decoderOwed -= owed
@@ -132,6 +141,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { quiescing = true }
         if let event = event as? ChannelEvent, event == .inputClosed {
             if answering != nil {
                 inputClosedHeld = true
@@ -154,6 +164,11 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if answering != nil, mode == .all {
+            if promise == nil, !quiescing {
+                // Hummingbird's idle timer, which did not see this answer begin.
+                idleCloseDropped = true
+                return
+            }
             closeHeld.append((mode, promise))
             return
         }
@@ -338,6 +353,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
             closeAfterWrites(context: context)
             return
         }
+        if idleCloseDropped { startOwnIdleTimer(context: context) }
         process(context: context)
         if passedOutsideRead {
             passedOutsideRead = false
@@ -376,6 +392,21 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in close() }
         context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeWaitsForWrites) { close() }
+    }
+
+    /// After an answer that outlasted Hummingbird's idle timer, which is not
+    /// armed again until a decoded request is answered: the next request goes
+    /// through the decoder, and a connection that stays idle is closed here.
+    private func startOwnIdleTimer(context: ChannelHandlerContext) {
+        idleCloseDropped = false
+        lastDecoded = .uptimeNanoseconds(0)
+        let readsBefore = reads
+        context.eventLoop.assumeIsolated().scheduleTask(in: gateway.settings.connectionIdleTimeout) { [weak self] () -> Void in
+            guard let self, let context = self.context, context.channel.isActive, self.reads == readsBefore,
+                  self.answering == nil, self.pending.readableBytes == 0, !self.closing
+            else { return }
+            self.closeAfterWrites(context: context)
+        }
     }
 
     /// The connection is gone: the closes that waited have nothing to do.

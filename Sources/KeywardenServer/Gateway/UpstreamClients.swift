@@ -17,6 +17,8 @@ public struct GatewaySettings: Sendable {
     /// Silence allowed while an answer's body streams.
     public var streamIdleTimeout: TimeAmount = .seconds(300)
     public var connectTimeout: TimeAmount = .seconds(10)
+    /// A client's keep-alive connection to the TCP listener with no request for this long is closed.
+    public var connectionIdleTimeout: TimeAmount = .seconds(60)
     /// A request body larger than this gets 413 (it is kept in memory for one resend).
     public var maxBody = 32 * 1024 * 1024
     /// All request bodies held at once; past it new requests get 503.
