@@ -254,6 +254,24 @@ import Testing
         #expect(!gw.mock.requests.contains { $0.query?.contains("smuggled") == true })
     }
 
+    // TRACE would echo the request the provider got, key included, back to the client; CONNECT asks for a tunnel. Neither is forwarded.
+    @Test func traceAndConnectAreRefusedNotForwarded() async throws {
+        let gw = try await GatewayFixture.start()
+        defer { Task { await gw.shutdown() } }
+        let token = try gw.token("app")
+        for method in ["TRACE", "CONNECT"] {
+            let (connection, first) = try await RawClientConnection.open(port: gw.port, first: Self.messages(token))
+            defer { connection.disconnect() }
+            #expect(first.status == 200)
+            let before = gw.mock.requests.count
+            try await connection.write("\(method) /anthropic/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: \(token)\r\n\r\n")
+            let received = String(decoding: try await connection.drain(quietMilliseconds: 1000), as: UTF8.self)
+            #expect(received.hasPrefix("HTTP/1.1 405"), "\(method): \(received.prefix(300))")
+            #expect(!received.contains(TestKeys.anthropic))
+            #expect(gw.mock.requests.count == before, "\(method)")
+        }
+    }
+
     // The decoder refuses a method it does not know and closes: a request pipelined behind it must not be forwarded (with a key) ahead of that refusal.
     @Test func aRequestTheDecoderRefusesStopsTheRequestsBehindIt() async throws {
         let gw = try await GatewayFixture.start()

@@ -16,6 +16,8 @@ import NIOHTTP1
 /// exactly the same requests; a nil sends the request to the slow path,
 /// which answers (and audits) refusals and fills the caches.
 struct FastAdmission {
+    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     var serving: ServingPool
     var caller: GatewayCaller
     var address: UpstreamAddress
@@ -26,7 +28,9 @@ struct FastAdmission {
     /// passes just those); `authority` is the `Host`.
     static func of(gateway: Gateway, method: String, path: String, authority: String?, fields: HTTPFields,
                    contentLength: Int?, ports: (client: Int, server: Int)?) -> FastAdmission? {
-        guard method != "HEAD", method != "CONNECT" else { return nil }
+        // The methods of the providers' APIs; the rest (HEAD, which has no body to read; TRACE
+        // and CONNECT, which the slow path refuses) are the slow path's.
+        guard Self.methods.contains(method) else { return nil }
         if let contentLength, contentLength > ForwardedRequest.collectedBodyLimit || contentLength > gateway.settings.maxBody { return nil }
         let uri = URI(path)
         // One look at the vault's state (an `fstat` of its WAL) for both caches.

@@ -104,6 +104,12 @@ final class Gateway: Sendable {
     func forward(_ request: Request, provider: String, remainder: String, caller: GatewayCaller, tokenInQuery: Bool) async -> Response {
         let arrived = NIODeadline.now()
         do {
+            // TRACE echoes the request it got, the key included, back to the client; CONNECT asks
+            // for a tunnel no provider API offers. Neither is forwarded.
+            if request.method == .trace || request.method == .connect {
+                throw GatewayRefusal(status: .methodNotAllowed, kind: "invalidInput", "the gateway does not forward \(request.method.rawValue) requests",
+                                     final: true)
+            }
             let scope = try scope(of: request, caller: caller)
             if let token = caller.token, !token.allows(provider: provider, scope: scope) {
                 throw GatewayRefusal(status: .notFound, kind: "notFound", "not found, or not granted to this token")
