@@ -52,7 +52,7 @@ final class FastForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastC
     let gateway: Gateway
     private var upstream: LoopUpstreamConnections?
     private var ports: (client: Int, server: Int)?
-    fileprivate var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext?
     /// Requests handed to Hummingbird whose answer has not ended yet.
     private var slowAnswersDue = 0
     private var reading: Reading?

@@ -16,6 +16,8 @@ import NIOHTTP1
 /// exactly the same requests; a nil sends the request to the slow path,
 /// which answers (and audits) refusals and fills the caches.
 struct FastAdmission {
+    /// The methods of the providers' APIs, the only ones the fast path takes
+    /// (and the only ones ``RawGatewayRequest`` reads from the bytes).
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     var serving: ServingPool

@@ -88,7 +88,7 @@ final class Gateway: Sendable {
                              "name the scope whose keys to use: send the x-keywarden-scope header, or start the agent with --gateway-scope")
     }
 
-    private static let scopeField = HTTPField.Name("x-keywarden-scope")!
+    static let scopeField = HTTPField.Name("x-keywarden-scope")!
 
     /// The pool serving `provider` for `scope` when it is held already and
     /// the agent is unlocked: what ``FastForwarding`` can use without

@@ -75,7 +75,7 @@ struct GatewayResponder: HTTPResponder {
         }
     }
 
-    private static let originField = HTTPField.Name("origin")!
+    static let originField = HTTPField.Name("origin")!
 
     func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         let admission: Admission

@@ -1,7 +1,6 @@
 import HTTPTypes
 import KeywardenCore
 import NIOCore
-import NIOHTTP1
 
 /// The first handler of a gateway connection: forwards a request straight
 /// from the bytes it arrived in, and writes the provider's answer back as
@@ -43,7 +42,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     static let decodeAtLeastEvery = TimeAmount.seconds(10)
 
     /// The fields ``FastAdmission`` reads (the `Host` is passed on its own).
-    private static let admissionFields: Set<String> = ["origin", "authorization", "x-api-key", "x-goog-api-key", "api-key", "x-keywarden-scope"]
+    private static let admissionFields = Set(([GatewayResponder.originField, Gateway.scopeField] + PresentedCredential.headerNames).map(\.canonicalName))
 
     let gateway: Gateway
     private let decoded: FastForwarding
@@ -191,9 +190,10 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
             case .bodyTooLarge(let total):
                 // The decoder reads it, streamed to the slow path; the scan starts again after it.
                 lastDecoded = .now()
-                let now = min(total, pending.readableBytes)
-                decoderOwed = total - now
-                pass(pending.readSlice(length: now)!, context: context)
+                let arrived = min(total, pending.readableBytes)
+                decoderOwed = total - arrived
+                pass(pending.readSlice(length: arrived)!, context: context)
+                pendingSince = pending.readableBytes > 0 ? lastDecoded : nil
             case .request(let request):
                 let whole = pending.readSlice(length: request.totalLength)!
                 let now = NIODeadline.now()
@@ -269,7 +269,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     func streamHead(_ head: UpstreamAnswerReader.Head) {
         var bytes = ByteBuffer()
         bytes.reserveCapacity(512)
-        Self.writeStatusLine(head.status, to: &bytes)
+        bytes.writeStatusLine(head.status)
         for (name, value) in head.headers {
             // Most providers send lowercase names: no new String for those.
             let lowercased = name.utf8.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) } ? name.lowercased() : name
@@ -323,14 +323,7 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
     func writeWhole(_ head: HTTPResponse, body: ByteBuffer) {
         var bytes = ByteBuffer()
         bytes.reserveCapacity(256 + body.readableBytes)
-        Self.writeStatusLine(head.status.code, to: &bytes)
-        for field in head.headerFields {
-            bytes.writeString(field.name.rawName)
-            bytes.writeStaticString(": ")
-            bytes.writeString(field.value)
-            bytes.writeStaticString("\r\n")
-        }
-        bytes.writeStaticString("\r\n")
+        bytes.writeHead(head)
         bytes.writeImmutableBuffer(body)
         context?.write(wrapOutboundOut(bytes), promise: nil)
     }
@@ -414,15 +407,5 @@ final class RawForwarding: ChannelDuplexHandler, RemovableChannelHandler, FastCl
         let held = closeHeld
         closeHeld = []
         for waiting in held { waiting.promise?.fail(ChannelError.alreadyClosed) }
-    }
-
-    /// `HTTP/1.1 200 OK`, as NIO's encoder writes it.
-    private static func writeStatusLine(_ status: Int, to bytes: inout ByteBuffer) {
-        bytes.writeStaticString("HTTP/1.1 ")
-        bytes.writeString(String(status))
-        bytes.writeStaticString(" ")
-        // NIO's table of standard phrases (HTTPTypes' `Status(code:)` has none).
-        bytes.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
-        bytes.writeStaticString("\r\n")
     }
 }

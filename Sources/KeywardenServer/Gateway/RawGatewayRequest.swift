@@ -111,7 +111,7 @@ struct RawGatewayRequest {
     /// case-sensitive list and reads some of them its own way (`CONNECT` has
     /// no body; an unknown method is an error that closes the connection):
     /// anything else is the decoder's to read, never the scan's.
-    private static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map { Array($0.utf8) }
+    private static let methods = FastAdmission.methods.map { Array($0.utf8) }
 
     /// `METHOD SP target SP HTTP/1.1`: the method's and the target's ranges.
     private static func requestLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> (method: Range<Int>, target: Range<Int>)? {

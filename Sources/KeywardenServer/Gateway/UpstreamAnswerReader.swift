@@ -295,8 +295,8 @@ struct UpstreamAnswerReader {
         }
     }
 
-    /// 1–16 hex digits, then nothing or `;` and extensions of visible ASCII,
-    /// blanks and `=`/`"` (a client gets them as sent: nothing a strict parser refuses).
+    /// 1–16 hex digits, then nothing or `;` and extensions of visible ASCII
+    /// and blanks (a client gets them as sent: nothing a strict parser refuses).
     private static func chunkSize(_ line: ByteBuffer) throws(Failure) -> Int {
         let bytes = line.readableBytesView
         let digitsEnd = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// The heads of the answers ``HotKeyReads`` writes, field for field what
 /// Hummingbird writes for a route's `Response` with a JSON body:
@@ -45,9 +46,7 @@ struct AnswerHeads {
         let head = head(status: status, contentLength: contentLength)
         if let lastBytes, lastBytes.second == second, lastBytes.status == status, lastBytes.length == contentLength { return lastBytes.bytes }
         var bytes = ByteBuffer()
-        bytes.writeString("HTTP/1.1 \(head.status.code) \(head.status.reasonPhrase)\r\n")
-        for field in head.headerFields { bytes.writeString("\(field.name.rawName): \(field.value)\r\n") }
-        bytes.writeString("\r\n")
+        bytes.writeHead(head)
         lastBytes = (second, status, contentLength, bytes)
         return bytes
     }
@@ -62,5 +61,31 @@ struct AnswerHeads {
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
+
+extension ByteBuffer {
+    /// An answer's head as NIO's HTTP/1.1 encoder writes it: the status line,
+    /// each field as `Name: value`, an empty line. For the answers written
+    /// without the encoder (``RawKeyReads``, ``RawForwarding``).
+    mutating func writeHead(_ head: HTTPResponse) {
+        writeStatusLine(head.status.code, reason: head.status.reasonPhrase)
+        for field in head.headerFields {
+            writeString(field.name.rawName)
+            writeStaticString(": ")
+            writeString(field.value)
+            writeStaticString("\r\n")
+        }
+        writeStaticString("\r\n")
+    }
+
+    /// `HTTP/1.1 200 OK`; without a `reason`, the standard one from NIO's
+    /// table (HTTPTypes' `Status(code:)` has none).
+    mutating func writeStatusLine(_ status: Int, reason: String = "") {
+        writeStaticString("HTTP/1.1 ")
+        writeString(String(status))
+        writeStaticString(" ")
+        writeString(reason.isEmpty ? HTTPResponseStatus(statusCode: status).reasonPhrase : reason)
+        writeStaticString("\r\n")
     }
 }
